@@ -1,0 +1,411 @@
+//! Connecting to a database from a URL.
+//!
+//! One URL picks the backend, as Django's `dj-database-url` does:
+//!
+//! | URL | backend |
+//! | --- | --- |
+//! | `sqlite::memory:` | SQLite in memory (one connection, kept open) |
+//! | `sqlite://blog.sqlite3?mode=rwc` | SQLite file, created if missing, WAL journal |
+//! | `postgres://user:pass@host:5432/db` | PostgreSQL (`postgresql://` works too) |
+//! | `mysql://user:pass@host:3306/db` | MySQL or MariaDB (`mariadb://` works too) |
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_orm::Result<()> {
+//! use batteries_orm::db::DbConfig;
+//! use std::time::Duration;
+//!
+//! let db = DbConfig::new("sqlite::memory:")
+//!     .connect_timeout(Duration::from_secs(5))
+//!     .connect()
+//!     .await?;
+//! assert_eq!(db.get_database_backend(), sea_orm::DbBackend::Sqlite);
+//! # Ok(()) }
+//! ```
+//!
+//! Failures are an [`Error::Connect`] naming the backend, the host and the cause, and
+//! never the password:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let err = batteries_orm::db::connect("ftp://admin:hunter2@example.com/db").await.unwrap_err();
+//! assert!(err.to_string().contains("unknown scheme `ftp`"));
+//! assert!(!err.to_string().contains("hunter2"));
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+
+use crate::error::{Error, Result};
+
+/// The environment variable [`DbConfig::from_env`] reads.
+pub const DATABASE_URL: &str = "DATABASE_URL";
+
+/// Connects to the database at `url` with default pool options.
+///
+/// # Errors
+/// [`Error::InvalidUrl`] for a URL that cannot be used, [`Error::Connect`] when the
+/// server cannot be reached or refuses the credentials.
+pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    DbConfig::new(url).connect().await
+}
+
+/// Connects to the database named by the `DATABASE_URL` environment variable.
+///
+/// # Errors
+/// [`Error::MissingEnv`] when the variable is not set, otherwise as [`connect`].
+pub async fn connect_from_env() -> Result<DatabaseConnection> {
+    DbConfig::from_env()?.connect().await
+}
+
+/// A database URL plus pool options; [`connect`](Self::connect) opens the pool.
+#[derive(Clone)]
+#[must_use]
+pub struct DbConfig {
+    url: String,
+    max_connections: Option<u32>,
+    min_connections: Option<u32>,
+    connect_timeout: Duration,
+    acquire_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    log_statements: bool,
+}
+
+impl std::fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("log_statements", &self.log_statements)
+            .finish()
+    }
+}
+
+impl DbConfig {
+    /// A configuration for `url` with default pool options.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: None,
+            min_connections: None,
+            connect_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+            log_statements: false,
+        }
+    }
+
+    /// A configuration for the URL in `DATABASE_URL`.
+    ///
+    /// # Errors
+    /// [`Error::MissingEnv`] when the variable is unset or empty.
+    pub fn from_env() -> Result<Self> {
+        match std::env::var(DATABASE_URL) {
+            Ok(url) if !url.trim().is_empty() => Ok(Self::new(url)),
+            _ => Err(Error::MissingEnv(DATABASE_URL)),
+        }
+    }
+
+    /// The URL with its password replaced by `***`, safe to log.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    /// The largest number of pooled connections (default: the driver's, 1 for in-memory
+    /// SQLite, 4 for SQLite files).
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = Some(n);
+        self
+    }
+
+    /// Connections kept open even when idle.
+    pub fn min_connections(mut self, n: u32) -> Self {
+        self.min_connections = Some(n);
+        self
+    }
+
+    /// How long to wait for a new connection to be established (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a query may wait for a free pooled connection (default 30 s).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Close connections idle for longer than this (`None`: never; default 10 min).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Log every SQL statement at debug level (off by default: statements may carry
+    /// personal data).
+    pub fn log_statements(mut self, on: bool) -> Self {
+        self.log_statements = on;
+        self
+    }
+
+    /// Opens the pool and checks that the database answers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] or [`Error::Connect`], as [`connect`].
+    pub async fn connect(&self) -> Result<DatabaseConnection> {
+        let target = Target::parse(&self.url)?;
+        let mut opts = ConnectOptions::new(target.url.clone());
+        opts.connect_timeout(self.connect_timeout)
+            .acquire_timeout(self.acquire_timeout)
+            .sqlx_logging(self.log_statements)
+            .idle_timeout(self.idle_timeout);
+        if let Some(n) = self.min_connections {
+            opts.min_connections(n);
+        }
+        if let Some(n) = self.max_connections {
+            opts.max_connections(n);
+        }
+        if target.backend == DbBackend::Sqlite {
+            configure_sqlite(&mut opts, &target, self.max_connections);
+        }
+        let db = Database::connect(opts)
+            .await
+            .map_err(|e| target.connect_error(&e))?;
+        db.ping().await.map_err(|e| target.connect_error(&e))?;
+        Ok(db)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn configure_sqlite(opts: &mut ConnectOptions, target: &Target, max: Option<u32>) {
+    use sea_orm::sqlx::sqlite::SqliteJournalMode;
+    if target.in_memory {
+        // An in-memory database lives as long as a connection to it: keep exactly one open.
+        opts.max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    } else {
+        if max.is_none() {
+            opts.max_connections(4);
+        }
+        opts.map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal));
+    }
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn configure_sqlite(_: &mut ConnectOptions, _: &Target, _: Option<u32>) {}
+
+/// A parsed database URL.
+struct Target {
+    backend: DbBackend,
+    /// The URL handed to the driver (scheme normalised).
+    url: String,
+    /// `host:port` or the SQLite path, for messages.
+    host: String,
+    /// The password, to scrub it from driver messages.
+    password: Option<String>,
+    in_memory: bool,
+}
+
+impl Target {
+    fn parse(raw: &str) -> Result<Self> {
+        let invalid = |reason: String| Error::InvalidUrl {
+            url: redact_url(raw),
+            reason,
+        };
+        let trimmed = raw.trim();
+        let Some((scheme, _)) = trimmed.split_once(':') else {
+            return Err(invalid(
+                "expected `sqlite://`, `postgres://` or `mysql://`".into(),
+            ));
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let backend = match scheme.as_str() {
+            "sqlite" => DbBackend::Sqlite,
+            "postgres" | "postgresql" => DbBackend::Postgres,
+            "mysql" | "mariadb" => DbBackend::MySql,
+            other => {
+                return Err(invalid(format!(
+                    "unknown scheme `{other}`; expected sqlite, postgres or mysql"
+                )));
+            }
+        };
+        let feature = backend_name(backend);
+        if !backend_enabled(backend) {
+            return Err(invalid(format!(
+                "the `{feature}` backend is not compiled in; enable the `{feature}` feature"
+            )));
+        }
+        if backend == DbBackend::Sqlite {
+            let rest = &trimmed["sqlite:".len()..];
+            let path = rest.trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or_default();
+            let in_memory = path.is_empty() || path == ":memory:" || rest.contains("mode=memory");
+            return Ok(Self {
+                backend,
+                url: trimmed.to_owned(),
+                host: if in_memory {
+                    ":memory:".into()
+                } else {
+                    path.to_owned()
+                },
+                password: None,
+                in_memory,
+            });
+        }
+        let mut url = url::Url::parse(trimmed).map_err(|e| invalid(e.to_string()))?;
+        let Some(host) = url.host_str().map(str::to_owned) else {
+            return Err(invalid("the URL names no host".into()));
+        };
+        let default_port = if backend == DbBackend::Postgres {
+            5432
+        } else {
+            3306
+        };
+        let host = format!("{host}:{}", url.port().unwrap_or(default_port));
+        let password = url.password().map(|p| {
+            url::form_urlencoded::parse(format!("p={p}").as_bytes())
+                .next()
+                .map_or_else(|| p.to_owned(), |(_, v)| v.into_owned())
+        });
+        if scheme == "mariadb" || scheme == "postgresql" {
+            let normalized = if backend == DbBackend::MySql {
+                "mysql"
+            } else {
+                "postgres"
+            };
+            // Both schemes are "special-less", so set_scheme cannot fail here.
+            let _ = url.set_scheme(normalized);
+        }
+        Ok(Self {
+            backend,
+            url: url.to_string(),
+            host,
+            password,
+            in_memory: false,
+        })
+    }
+
+    fn connect_error(&self, err: &DbErr) -> Error {
+        let mut cause = match err {
+            DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        if let Some(password) = self.password.as_deref().filter(|p| !p.is_empty()) {
+            cause = cause.replace(password, "***");
+        }
+        Error::Connect {
+            backend: backend_name(self.backend),
+            host: self.host.clone(),
+            cause,
+        }
+    }
+}
+
+/// The short name of a backend: `sqlite`, `postgres` or `mysql`.
+pub fn backend_name(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "postgres",
+        DbBackend::MySql => "mysql",
+        _ => "sqlite",
+    }
+}
+
+fn backend_enabled(backend: DbBackend) -> bool {
+    match backend {
+        DbBackend::Postgres => cfg!(feature = "postgres"),
+        DbBackend::MySql => cfg!(feature = "mysql"),
+        _ => cfg!(feature = "sqlite"),
+    }
+}
+
+/// `url` with any password replaced by `***`, safe to print or log.
+///
+/// ```
+/// use batteries_orm::db::redact_url;
+/// assert_eq!(
+///     redact_url("postgres://app:s3cret@db:5432/blog"),
+///     "postgres://app:***@db:5432/blog"
+/// );
+/// ```
+pub fn redact_url(url: &str) -> String {
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        if parsed.password().is_some() && parsed.set_password(Some("***")).is_ok() {
+            return parsed.to_string();
+        }
+        if !url.contains('@') {
+            return url.to_owned();
+        }
+    }
+    // Not parsable: blank out anything between `://` and the last `@` that holds a `:`.
+    match (url.find("://"), url.rfind('@')) {
+        (Some(start), Some(at)) if at > start => {
+            let userinfo = &url[start + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..start + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password_in_every_form() {
+        assert_eq!(
+            redact_url("mysql://root:pa%40ss@127.0.0.1:3306/test"),
+            "mysql://root:***@127.0.0.1:3306/test"
+        );
+        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(
+            redact_url("weird://u:pw@@host"),
+            "weird://u:***@host",
+            "an unparsable URL still loses its password"
+        );
+        assert!(!redact_url("postgres://u:top secret@h/db").contains("top secret"));
+    }
+
+    #[test]
+    fn parses_backends_and_hosts() {
+        let t = Target::parse("postgresql://u:p@db.example:6543/app").unwrap();
+        assert_eq!(t.backend, DbBackend::Postgres);
+        assert_eq!(t.host, "db.example:6543");
+        assert!(t.url.starts_with("postgres://"));
+        let t = Target::parse("mariadb://root@localhost/test").unwrap();
+        assert_eq!(t.backend, DbBackend::MySql);
+        assert_eq!(t.host, "localhost:3306");
+        assert!(t.url.starts_with("mysql://"));
+        let t = Target::parse("sqlite://data/blog.sqlite3?mode=rwc").unwrap();
+        assert_eq!(t.host, "data/blog.sqlite3");
+        assert!(!t.in_memory);
+        assert!(Target::parse("sqlite::memory:").unwrap().in_memory);
+    }
+
+    #[test]
+    fn rejects_unknown_scheme_without_leaking_password() {
+        let err = Target::parse("oracle://scott:tiger@db/orcl").err().unwrap();
+        let msg = err.to_string();
+        assert!(msg.contains("unknown scheme `oracle`"), "{msg}");
+        assert!(!msg.contains("tiger"), "{msg}");
+        assert!(Target::parse("no scheme here").is_err());
+    }
+
+    #[test]
+    fn percent_encoded_password_is_scrubbed_from_causes() {
+        let t = Target::parse("mysql://root:p%40ss@127.0.0.1/x").unwrap();
+        assert_eq!(t.password.as_deref(), Some("p@ss"));
+        let err = t.connect_error(&DbErr::Custom("denied for p@ss".into()));
+        assert!(!err.to_string().contains("p@ss"), "{err}");
+    }
+}

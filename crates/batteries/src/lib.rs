@@ -1,0 +1,24 @@
+//! # batteries
+//!
+//! Django's "batteries included" for any Rust web framework: ORM conveniences today;
+//! auth, sessions, middleware, the admin and a CLI as they land. Each battery is its own
+//! crate; this facade re-exports them behind features.
+//!
+//! | feature | brings |
+//! | --- | --- |
+//! | `sqlite` (default) | [`orm`] with SQLite |
+//! | `postgres` | [`orm`] with PostgreSQL |
+//! | `mysql` | [`orm`] with MySQL / MariaDB |
+//! | `testing` | `orm::testing`: a fresh database per test |
+//! | `full` | everything |
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries::orm::Result<()> {
+//! let db = batteries::orm::db::connect("sqlite::memory:").await?;
+//! db.ping().await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+/// ORM helpers: connect by URL, filters, pagination, fixtures, migrations.
+pub use batteries_orm as orm;
