@@ -1,0 +1,20 @@
+//! The blog's migrations, composed with those of the batteries it uses.
+
+use batteries::orm::migration::{MigrationSet, compose};
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_blog_create_post;
+
+/// Runs the blog's migrations after the batteries' ones.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        compose([
+            // Batteries with tables (auth, sessions, admin) add their sets here.
+            MigrationSet::new("blog").with(m20261125_000001_blog_create_post::Migration),
+        ])
+        .expect("migration names are unique")
+    }
+}
