@@ -1,1 +1,173 @@
-//! stub
+//! Shared fixtures of the integration tests: the blog entities mirroring the Django
+//! project in `tests/django`, schema set-up, the Django interpreter, and
+//! [`backend_tests!`], which runs one test body on SQLite, PostgreSQL and MariaDB.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use batteries::orm::testing::{Backend, TestDb};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Schema};
+
+pub mod entities;
+
+pub use batteries::orm::testing;
+
+/// Runs `body(&TestDb)` on a fresh database of `backend`, then drops the database.
+/// Skips (returns) when the backend is optional and unreachable; see
+/// [`TestDb::for_test`].
+pub async fn run_on<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: std::future::Future<Output = TestDb>,
+{
+    let Some(db) = TestDb::for_test(backend).await else {
+        return;
+    };
+    let db = body(db).await;
+    db.close().await;
+}
+
+/// Declares `mod name { sqlite, postgres, mysql }` tests, each running
+/// `async fn name(db: &TestDb)` on a fresh database of that backend.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::testing::Backend;
+
+                async fn run(backend: Backend) {
+                    $crate::run_on(backend, |db| async move {
+                        super::$name(&db).await;
+                        db
+                    })
+                    .await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run(Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run(Backend::Postgres).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    run(Backend::MySql).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Creates the table of `entity` (with its foreign keys) in `db`.
+///
+/// # Errors
+/// When the database refuses the statement.
+pub async fn create_table<E: EntityTrait>(db: &impl ConnectionTrait, entity: E) -> Result<(), DbErr> {
+    let schema = Schema::new(db.get_database_backend());
+    db.execute(&schema.create_table_from_entity(entity)).await?;
+    for index in schema.create_index_from_entity(entity) {
+        db.execute(&index).await?;
+    }
+    Ok(())
+}
+
+/// Creates the blog tables (author, post, tag).
+///
+/// # Errors
+/// When the database refuses a statement.
+pub async fn create_blog_tables(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    create_table(db, entities::author::Entity).await?;
+    create_table(db, entities::post::Entity).await?;
+    create_table(db, entities::tag::Entity).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::MySql {
+        // SeaORM maps `DateTimeUtc` to MySQL's `TIMESTAMP`, which drops fractions of a
+        // second; Django's tables use `DATETIME(6)`.
+        db.execute_unprepared("ALTER TABLE blog_post MODIFY created DATETIME(6) NOT NULL")
+            .await?;
+    }
+    Ok(())
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The Django fixture produced by `tests/django/make_fixture.py`.
+pub fn django_fixture_path() -> PathBuf {
+    workspace_root().join("tests/data/django_blog.json")
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A Python interpreter with Django installed: `BATTERIES_PYTHON`, else the venv in
+/// `~/.cache/batteries/venv`, created on first use (`python3 -m venv` + `pip install -r
+/// tests/django/requirements.txt`). `None` (after saying why) when that is impossible
+/// outside CI.
+///
+/// # Panics
+/// Under CI, when no interpreter with Django can be had: the test must fail.
+pub fn django_python() -> Option<PathBuf> {
+    let python = match std::env::var_os("BATTERIES_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+            let venv = home.join(".cache/batteries/venv");
+            let python = venv.join("bin/python");
+            if let Err(e) = ensure_venv(&venv, &python) {
+                return unavailable(&format!("cannot prepare the Django venv: {e}"));
+            }
+            python
+        }
+    };
+    let ok = Command::new(&python)
+        .args(["-c", "import django"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Some(python)
+    } else {
+        unavailable(&format!("{} cannot import django", python.display()))
+    }
+}
+
+fn unavailable(why: &str) -> Option<PathBuf> {
+    assert!(!ci(), "Django is required under CI: {why}");
+    eprintln!("skipping the Django interop check: {why}");
+    None
+}
+
+/// Creates the venv once, under a file lock so parallel tests wait for one install.
+fn ensure_venv(venv: &Path, python: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(venv.parent().unwrap_or(venv))?;
+    let lock = std::fs::File::create(venv.with_extension("lock"))?;
+    lock.lock()?;
+    let ready = Command::new(python)
+        .args(["-c", "import django"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        let run = |cmd: &mut Command| -> std::io::Result<()> {
+            let status = cmd.status()?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(format!("{cmd:?} failed: {status}")))
+            }
+        };
+        run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+        run(Command::new(python)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(workspace_root().join("tests/django/requirements.txt")))?;
+    }
+    lock.unlock()
+}

@@ -45,7 +45,7 @@
 
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait,
-    DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable, QueryFilter, QuerySelect, SqlErr,
+    DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable, QueryFilter, QuerySelect, RuntimeErr, SqlErr,
     TransactionSession, TransactionTrait, Value,
 };
 
@@ -53,7 +53,7 @@ use crate::error::{Error, Result};
 use crate::value::set_column;
 
 /// How many times a task retries after losing an insert race.
-const MAX_ATTEMPTS: usize = 5;
+const MAX_ATTEMPTS: usize = 10;
 
 type ModelOf<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Model;
 type ColumnOf<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
@@ -76,8 +76,20 @@ fn with_lookup<A: ActiveModelTrait>(mut model: A, lookup: &[(ColumnOf<A>, Value)
     Ok(model)
 }
 
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+/// Whether the insert lost a race: a unique violation, or a deadlock or serialization
+/// failure (SQLSTATE 40001 / 40P01), which InnoDB's gap locks produce when concurrent
+/// `SELECT ... FOR UPDATE` find no row and then insert.
+fn lost_race(err: &DbErr) -> bool {
+    if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return true;
+    }
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "40001" || code == "40P01"),
+        _ => false,
+    }
 }
 
 /// Returns the row matching `lookup`, creating it from `defaults` plus the lookup
@@ -112,7 +124,7 @@ where
                 txn.commit().await?;
                 return Ok((model, true));
             }
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if lost_race(&e) => {
                 txn.rollback().await?;
                 last = Some(e);
             }
@@ -147,7 +159,16 @@ where
         if txn.get_database_backend() != sea_orm::DbBackend::Sqlite {
             select = select.lock_exclusive();
         }
-        if let Some(found) = select.one(&txn).await? {
+        let found = match select.one(&txn).await {
+            Ok(found) => found,
+            Err(e) if lost_race(&e) => {
+                txn.rollback().await?;
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(found) = found {
             let mut model = found.into_active_model();
             for column in ColumnOf::<A>::iter() {
                 if let ActiveValue::Set(value) = defaults.get(column) {
@@ -163,7 +184,7 @@ where
                 txn.commit().await?;
                 return Ok((model, true));
             }
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if lost_race(&e) => {
                 txn.rollback().await?;
                 last = Some(e);
             }

@@ -364,12 +364,13 @@ impl<E: EntityTrait> FilterSet<E> {
             cursor: None,
             set: self,
         };
-        for (count, (key, value)) in pairs.into_iter().enumerate() {
-            if count >= MAX_PARAMS {
-                return Err(FilterError::TooLarge(format!(
-                    "more than {MAX_PARAMS} parameters"
-                )));
-            }
+        let pairs: Vec<(K, V)> = pairs.into_iter().take(MAX_PARAMS + 1).collect();
+        if pairs.len() > MAX_PARAMS {
+            return Err(FilterError::TooLarge(format!(
+                "more than {MAX_PARAMS} parameters"
+            )));
+        }
+        for (key, value) in &pairs {
             let (key, value) = (key.as_ref(), value.as_ref());
             match key {
                 "ordering" => params.ordering = Some(self.parse_ordering(value)?),

@@ -13,11 +13,18 @@
 //! use batteries_orm::migration::{MigrationSet, compose};
 //! use sea_orm_migration::prelude::*;
 //!
-//! #[derive(DeriveMigrationName)]
-//! struct m20261125_000001_blog_create_post;
+//! // Usually `#[derive(DeriveMigrationName)] pub struct Migration;` in a file named
+//! // after the migration: the derive takes the name from the file.
+//! struct CreatePost;
+//!
+//! impl MigrationName for CreatePost {
+//!     fn name(&self) -> &str {
+//!         "m20261125_000001_blog_create_post"
+//!     }
+//! }
 //!
 //! #[async_trait::async_trait]
-//! impl MigrationTrait for m20261125_000001_blog_create_post {
+//! impl MigrationTrait for CreatePost {
 //!     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
 //!         manager
 //!             .create_table(
@@ -37,7 +44,7 @@
 //!     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
 //!         compose([
 //!             // batteries_auth::migrations(), ... as more batteries arrive
-//!             MigrationSet::new("blog").with(m20261125_000001_blog_create_post),
+//!             MigrationSet::new("blog").with(CreatePost),
 //!         ])
 //!         .expect("migration names are unique")
 //!     }

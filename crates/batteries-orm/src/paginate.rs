@@ -302,11 +302,17 @@ async fn planner_estimate<C: ConnectionTrait>(
             let stmt = Statement::from_sql_and_values(backend, format!("EXPLAIN {sql}"), values);
             let rows = db.query_all_raw(stmt).await?;
             // The estimate of the first table read; joins are rare in listings.
+            // MySQL reports `rows` as an unsigned integer, MariaDB as text.
             Ok(rows.first().and_then(|row| {
-                row.try_get::<Option<i64>>("", "rows")
+                row.try_get::<Option<u64>>("", "rows")
                     .ok()
                     .flatten()
-                    .map(|n| n.max(0) as u64)
+                    .or_else(|| {
+                        row.try_get::<Option<String>>("", "rows")
+                            .ok()
+                            .flatten()
+                            .and_then(|s| s.trim().parse().ok())
+                    })
             }))
         }
         _ => Ok(None),
