@@ -67,7 +67,10 @@ macro_rules! backend_tests {
 ///
 /// # Errors
 /// When the database refuses the statement.
-pub async fn create_table<E: EntityTrait>(db: &impl ConnectionTrait, entity: E) -> Result<(), DbErr> {
+pub async fn create_table<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    entity: E,
+) -> Result<(), DbErr> {
     let schema = Schema::new(db.get_database_backend());
     db.execute(&schema.create_table_from_entity(entity)).await?;
     for index in schema.create_index_from_entity(entity) {
@@ -117,17 +120,16 @@ fn ci() -> bool {
 /// # Panics
 /// Under CI, when no interpreter with Django can be had: the test must fail.
 pub fn django_python() -> Option<PathBuf> {
-    let python = match std::env::var_os("BATTERIES_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-            let venv = home.join(".cache/batteries/venv");
-            let python = venv.join("bin/python");
-            if let Err(e) = ensure_venv(&venv, &python) {
-                return unavailable(&format!("cannot prepare the Django venv: {e}"));
-            }
-            python
+    let python = if let Some(p) = std::env::var_os("BATTERIES_PYTHON") {
+        PathBuf::from(p)
+    } else {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        let venv = home.join(".cache/batteries/venv");
+        let python = venv.join("bin/python");
+        if let Err(e) = ensure_venv(&venv, &python) {
+            return unavailable(&format!("cannot prepare the Django venv: {e}"));
         }
+        python
     };
     let ok = Command::new(&python)
         .args(["-c", "import django"])

@@ -45,8 +45,8 @@
 
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait,
-    DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable, QueryFilter, QuerySelect, RuntimeErr, SqlErr,
-    TransactionSession, TransactionTrait, Value,
+    DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable, QueryFilter, QuerySelect,
+    RuntimeErr, SqlErr, TransactionSession, TransactionTrait, Value,
 };
 
 use crate::error::{Error, Result};
@@ -86,7 +86,7 @@ fn lost_race(err: &DbErr) -> bool {
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
             .as_database_error()
-            .and_then(|d| d.code())
+            .and_then(sea_orm::sqlx::error::DatabaseError::code)
             .is_some_and(|code| code == "40001" || code == "40P01"),
         _ => false,
     }

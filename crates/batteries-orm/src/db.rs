@@ -95,7 +95,7 @@ impl DbConfig {
             min_connections: None,
             connect_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(30),
-            idle_timeout: Some(Duration::from_secs(600)),
+            idle_timeout: Some(Duration::from_mins(10)),
             log_statements: false,
         }
     }

@@ -62,8 +62,8 @@ use std::marker::PhantomData;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, DbBackend, EntityTrait, IdenStatic, Iterable, Order, PrimaryKeyToColumn,
-    QueryFilter, QueryOrder, Select, Value,
+    ColumnTrait, Condition, DbBackend, EntityTrait, IdenStatic, Iterable, Order,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder, Select, Value,
 };
 use sha2::{Digest, Sha256};
 
@@ -587,12 +587,7 @@ impl<E: EntityTrait> QueryParams<'_, E> {
         for term in &self.search {
             let mut any = Condition::any();
             for column in &self.set.search {
-                any = any.add(text_match(
-                    *column,
-                    Lookup::IContains,
-                    term,
-                    backend,
-                ));
+                any = any.add(text_match(*column, Lookup::IContains, term, backend));
             }
             cond = cond.add(any);
         }

@@ -70,9 +70,8 @@ use futures_util::TryStreamExt;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, Identity,
-    Iterable,
-    ModelTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder, RelationTrait, Statement,
-    TransactionTrait,
+    Iterable, ModelTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder, RelationTrait,
+    Statement, TransactionTrait,
 };
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value as Json};
@@ -265,7 +264,11 @@ impl Fixtures {
         }
     }
 
-    fn prepare<'a>(&'a self, index: usize, record: &Json) -> Result<(&'a dyn FixtureModel, Pending)> {
+    fn prepare<'a>(
+        &'a self,
+        index: usize,
+        record: &Json,
+    ) -> Result<(&'a dyn FixtureModel, Pending)> {
         let fail = |model: &str, field: Option<&str>, message: String| FixtureError::Record {
             index,
             model: model.to_owned(),
@@ -280,7 +283,12 @@ impl Fixtures {
         };
         let Some(model) = self.find(label) else {
             let registered = self.labels().join(", ");
-            return Err(fail(label, None, format!("unknown model; registered: {registered}")).into());
+            return Err(fail(
+                label,
+                None,
+                format!("unknown model; registered: {registered}"),
+            )
+            .into());
         };
         let empty = Map::new();
         let fields = match obj.get("fields") {
@@ -297,12 +305,18 @@ impl Fixtures {
 }
 
 /// Parses `[record, record, ...]` and sends each record as soon as it is read.
-fn parse_stream<R: std::io::Read>(reader: R, tx: &mpsc::Sender<std::result::Result<Json, FixtureError>>) {
+fn parse_stream<R: std::io::Read>(
+    reader: R,
+    tx: &mpsc::Sender<std::result::Result<Json, FixtureError>>,
+) {
     struct Records<'a>(&'a mpsc::Sender<std::result::Result<Json, FixtureError>>);
 
     impl<'de> DeserializeSeed<'de> for Records<'_> {
         type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<(), D::Error> {
             d.deserialize_seq(self)
         }
     }
@@ -324,9 +338,7 @@ fn parse_stream<R: std::io::Read>(reader: R, tx: &mpsc::Sender<std::result::Resu
     }
 
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let result = Records(tx)
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
+    let result = Records(tx).deserialize(&mut de).and_then(|()| de.end());
     if let Err(e) = result {
         let err = if e.is_io() {
             FixtureError::Io(std::io::Error::other(e.to_string()))
@@ -396,7 +408,11 @@ impl<'a> Batch<'a> {
                 message: e.to_string(),
             })?;
         report.records += n;
-        match report.per_model.iter_mut().find(|(l, _)| l == model.label()) {
+        match report
+            .per_model
+            .iter_mut()
+            .find(|(l, _)| l == model.label())
+        {
             Some((_, count)) => *count += n,
             None => report.per_model.push((model.label().to_owned(), n)),
         }
@@ -409,8 +425,16 @@ type BuildError = (Option<String>, String);
 #[async_trait]
 trait FixtureModel: Send + Sync {
     fn label(&self) -> &str;
-    fn build(&self, pk: Option<&Json>, fields: &Map<String, Json>) -> std::result::Result<Pending, BuildError>;
-    async fn insert(&self, txn: &DatabaseTransaction, rows: Vec<Box<dyn Any + Send>>) -> std::result::Result<(), DbErr>;
+    fn build(
+        &self,
+        pk: Option<&Json>,
+        fields: &Map<String, Json>,
+    ) -> std::result::Result<Pending, BuildError>;
+    async fn insert(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: Vec<Box<dyn Any + Send>>,
+    ) -> std::result::Result<(), DbErr>;
     async fn dump(
         &self,
         db: &DatabaseConnection,
@@ -420,7 +444,7 @@ trait FixtureModel: Send + Sync {
     async fn reset_sequence(&self, txn: &DatabaseTransaction) -> Result<()>;
 }
 
-struct Column<C> {
+struct FixtureField<C> {
     column: C,
     /// The field name in fixtures (`author` for the `author_id` foreign key).
     field: String,
@@ -432,16 +456,18 @@ struct EntityFixture<E: EntityTrait> {
     label: String,
     pk: E::Column,
     pk_kind: Kind,
-    columns: Vec<Column<E::Column>>,
+    columns: Vec<FixtureField<E::Column>>,
     _entity: PhantomData<fn() -> E>,
 }
 
 impl<E: EntityTrait> EntityFixture<E> {
     fn new(label: String) -> Self {
-        let pk = E::PrimaryKey::iter()
+        let Some(pk) = E::PrimaryKey::iter()
             .next()
             .map(PrimaryKeyToColumn::into_column)
-            .unwrap_or_else(|| unreachable!("checked by register"));
+        else {
+            unreachable!("register checks for a single-column primary key")
+        };
         // Foreign-key columns of belongs-to relations: Django names the field without
         // its `_id` suffix.
         let table = E::default().table_name().to_owned();
@@ -462,7 +488,7 @@ impl<E: EntityTrait> EntityFixture<E> {
                     _ => name.to_owned(),
                 };
                 let def = column.def();
-                Column {
+                FixtureField {
                     column,
                     field,
                     kind: Kind::of(def.get_column_type()),
@@ -487,7 +513,7 @@ impl<E: EntityTrait> EntityFixture<E> {
             .join(", ")
     }
 
-    fn find_column(&self, field: &str) -> Option<&Column<E::Column>> {
+    fn find_column(&self, field: &str) -> Option<&FixtureField<E::Column>> {
         self.columns
             .iter()
             .find(|c| c.field == field)
@@ -506,15 +532,23 @@ where
         &self.label
     }
 
-    fn build(&self, pk: Option<&Json>, fields: &Map<String, Json>) -> std::result::Result<Pending, BuildError> {
+    fn build(
+        &self,
+        pk: Option<&Json>,
+        fields: &Map<String, Json>,
+    ) -> std::result::Result<Pending, BuildError> {
         let mut model = <E::ActiveModel as ActiveModelBehavior>::new();
         let all: Vec<E::Column> = E::Column::iter().collect();
         let mut signature = vec![false; all.len()];
-        let position = |c: &E::Column| all.iter().position(|x| x.as_str() == c.as_str()).unwrap_or(0);
+        let position = |c: &E::Column| {
+            all.iter()
+                .position(|x| x.as_str() == c.as_str())
+                .unwrap_or(0)
+        };
         if let Some(pk) = pk {
             let value = self
                 .pk_kind
-                .from_json(pk)
+                .parse_json(pk)
                 .map_err(|expected| (Some("pk".to_owned()), format!("expected {expected}")))?;
             set_column(&mut model, self.pk, value).map_err(|e| (Some("pk".to_owned()), e))?;
             signature[position(&self.pk)] = true;
@@ -523,7 +557,11 @@ where
             let Some(col) = self.find_column(name) else {
                 return Err((
                     Some(name.clone()),
-                    format!("unknown field; fields of {}: {}", self.label, self.field_names()),
+                    format!(
+                        "unknown field; fields of {}: {}",
+                        self.label,
+                        self.field_names()
+                    ),
                 ));
             };
             if json.is_array() && col.kind != Kind::Json {
@@ -533,12 +571,17 @@ where
                 ));
             }
             if json.is_null() && !col.nullable {
-                return Err((Some(name.clone()), "null given for a field that is not nullable".into()));
+                return Err((
+                    Some(name.clone()),
+                    "null given for a field that is not nullable".into(),
+                ));
             }
-            let value = col
-                .kind
-                .from_json(json)
-                .map_err(|expected| (Some(name.clone()), format!("expected {expected}, got {}", short(json))))?;
+            let value = col.kind.parse_json(json).map_err(|expected| {
+                (
+                    Some(name.clone()),
+                    format!("expected {expected}, got {}", short(json)),
+                )
+            })?;
             set_column(&mut model, col.column, value).map_err(|e| (Some(name.clone()), e))?;
             signature[position(&col.column)] = true;
         }
@@ -548,7 +591,11 @@ where
         })
     }
 
-    async fn insert(&self, txn: &DatabaseTransaction, rows: Vec<Box<dyn Any + Send>>) -> std::result::Result<(), DbErr> {
+    async fn insert(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: Vec<Box<dyn Any + Send>>,
+    ) -> std::result::Result<(), DbErr> {
         let models: Vec<E::ActiveModel> = rows
             .into_iter()
             .filter_map(|row| row.downcast::<E::ActiveModel>().ok().map(|m| *m))
@@ -568,7 +615,11 @@ where
         let label = Json::String(self.label.clone()).to_string();
         while let Some(model) = stream.try_next().await? {
             let mut line = String::with_capacity(256);
-            line.push_str(if written_before + written == 0 { "\n" } else { ",\n" });
+            line.push_str(if written_before + written == 0 {
+                "\n"
+            } else {
+                ",\n"
+            });
             line.push_str("{\"model\": ");
             line.push_str(&label);
             line.push_str(", \"pk\": ");

@@ -60,8 +60,7 @@ use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    ModelTrait,
-    Order, PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+    ModelTrait, Order, PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -120,7 +119,7 @@ impl Keyset {
     pub fn new(secret: impl AsRef<[u8]>) -> Self {
         Self {
             key: secret.as_ref().to_vec(),
-            max_age: Some(Duration::from_secs(24 * 3600)),
+            max_age: Some(Duration::from_hours(24)),
         }
     }
 
@@ -148,7 +147,12 @@ impl Keyset {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    fn decode(&self, cursor: &str, fingerprint: &[u8], arity: usize) -> Result<Vec<serde_json::Value>> {
+    fn decode(
+        &self,
+        cursor: &str,
+        fingerprint: &[u8],
+        arity: usize,
+    ) -> Result<Vec<serde_json::Value>> {
         let err = |e| Error::InvalidCursor(e);
         if cursor.len() > MAX_CURSOR_LEN {
             return Err(err(CursorError::Malformed));
@@ -217,7 +221,7 @@ impl Keyset {
             let mut values = Vec::with_capacity(raw.len());
             for (json, kind) in raw.iter().zip(&kinds) {
                 let value = kind
-                    .from_json(json)
+                    .parse_json(json)
                     .map_err(|_| Error::InvalidCursor(CursorError::Malformed))?;
                 values.push(value);
             }
@@ -299,7 +303,11 @@ fn after<C: ColumnTrait>(order: &[(C, Order)], values: Vec<Value>) -> Condition 
     if all_asc || all_desc {
         let cols = Expr::tuple(order.iter().map(|(c, _)| c.into_expr()));
         let vals = Expr::tuple(values.into_iter().map(Expr::val));
-        return Condition::all().add(if all_asc { cols.gt(vals) } else { cols.lt(vals) });
+        return Condition::all().add(if all_asc {
+            cols.gt(vals)
+        } else {
+            cols.lt(vals)
+        });
     }
     let mut any = Condition::any();
     for i in 0..order.len() {
@@ -355,7 +363,9 @@ mod tests {
         let forged = URL_SAFE_NO_PAD.encode(&bytes);
         assert!(matches!(
             ks.decode(&forged, &fp, 2),
-            Err(Error::InvalidCursor(CursorError::BadSignature | CursorError::Malformed))
+            Err(Error::InvalidCursor(
+                CursorError::BadSignature | CursorError::Malformed
+            ))
         ));
         // Another key.
         let other = Keyset::new(b"j".repeat(32));
@@ -376,7 +386,7 @@ mod tests {
 
     #[test]
     fn expired_cursor_is_refused() {
-        let ks = Keyset::new(b"k".repeat(32)).max_age(Some(Duration::from_secs(60)));
+        let ks = Keyset::new(b"k".repeat(32)).max_age(Some(Duration::from_mins(1)));
         let payload = Payload {
             v: vec![serde_json::json!(1)],
             f: hex16(&[1u8; 32]),

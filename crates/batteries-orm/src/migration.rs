@@ -88,7 +88,10 @@ impl MigrationSet {
     }
 
     /// Appends boxed migrations, for example an existing `Migrator::migrations()`.
-    pub fn with_all(mut self, migrations: impl IntoIterator<Item = Box<dyn MigrationTrait>>) -> Self {
+    pub fn with_all(
+        mut self,
+        migrations: impl IntoIterator<Item = Box<dyn MigrationTrait>>,
+    ) -> Self {
         self.migrations.extend(migrations);
         self
     }
@@ -113,7 +116,9 @@ impl MigrationSet {
 ///
 /// # Errors
 /// [`Error::DuplicateMigration`] when two migrations share a name.
-pub fn compose(sets: impl IntoIterator<Item = MigrationSet>) -> Result<Vec<Box<dyn MigrationTrait>>> {
+pub fn compose(
+    sets: impl IntoIterator<Item = MigrationSet>,
+) -> Result<Vec<Box<dyn MigrationTrait>>> {
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut out = Vec::new();
     for set in sets {

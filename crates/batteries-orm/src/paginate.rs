@@ -229,7 +229,8 @@ impl Paginator {
         C: ConnectionTrait,
     {
         let select = params.apply(select, db.get_database_backend());
-        self.page(db, select, params.page(), params.per_page()).await
+        self.page(db, select, params.page(), params.per_page())
+            .await
     }
 
     /// The total of `query`'s rows: exact up to the limit, else estimated. `known` rows
@@ -287,8 +288,11 @@ async fn planner_estimate<C: ConnectionTrait>(
     let values = values.map(|v| v.0).unwrap_or_default();
     match backend {
         DbBackend::Postgres => {
-            let stmt =
-                Statement::from_sql_and_values(backend, format!("EXPLAIN (FORMAT JSON) {sql}"), values);
+            let stmt = Statement::from_sql_and_values(
+                backend,
+                format!("EXPLAIN (FORMAT JSON) {sql}"),
+                values,
+            );
             let Some(row) = db.query_one_raw(stmt).await? else {
                 return Ok(None);
             };

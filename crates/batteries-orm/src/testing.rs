@@ -82,7 +82,8 @@ impl Backend {
     pub fn required(self) -> bool {
         let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
         let named = std::env::var("BATTERIES_TEST_BACKENDS").is_ok_and(|list| {
-            list.split(',').any(|s| s.trim().eq_ignore_ascii_case(self.name()))
+            list.split(',')
+                .any(|s| s.trim().eq_ignore_ascii_case(self.name()))
         });
         ci || named || self == Backend::Sqlite
     }
@@ -95,7 +96,10 @@ impl Backend {
                 "BATTERIES_TEST_POSTGRES_URL",
                 "postgres://postgres@127.0.0.1:5432/postgres",
             ),
-            Backend::MySql => ("BATTERIES_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
+            Backend::MySql => (
+                "BATTERIES_TEST_MYSQL_URL",
+                "mysql://root@127.0.0.1:3306/mysql",
+            ),
         };
         Some(std::env::var(var).unwrap_or_else(|_| default.to_owned()))
     }
@@ -200,7 +204,10 @@ impl TestDb {
             Err(e) => panic!(
                 "{backend} is required for this test run but unavailable: {e} \
                  (server URL {})",
-                backend.server_url().map(|u| redact_url(&u)).unwrap_or_default()
+                backend
+                    .server_url()
+                    .map(|u| redact_url(&u))
+                    .unwrap_or_default()
             ),
         }
     }

@@ -19,9 +19,14 @@ use serde_json::Value as Json;
 pub(crate) enum Kind {
     Bool,
     /// Signed or unsigned integer with its bounds.
-    Int { min: i128, max: i128 },
+    Int {
+        min: i128,
+        max: i128,
+    },
     Float,
-    Decimal { scale: Option<u32> },
+    Decimal {
+        scale: Option<u32>,
+    },
     Text,
     Date,
     Time,
@@ -180,9 +185,7 @@ impl Kind {
                 Value::ChronoDateTimeUtc(Some(parse_datetime_utc(s_trim).ok_or_else(bad)?))
             }
             Kind::Uuid => Value::Uuid(Some(uuid::Uuid::parse_str(s_trim).map_err(|_| bad())?)),
-            Kind::Json => Value::Json(Some(Box::new(
-                serde_json::from_str(s).map_err(|_| bad())?,
-            ))),
+            Kind::Json => Value::Json(Some(Box::new(serde_json::from_str(s).map_err(|_| bad())?))),
             Kind::Bytes => {
                 use base64::Engine as _;
                 Value::Bytes(Some(
@@ -195,7 +198,7 @@ impl Kind {
     }
 
     /// Converts a JSON value (from a fixture or a cursor) to a value of this kind.
-    pub(crate) fn from_json(&self, json: &Json) -> Result<Value, String> {
+    pub(crate) fn parse_json(&self, json: &Json) -> Result<Value, String> {
         match (self, json) {
             (_, Json::Null) => Ok(self.null()),
             (Kind::Json, other) => Ok(Value::Json(Some(Box::new(other.clone())))),
@@ -231,10 +234,15 @@ fn parse_time(s: &str) -> Option<NaiveTime> {
 }
 
 fn parse_naive_datetime(s: &str) -> Option<NaiveDateTime> {
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .or_else(|| parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)))
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)))
 }
 
 /// A date-time with an offset (`Z`, `+01:00`), or without one (taken as UTC, the way
@@ -269,7 +277,7 @@ pub(crate) fn to_json(value: &Value, kind: &Kind) -> Json {
         }
         Value::Json(Some(j)) => (**j).clone(),
         Value::ChronoDate(Some(d)) => Json::String(d.format("%Y-%m-%d").to_string()),
-        Value::ChronoTime(Some(t)) => Json::String(django_time(t)),
+        Value::ChronoTime(Some(t)) => Json::String(django_time(*t)),
         Value::ChronoDateTime(Some(dt)) => Json::String(django_naive(dt)),
         Value::ChronoDateTimeUtc(Some(dt)) => Json::String(django_utc(dt)),
         Value::ChronoDateTimeLocal(Some(dt)) => Json::String(django_utc(&dt.with_timezone(&Utc))),
@@ -322,11 +330,11 @@ fn millis_suffix(nanos: u32) -> String {
     }
 }
 
-fn django_time(t: &NaiveTime) -> String {
+fn django_time(t: NaiveTime) -> String {
     format!(
         "{}{}",
         t.format("%H:%M:%S"),
-        millis_suffix(chrono::Timelike::nanosecond(t))
+        millis_suffix(chrono::Timelike::nanosecond(&t))
     )
 }
 
@@ -355,7 +363,8 @@ pub(crate) fn set_column<A: ActiveModelTrait>(
     value: Value,
 ) -> Result<(), String> {
     let mut last_err = String::new();
-    for candidate in std::iter::once(value.clone()).chain(alternatives(&value)) {
+    let alternatives = alternatives(&value);
+    for candidate in std::iter::once(value).chain(alternatives) {
         match model.try_set(column, candidate) {
             Ok(()) => return Ok(()),
             Err(e) => last_err = e.to_string(),
@@ -477,7 +486,10 @@ mod tests {
     fn booleans_and_nulls() {
         assert_eq!(Kind::Bool.parse("TRUE").unwrap(), Value::Bool(Some(true)));
         assert!(Kind::Bool.parse("maybe").is_err());
-        assert_eq!(Kind::Bool.from_json(&Json::Null).unwrap(), Value::Bool(None));
+        assert_eq!(
+            Kind::Bool.parse_json(&Json::Null).unwrap(),
+            Value::Bool(None)
+        );
         assert_eq!(truncate(&"x".repeat(100)).chars().count(), 65);
     }
 }

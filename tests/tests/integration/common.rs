@@ -23,8 +23,23 @@ pub(crate) fn utc(s: &str) -> DateTime<Utc> {
 /// | 4 | 2 | Zoë's café ☕ | yes | 2024-03-01 | 5.00 | 99 |
 /// | 5 | 1 | Percent 50% off_sale | no | 2024-04-15 08:30 | null | 7 |
 /// | 6 | 2 | ASYNC RUST | yes | 2024-05-01 | 1.00 | 1000 |
+/// id, author, title, slug, body, published, created, rating, views.
+type PostRow = (
+    i64,
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static str,
+    Option<&'static str>,
+    i32,
+);
+
 pub(crate) async fn seed_posts(db: &impl ConnectionTrait) {
-    batteries_tests::create_blog_tables(db).await.expect("create tables");
+    batteries_tests::create_blog_tables(db)
+        .await
+        .expect("create tables");
     for (id, name) in [(1, "Ann"), (2, "Bob")] {
         author::ActiveModel {
             id: Set(id),
@@ -35,13 +50,73 @@ pub(crate) async fn seed_posts(db: &impl ConnectionTrait) {
         .await
         .expect("insert author");
     }
-    let rows: [(i64, i64, &str, &str, &str, bool, &str, Option<&str>, i32); 6] = [
-        (1, 1, "Rust for Djangonauts", "rust-django", "Rust and Python", true, "2024-01-01T10:00:00Z", Some("4.50"), 10),
-        (2, 1, "rust lowercase", "rust-lower", "plain", false, "2024-02-01T10:00:00Z", None, 0),
-        (3, 2, "Django admin", "django-admin", "100% pure_python", true, "2024-03-01T10:00:00Z", Some("3.25"), 250),
-        (4, 2, "Zoë's café ☕", "cafe", "Unicode ünïcode", true, "2024-03-01T10:00:00Z", Some("5.00"), 99),
-        (5, 1, "Percent 50% off_sale", "percent", "back\\slash and 'quotes' \"dq\"", false, "2024-04-15T08:30:00Z", None, 7),
-        (6, 2, "ASYNC RUST", "async-rust", "Tokio", true, "2024-05-01T00:00:00Z", Some("1.00"), 1000),
+    let rows: [PostRow; 6] = [
+        (
+            1,
+            1,
+            "Rust for Djangonauts",
+            "rust-django",
+            "Rust and Python",
+            true,
+            "2024-01-01T10:00:00Z",
+            Some("4.50"),
+            10,
+        ),
+        (
+            2,
+            1,
+            "rust lowercase",
+            "rust-lower",
+            "plain",
+            false,
+            "2024-02-01T10:00:00Z",
+            None,
+            0,
+        ),
+        (
+            3,
+            2,
+            "Django admin",
+            "django-admin",
+            "100% pure_python",
+            true,
+            "2024-03-01T10:00:00Z",
+            Some("3.25"),
+            250,
+        ),
+        (
+            4,
+            2,
+            "Zoë's café ☕",
+            "cafe",
+            "Unicode ünïcode",
+            true,
+            "2024-03-01T10:00:00Z",
+            Some("5.00"),
+            99,
+        ),
+        (
+            5,
+            1,
+            "Percent 50% off_sale",
+            "percent",
+            "back\\slash and 'quotes' \"dq\"",
+            false,
+            "2024-04-15T08:30:00Z",
+            None,
+            7,
+        ),
+        (
+            6,
+            2,
+            "ASYNC RUST",
+            "async-rust",
+            "Tokio",
+            true,
+            "2024-05-01T00:00:00Z",
+            Some("1.00"),
+            1000,
+        ),
     ];
     for (id, author_id, title, slug, body, published, created, rating, views) in rows {
         post::ActiveModel {

@@ -17,7 +17,9 @@ backend_tests!(
 );
 
 async fn setup(db: &impl ConnectionTrait) {
-    batteries_tests::create_table(db, tag::Entity).await.expect("create tag");
+    batteries_tests::create_table(db, tag::Entity)
+        .await
+        .expect("create tag");
 }
 
 fn defaults(label: &str) -> tag::ActiveModel {
@@ -47,9 +49,10 @@ async fn get_or_create_creates_once_then_gets(db: &TestDb) {
 async fn update_or_create_updates_only_given_fields(db: &TestDb) {
     let db = db.conn();
     setup(db).await;
-    let (made, created) = update_or_create(db, [(tag::Column::Slug, "orm".into())], defaults("ORM"))
-        .await
-        .expect("create");
+    let (made, created) =
+        update_or_create(db, [(tag::Column::Slug, "orm".into())], defaults("ORM"))
+            .await
+            .expect("create");
     assert!(created);
     let only_label = tag::ActiveModel {
         label: Set("Object-relational mapping".into()),
@@ -62,7 +65,10 @@ async fn update_or_create_updates_only_given_fields(db: &TestDb) {
     assert_eq!(updated.id, made.id);
     assert_eq!(updated.label, "Object-relational mapping");
     assert_eq!(updated.uses, 1, "fields not in defaults keep their value");
-    let stored = tag::Entity::find_by_id(made.id).one(db).await.expect("find");
+    let stored = tag::Entity::find_by_id(made.id)
+        .one(db)
+        .await
+        .expect("find");
     assert_eq!(stored, Some(updated));
 }
 
@@ -77,21 +83,35 @@ async fn racing_get_or_create_creates_exactly_one_row(db: &TestDb) {
             let (conn, barrier) = (conn.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                get_or_create(conn.as_ref(), [(tag::Column::Slug, "race".into())], defaults(&format!("racer {i}"))).await
+                get_or_create(
+                    conn.as_ref(),
+                    [(tag::Column::Slug, "race".into())],
+                    defaults(&format!("racer {i}")),
+                )
+                .await
             })
         })
         .collect();
     let mut created = 0;
     let mut ids = Vec::new();
     for task in tasks {
-        let (model, was_created) = task.await.expect("task").expect("get_or_create must not fail in a race");
+        let (model, was_created) = task
+            .await
+            .expect("task")
+            .expect("get_or_create must not fail in a race");
         created += usize::from(was_created);
         ids.push(model.id);
     }
     assert_eq!(created, 1, "exactly one task creates the row");
     ids.dedup();
     assert_eq!(ids.len(), 1, "every task returns the same row: {ids:?}");
-    assert_eq!(tag::Entity::find().count(conn.as_ref()).await.expect("count"), 1);
+    assert_eq!(
+        tag::Entity::find()
+            .count(conn.as_ref())
+            .await
+            .expect("count"),
+        1
+    );
 }
 
 async fn racing_update_or_create_creates_exactly_one_row(db: &TestDb) {
@@ -103,13 +123,21 @@ async fn racing_update_or_create_creates_exactly_one_row(db: &TestDb) {
             let (conn, barrier) = (conn.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                update_or_create(conn.as_ref(), [(tag::Column::Slug, "counter".into())], defaults(&format!("writer {i}"))).await
+                update_or_create(
+                    conn.as_ref(),
+                    [(tag::Column::Slug, "counter".into())],
+                    defaults(&format!("writer {i}")),
+                )
+                .await
             })
         })
         .collect();
     let mut created = 0;
     for task in tasks {
-        let (_, was_created) = task.await.expect("task").expect("update_or_create must not fail in a race");
+        let (_, was_created) = task
+            .await
+            .expect("task")
+            .expect("update_or_create must not fail in a race");
         created += usize::from(was_created);
     }
     assert_eq!(created, 1);
@@ -132,17 +160,25 @@ async fn get_or_create_inside_a_transaction_survives_a_lost_race(db: &TestDb) {
     // inside the savepoint, and the transaction goes on.
     let err = get_or_create(
         &txn,
-        [(tag::Column::Slug, "a".into()), (tag::Column::Label, "not A".into())],
+        [
+            (tag::Column::Slug, "a".into()),
+            (tag::Column::Label, "not A".into()),
+        ],
         defaults("not A"),
     )
     .await
     .expect_err("the unique slug refuses a second row");
-    assert!(err.to_string().to_lowercase().contains("unique") || err.to_string().contains("Duplicate"), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("unique") || err.to_string().contains("Duplicate"),
+        "{err}"
+    );
     let (again, created) = get_or_create(&txn, [(tag::Column::Slug, "a".into())], defaults("A"))
         .await
         .expect("the transaction is still usable");
     assert!(!created);
     assert_eq!(again.id, first.id);
-    sea_orm::TransactionSession::commit(txn).await.expect("commit");
+    sea_orm::TransactionSession::commit(txn)
+        .await
+        .expect("commit");
     assert_eq!(tag::Entity::find().count(conn).await.expect("count"), 1);
 }

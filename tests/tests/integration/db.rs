@@ -28,7 +28,12 @@ async fn unreachable_servers_are_named_without_the_password() {
             matches!(&err, Error::Connect { backend: b, host, .. } if *b == backend && host == "127.0.0.1:1"),
             "{err:?}"
         );
-        assert!(msg.starts_with(&format!("cannot connect to {backend} database at 127.0.0.1:1: ")), "{msg}");
+        assert!(
+            msg.starts_with(&format!(
+                "cannot connect to {backend} database at 127.0.0.1:1: "
+            )),
+            "{msg}"
+        );
         assert!(!msg.contains("s3cr3t-pw"), "{msg}");
         assert!(!format!("{err:?}").contains("s3cr3t-pw"), "{err:?}");
     }
@@ -43,10 +48,20 @@ async fn wrong_password_is_refused_without_echoing_it() {
     }
     let server = Backend::MySql.server_url().expect("mysql url");
     let mut url = url::Url::parse(&server).expect("url");
-    url.set_password(Some("definitely-wrong-pw")).expect("set password");
+    url.set_password(Some("definitely-wrong-pw"))
+        .expect("set password");
     let err = connect_err(url.as_str()).await;
     let msg = err.to_string();
-    assert!(matches!(err, Error::Connect { backend: "mysql", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                backend: "mysql",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(msg.contains("Access denied"), "{msg}");
     assert!(!msg.contains("definitely-wrong-pw"), "{msg}");
 }
@@ -61,7 +76,16 @@ async fn unknown_database_names_the_host() {
     url.set_path("/no_such_database_here");
     let err = connect_err(url.as_str()).await;
     assert!(err.to_string().contains("no_such_database_here"), "{err}");
-    assert!(matches!(err, Error::Connect { backend: "postgres", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                backend: "postgres",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -87,14 +111,30 @@ async fn sqlite_file_is_created_with_wal_journal() {
     let path = dir.join("new.sqlite3");
     let _ = std::fs::remove_file(&path);
 
-    let err = connect(&format!("sqlite://{}", path.display())).await.expect_err("no mode=rwc");
-    assert!(matches!(err, Error::Connect { backend: "sqlite", .. }), "{err:?}");
+    let err = connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect_err("no mode=rwc");
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                backend: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!path.exists());
 
-    let db = connect(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("created");
+    let db = connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("created");
     assert!(path.exists());
     let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), "PRAGMA journal_mode"))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA journal_mode",
+        ))
         .await
         .expect("pragma")
         .expect("a row");
@@ -107,11 +147,18 @@ async fn sqlite_file_is_created_with_wal_journal() {
 #[tokio::test]
 async fn in_memory_sqlite_survives_idle_pool() {
     let db = connect("sqlite::memory:").await.expect("memory");
-    db.execute_unprepared("CREATE TABLE t (x INTEGER)").await.expect("create");
-    db.execute_unprepared("INSERT INTO t VALUES (1)").await.expect("insert");
+    db.execute_unprepared("CREATE TABLE t (x INTEGER)")
+        .await
+        .expect("create");
+    db.execute_unprepared("INSERT INTO t VALUES (1)")
+        .await
+        .expect("insert");
     tokio::time::sleep(Duration::from_millis(50)).await;
     let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM t"))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM t",
+        ))
         .await
         .expect("select")
         .expect("row");

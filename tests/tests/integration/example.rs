@@ -17,23 +17,37 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
         .await
         .expect("response");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, serde_json::from_slice(&bytes).expect("JSON body"))
 }
 
 async fn blog_lists_filters_and_pages_posts(db: &TestDb) {
     let conn = db.conn();
     blog_axum::prepare(conn).await.expect("first start");
-    blog_axum::prepare(conn).await.expect("second start seeds nothing more");
+    blog_axum::prepare(conn)
+        .await
+        .expect("second start seeds nothing more");
     let app = blog_axum::app(conn.clone());
 
     let (status, all) = get(&app, "/posts").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(all["total"], 12, "seeded once");
     assert_eq!(all["items"].as_array().expect("items").len(), 10);
-    assert_eq!(all["items"][0]["slug"], "security", "newest first by default");
+    assert_eq!(
+        all["items"][0]["slug"], "security",
+        "newest first by default"
+    );
 
-    let (status, page) = get(&app, "/posts?title__icontains=rust&ordering=-created&page=2&per_page=2").await;
+    let (status, page) = get(
+        &app,
+        "/posts?title__icontains=rust&ordering=-created&page=2&per_page=2",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let slugs: Vec<&str> = page["items"]
         .as_array()
@@ -54,7 +68,13 @@ async fn blog_lists_filters_and_pages_posts(db: &TestDb) {
     );
     let (status, body) = get(&app, "/posts?created__gte=soon").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"].as_str().expect("message").contains("expected a date-time"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("expected a date-time"),
+        "{body}"
+    );
     let (status, _) = get(&app, "/posts?ordering=title%3BDROP%20TABLE%20blog_post").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, after) = get(&app, "/posts").await;

@@ -74,7 +74,10 @@ async fn ordering_sorts_by_several_fields(db: &TestDb) {
     seed_posts(db).await;
     assert_eq!(ids(db, "ordering=-views").await, [6, 3, 4, 1, 5, 2]);
     assert_eq!(ids(db, "ordering=-created,title").await, [6, 5, 3, 4, 2, 1]);
-    assert_eq!(ids(db, "ordering=-created,-title").await, [6, 5, 4, 3, 2, 1]);
+    assert_eq!(
+        ids(db, "ordering=-created,-title").await,
+        [6, 5, 4, 3, 2, 1]
+    );
     // Equal `created`: the primary key breaks the tie.
     assert_eq!(ids(db, "ordering=created").await, [1, 2, 3, 4, 5, 6]);
     assert_eq!(ids(db, "").await, [1, 2, 3, 4, 5, 6], "default ordering");
@@ -82,8 +85,17 @@ async fn ordering_sorts_by_several_fields(db: &TestDb) {
 
 async fn assert_intact(db: &TestDb) {
     let db = db.conn();
-    assert_eq!(post::Entity::find().count(db).await.expect("count posts"), 6);
-    assert_eq!(author::Entity::find().count(db).await.expect("count authors"), 2);
+    assert_eq!(
+        post::Entity::find().count(db).await.expect("count posts"),
+        6
+    );
+    assert_eq!(
+        author::Entity::find()
+            .count(db)
+            .await
+            .expect("count authors"),
+        2
+    );
 }
 
 async fn injection_through_names_lookups_and_ordering_is_refused(db: &TestDb) {
@@ -155,12 +167,28 @@ async fn injection_through_values_is_inert(db: &TestDb) {
         assert!(found.is_empty(), "`{query}` matched {found:?}");
     }
     // LIKE wildcards are literal characters.
-    assert_eq!(ids(conn, "title__icontains=%25").await, [5], "`%` is literal");
+    assert_eq!(
+        ids(conn, "title__icontains=%25").await,
+        [5],
+        "`%` is literal"
+    );
     assert_eq!(ids(conn, "title__contains=_").await, [5], "`_` is literal");
-    assert_eq!(ids(conn, "title__icontains=!").await, Vec::<i64>::new(), "the escape char is literal");
+    assert_eq!(
+        ids(conn, "title__icontains=!").await,
+        Vec::<i64>::new(),
+        "the escape char is literal"
+    );
     assert_eq!(ids(conn, "search='quotes'").await, [5]);
-    assert_eq!(ids(conn, "search=back%5Cslash").await, [5], "a backslash is literal");
-    assert_eq!(ids(conn, "title__contains=*").await, Vec::<i64>::new(), "GLOB `*` is literal");
+    assert_eq!(
+        ids(conn, "search=back%5Cslash").await,
+        [5],
+        "a backslash is literal"
+    );
+    assert_eq!(
+        ids(conn, "title__contains=*").await,
+        Vec::<i64>::new(),
+        "GLOB `*` is literal"
+    );
     assert_eq!(ids(conn, "slug__in=cafe,rust-django").await, [1, 4]);
     assert_intact(db).await;
 }
@@ -194,16 +222,30 @@ fn errors_name_the_problem_and_what_is_allowed() {
         "{err}"
     );
     let err = filters.parse("views=99999999999").unwrap_err();
-    assert!(err.to_string().contains("an integer from -2147483648 to 2147483647"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("an integer from -2147483648 to 2147483647"),
+        "{err}"
+    );
     let err = filters.parse("ordering=-body").unwrap_err();
-    assert!(err.to_string().starts_with("unknown ordering field `body`; allowed: id, author"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("unknown ordering field `body`; allowed: id, author"),
+        "{err}"
+    );
     let err = filters.parse("page=0").unwrap_err();
-    assert!(matches!(err, FilterError::InvalidPage { param: "page", .. }), "{err}");
+    assert!(
+        matches!(err, FilterError::InvalidPage { param: "page", .. }),
+        "{err}"
+    );
     let err = filters.parse("per_page=1000").unwrap_err();
     assert!(err.to_string().contains("from 1 to 100"), "{err}");
     let err = filters.parse(&"a=1&".repeat(100)).unwrap_err();
     assert!(matches!(err, FilterError::TooLarge(_)), "{err}");
     let long = "x".repeat(500);
     let err = filters.parse(&format!("{long}=1")).unwrap_err();
-    assert!(err.to_string().len() < 300, "echoed input is truncated: {err}");
+    assert!(
+        err.to_string().len() < 300,
+        "echoed input is truncated: {err}"
+    );
 }

@@ -27,7 +27,8 @@ fn registry() -> Fixtures {
 }
 
 fn django_fixture() -> (String, Json) {
-    let text = std::fs::read_to_string(batteries_tests::django_fixture_path()).expect("read fixture");
+    let text =
+        std::fs::read_to_string(batteries_tests::django_fixture_path()).expect("read fixture");
     let json = serde_json::from_str(&text).expect("fixture is JSON");
     (text, json)
 }
@@ -35,33 +36,59 @@ fn django_fixture() -> (String, Json) {
 async fn dump(db: &sea_orm::DatabaseConnection, labels: &[&str]) -> Json {
     let mut out = Vec::new();
     registry().dump(db, labels, &mut out).await.expect("dump");
-    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("dump is not JSON ({e}): {}", String::from_utf8_lossy(&out)))
+    serde_json::from_slice(&out)
+        .unwrap_or_else(|e| panic!("dump is not JSON ({e}): {}", String::from_utf8_lossy(&out)))
 }
 
 async fn counts(db: &sea_orm::DatabaseConnection) -> (u64, u64) {
     (
-        author::Entity::find().count(db).await.expect("count authors"),
+        author::Entity::find()
+            .count(db)
+            .await
+            .expect("count authors"),
         post::Entity::find().count(db).await.expect("count posts"),
     )
 }
 
 async fn django_dumpdata_loads_and_dumps_back_identically(db: &TestDb) {
     let conn = db.conn();
-    batteries_tests::create_blog_tables(conn).await.expect("tables");
+    batteries_tests::create_blog_tables(conn)
+        .await
+        .expect("tables");
     let (text, original) = django_fixture();
 
-    let report = registry().load_str(conn, &text).await.expect("Django's fixture loads");
+    let report = registry()
+        .load_str(conn, &text)
+        .await
+        .expect("Django's fixture loads");
     assert_eq!(report.records, 9);
-    assert_eq!(report.per_model, [("blog.author".to_owned(), 3), ("blog.post".to_owned(), 6)]);
+    assert_eq!(
+        report.per_model,
+        [("blog.author".to_owned(), 3), ("blog.post".to_owned(), 6)]
+    );
 
     // Values arrive typed, not as text.
-    let zoe = author::Entity::find_by_id(1).one(conn).await.expect("find").expect("author 1");
+    let zoe = author::Entity::find_by_id(1)
+        .one(conn)
+        .await
+        .expect("find")
+        .expect("author 1");
     assert_eq!(zoe.name, "Zoë Ångström");
-    let first = post::Entity::find_by_id(1).one(conn).await.expect("find").expect("post 1");
+    let first = post::Entity::find_by_id(1)
+        .one(conn)
+        .await
+        .expect("find")
+        .expect("post 1");
     assert_eq!(first.author_id, 1);
     assert_eq!(first.rating, Some(Decimal::new(450, 2)));
     assert_eq!(first.created.to_rfc3339(), "2024-01-02T03:04:05+00:00");
-    let ids: Vec<i64> = post::Entity::find().all(conn).await.expect("all").iter().map(|p| p.id).collect();
+    let ids: Vec<i64> = post::Entity::find()
+        .all(conn)
+        .await
+        .expect("all")
+        .iter()
+        .map(|p| p.id)
+        .collect();
     assert_eq!(ids.len(), 6);
     assert!(ids.contains(&13), "explicit pks are kept: {ids:?}");
 
@@ -96,8 +123,13 @@ async fn django_dumpdata_loads_and_dumps_back_identically(db: &TestDb) {
 
 async fn loaded_rows_do_not_block_new_inserts(db: &TestDb) {
     let conn = db.conn();
-    batteries_tests::create_blog_tables(conn).await.expect("tables");
-    registry().load_str(conn, &django_fixture().0).await.expect("load");
+    batteries_tests::create_blog_tables(conn)
+        .await
+        .expect("tables");
+    registry()
+        .load_str(conn, &django_fixture().0)
+        .await
+        .expect("load");
     // Explicit pks up to 13 were loaded; the next automatic id must not collide
     // (PostgreSQL needs its sequence moved, as Django's loaddata does).
     let new = author::ActiveModel {
@@ -122,36 +154,82 @@ fn fixture_with_bad_record_at_end() -> String {
 
 async fn a_bad_record_names_itself_and_saves_nothing(db: &TestDb) {
     let conn = db.conn();
-    batteries_tests::create_blog_tables(conn).await.expect("tables");
-    author::ActiveModel { id: Set(1), name: Set("Existing".into()), email: Set(String::new()) }
-        .insert(conn)
+    batteries_tests::create_blog_tables(conn)
         .await
-        .expect("existing row");
+        .expect("tables");
+    author::ActiveModel {
+        id: Set(1),
+        name: Set("Existing".into()),
+        email: Set(String::new()),
+    }
+    .insert(conn)
+    .await
+    .expect("existing row");
 
-    let err = registry().load_str(conn, &fixture_with_bad_record_at_end()).await.unwrap_err();
+    let err = registry()
+        .load_str(conn, &fixture_with_bad_record_at_end())
+        .await
+        .unwrap_err();
     match &err {
-        Error::Fixture(FixtureError::Record { index, model, field, message }) => {
+        Error::Fixture(FixtureError::Record {
+            index,
+            model,
+            field,
+            message,
+        }) => {
             assert_eq!(*index, 1500);
             assert_eq!(model, "blog.post");
             assert_eq!(field.as_deref(), Some("titel"));
-            assert!(message.contains("unknown field; fields of blog.post: author, title"), "{message}");
+            assert!(
+                message.contains("unknown field; fields of blog.post: author, title"),
+                "{message}"
+            );
         }
         other => panic!("expected a record error, got {other:?}"),
     }
-    assert_eq!(counts(conn).await, (1, 0), "nothing from the fixture is saved");
+    assert_eq!(
+        counts(conn).await,
+        (1, 0),
+        "nothing from the fixture is saved"
+    );
 
     // Each kind of bad record, each naming its field.
     let cases = [
-        (r#"[{"model": "blog.author", "pk": 2, "fields": {"name": null, "email": ""}}]"#, "name", "not nullable"),
-        (r#"[{"model": "blog.post", "pk": 2, "fields": {"author": 1, "views": "many"}}]"#, "views", "expected an integer"),
-        (r#"[{"model": "blog.post", "pk": 2, "fields": {"author": 1, "created": "yesterday"}}]"#, "created", "expected a date-time"),
-        (r#"[{"model": "blog.post", "pk": 2, "fields": {"rating": "1.2.3"}}]"#, "rating", "expected a decimal"),
-        (r#"[{"model": "blog.post", "pk": "x", "fields": {}}]"#, "pk", "expected an integer"),
+        (
+            r#"[{"model": "blog.author", "pk": 2, "fields": {"name": null, "email": ""}}]"#,
+            "name",
+            "not nullable",
+        ),
+        (
+            r#"[{"model": "blog.post", "pk": 2, "fields": {"author": 1, "views": "many"}}]"#,
+            "views",
+            "expected an integer",
+        ),
+        (
+            r#"[{"model": "blog.post", "pk": 2, "fields": {"author": 1, "created": "yesterday"}}]"#,
+            "created",
+            "expected a date-time",
+        ),
+        (
+            r#"[{"model": "blog.post", "pk": 2, "fields": {"rating": "1.2.3"}}]"#,
+            "rating",
+            "expected a decimal",
+        ),
+        (
+            r#"[{"model": "blog.post", "pk": "x", "fields": {}}]"#,
+            "pk",
+            "expected an integer",
+        ),
     ];
     for (fixture, field, message) in cases {
         let err = registry().load_str(conn, fixture).await.unwrap_err();
         match err {
-            Error::Fixture(FixtureError::Record { index: 0, field: Some(f), message: m, .. }) => {
+            Error::Fixture(FixtureError::Record {
+                index: 0,
+                field: Some(f),
+                message: m,
+                ..
+            }) => {
                 assert_eq!(f, field, "{fixture}");
                 assert!(m.contains(message), "{fixture}: {m}");
             }
@@ -159,21 +237,33 @@ async fn a_bad_record_names_itself_and_saves_nothing(db: &TestDb) {
         }
     }
     let err = registry()
-        .load_str(conn, r#"[{"model": "blog.comment", "pk": 1, "fields": {}}]"#)
+        .load_str(
+            conn,
+            r#"[{"model": "blog.comment", "pk": 1, "fields": {}}]"#,
+        )
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("(blog.comment): unknown model; registered: blog.author, blog.post"),
+        err.to_string()
+            .contains("(blog.comment): unknown model; registered: blog.author, blog.post"),
         "{err}"
     );
-    let err = registry().load_str(conn, r#"[{"pk": 1}]"#).await.unwrap_err();
-    assert!(err.to_string().contains("missing the `model` label"), "{err}");
+    let err = registry()
+        .load_str(conn, r#"[{"pk": 1}]"#)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("missing the `model` label"),
+        "{err}"
+    );
     assert_eq!(counts(conn).await, (1, 0));
 }
 
 async fn a_refused_batch_saves_nothing(db: &TestDb) {
     let conn = db.conn();
-    batteries_tests::create_blog_tables(conn).await.expect("tables");
+    batteries_tests::create_blog_tables(conn)
+        .await
+        .expect("tables");
     // Post 2 points at an author that does not exist: the database refuses it.
     let fixture = r#"[
         {"model": "blog.author", "pk": 1, "fields": {"name": "Ann", "email": ""}},
@@ -189,13 +279,18 @@ async fn a_refused_batch_saves_nothing(db: &TestDb) {
     // A duplicate primary key, likewise.
     let dup = r#"[{"model": "blog.author", "pk": 1, "fields": {"name": "A", "email": ""}},
                   {"model": "blog.author", "pk": 1, "fields": {"name": "B", "email": ""}}]"#;
-    assert!(matches!(registry().load_str(conn, dup).await, Err(Error::Fixture(FixtureError::Batch { .. }))));
+    assert!(matches!(
+        registry().load_str(conn, dup).await,
+        Err(Error::Fixture(FixtureError::Batch { .. }))
+    ));
     assert_eq!(counts(conn).await, (0, 0));
 }
 
 async fn malformed_json_saves_nothing(db: &TestDb) {
     let conn = db.conn();
-    batteries_tests::create_blog_tables(conn).await.expect("tables");
+    batteries_tests::create_blog_tables(conn)
+        .await
+        .expect("tables");
     let truncated = r#"[{"model": "blog.author", "pk": 1, "fields": {"name": "A", "email": ""}},
 {"model": "blog.author", "pk": 2, "fields": {"name": "B", "#;
     match registry().load_str(conn, truncated).await {
@@ -203,23 +298,49 @@ async fn malformed_json_saves_nothing(db: &TestDb) {
         other => panic!("{other:?}"),
     }
     for junk in ["", "{}", "not json", "[1, 2]", "[] trailing"] {
-        assert!(registry().load_str(conn, junk).await.is_err(), "`{junk}` must be refused");
+        assert!(
+            registry().load_str(conn, junk).await.is_err(),
+            "`{junk}` must be refused"
+        );
     }
     assert_eq!(counts(conn).await, (0, 0));
     // An empty list is a valid, empty fixture.
-    assert_eq!(registry().load_str(conn, "[]").await.expect("empty").records, 0);
+    assert_eq!(
+        registry()
+            .load_str(conn, "[]")
+            .await
+            .expect("empty")
+            .records,
+        0
+    );
 }
 
 async fn dump_streams_large_tables(db: &TestDb) {
     let conn = db.conn();
-    batteries_tests::create_blog_tables(conn).await.expect("tables");
+    batteries_tests::create_blog_tables(conn)
+        .await
+        .expect("tables");
     let records: Vec<Json> = (1..=5000)
         .map(|i| serde_json::json!({"model": "blog.author", "pk": i, "fields": {"name": format!("author {i}"), "email": ""}}))
         .collect();
     let text = serde_json::to_string(&records).expect("json");
-    assert_eq!(registry().load_str(conn, &text).await.expect("load").records, 5000);
+    assert_eq!(
+        registry()
+            .load_str(conn, &text)
+            .await
+            .expect("load")
+            .records,
+        5000
+    );
     let dumped = dump(conn, &["blog.author"]).await;
     assert_eq!(dumped, Json::Array(records));
-    let err = registry().dump(conn, &["blog.nope"], Vec::new()).await.unwrap_err();
-    assert!(err.to_string().starts_with("unknown model `blog.nope`; registered:"), "{err}");
+    let err = registry()
+        .dump(conn, &["blog.nope"], Vec::new())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unknown model `blog.nope`; registered:"),
+        "{err}"
+    );
 }

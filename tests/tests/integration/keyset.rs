@@ -91,7 +91,9 @@ async fn forged_foreign_and_nullable_cursors_are_refused(db: &TestDb) {
         .page_for(
             db,
             post::Entity::find(),
-            &filters.parse("ordering=-created&published=true&per_page=2").expect("parse"),
+            &filters
+                .parse("ordering=-created&published=true&per_page=2")
+                .expect("parse"),
         )
         .await
         .expect("first page");
@@ -105,9 +107,11 @@ async fn forged_foreign_and_nullable_cursors_are_refused(db: &TestDb) {
         }
     };
     // The same cursor for the same listing works.
-    let ok = page(format!("ordering=-created&published=true&per_page=2&cursor={cursor}"))
-        .await
-        .expect("second page");
+    let ok = page(format!(
+        "ordering=-created&published=true&per_page=2&cursor={cursor}"
+    ))
+    .await
+    .expect("second page");
     assert_eq!(ok.items.iter().map(|p| p.id).collect::<Vec<_>>(), [4, 1]);
 
     // Another filter or ordering: refused, not silently mixed up.
@@ -117,7 +121,10 @@ async fn forged_foreign_and_nullable_cursors_are_refused(db: &TestDb) {
         format!("ordering=-created&published=true&search=x&cursor={cursor}"),
     ] {
         assert!(
-            matches!(page(query.clone()).await, Err(Error::InvalidCursor(CursorError::WrongListing))),
+            matches!(
+                page(query.clone()).await,
+                Err(Error::InvalidCursor(CursorError::WrongListing))
+            ),
             "{query}"
         );
     }
@@ -133,14 +140,22 @@ async fn forged_foreign_and_nullable_cursors_are_refused(db: &TestDb) {
         assert!(
             matches!(
                 result,
-                Err(Error::InvalidCursor(CursorError::BadSignature | CursorError::Malformed))
+                Err(Error::InvalidCursor(
+                    CursorError::BadSignature | CursorError::Malformed
+                ))
             ),
             "forged at {i}: {result:?}"
         );
     }
     // A cursor signed with another key.
     let other = Keyset::new(b"another key, also 32 bytes or more")
-        .page_for(db, post::Entity::find(), &filters.parse("ordering=-created&published=true&per_page=2").expect("parse"))
+        .page_for(
+            db,
+            post::Entity::find(),
+            &filters
+                .parse("ordering=-created&published=true&per_page=2")
+                .expect("parse"),
+        )
         .await
         .expect("page")
         .next_cursor
@@ -152,7 +167,10 @@ async fn forged_foreign_and_nullable_cursors_are_refused(db: &TestDb) {
     // Garbage and oversized cursors.
     for junk in ["", "%00", "' OR 1=1 --", &"A".repeat(5_000)] {
         assert!(
-            matches!(page(format!("ordering=-created&cursor={junk}")).await, Err(Error::InvalidCursor(_))),
+            matches!(
+                page(format!("ordering=-created&cursor={junk}")).await,
+                Err(Error::InvalidCursor(_))
+            ),
             "{junk:.20}"
         );
     }

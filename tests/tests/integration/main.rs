@@ -2,6 +2,10 @@
 //!
 //! One test binary (one link, one build) holds every module.
 
+// Test bodies are async helpers run by `backend_tests!`, out of the reach of clippy's
+// `allow-unwrap-in-tests`; a failed unwrap is a failed test here.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod create;
 mod db;

@@ -33,7 +33,9 @@ macro_rules! create_table_migration {
             }
 
             async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-                manager.drop_table(Table::drop().table($table).to_owned()).await
+                manager
+                    .drop_table(Table::drop().table($table).to_owned())
+                    .await
             }
         }
     };
@@ -81,13 +83,19 @@ async fn composed_migrations_run_in_order_and_roll_back(db: &TestDb) {
     );
     let manager = SchemaManager::new(conn);
     for table in ["auth_user", "auth_group", "admin_log", "blog_post"] {
-        assert!(manager.has_table(table).await.expect("has_table"), "{table}");
+        assert!(
+            manager.has_table(table).await.expect("has_table"),
+            "{table}"
+        );
     }
     // Running again is a no-op.
     AppMigrator::up(conn, None).await.expect("up again");
     AppMigrator::down(conn, None).await.expect("down");
     for table in ["auth_user", "auth_group", "admin_log", "blog_post"] {
-        assert!(!manager.has_table(table).await.expect("has_table"), "{table}");
+        assert!(
+            !manager.has_table(table).await.expect("has_table"),
+            "{table}"
+        );
     }
 }
 

@@ -55,12 +55,20 @@ async fn totals_beyond_the_count_limit_say_they_are_not_exact(db: &TestDb) {
     seed_posts(db).await;
     let page = Paginator::new()
         .count_limit(3)
-        .page(db, post::Entity::find().order_by_asc(post::Column::Id), 1, 2)
+        .page(
+            db,
+            post::Entity::find().order_by_asc(post::Column::Id),
+            1,
+            2,
+        )
         .await
         .expect("page");
     assert_eq!(page.items.len(), 2);
     assert!(page.has_next);
-    match (sea_orm::ConnectionTrait::get_database_backend(db), page.total) {
+    match (
+        sea_orm::ConnectionTrait::get_database_backend(db),
+        page.total,
+    ) {
         // The bounded count stopped at 4 rows: at least 4.
         (DbBackend::Sqlite, Total::AtLeast(n)) => assert_eq!(n, 4),
         (DbBackend::Postgres | DbBackend::MySql, Total::Estimate(n)) => assert!(n >= 4, "{n}"),
