@@ -10,8 +10,7 @@ const DEFAULT_DATABASE_URL: &str = "sqlite://blog.sqlite3?mode=rwc";
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     if let Err(e) = run().await {
@@ -26,7 +25,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     blog_axum::prepare(&db).await?;
 
     let port: u16 = match std::env::var("PORT") {
-        Ok(p) => p.parse().map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
+        Ok(p) => p
+            .parse()
+            .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
         Err(_) => 8000,
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -34,7 +35,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e} (set PORT to use another port)"))?;
     let base = format!("http://{}", listener.local_addr()?);
-    println!("blog-axum is running on {base}/ (database: {})", redact_url(&url));
+    println!(
+        "blog-axum is running on {base}/ (database: {})",
+        redact_url(&url)
+    );
     println!("  try: {base}/posts?title__icontains=rust&ordering=-created");
     println!("       {base}/posts?ordering=-created&page=2");
     println!("       {base}/posts?search=django&published=true");

@@ -19,10 +19,19 @@ impl MigrationTrait for Migration {
                             .primary_key(),
                     )
                     .col(ColumnDef::new("title").string_len(200).not_null())
-                    .col(ColumnDef::new("slug").string_len(200).not_null().unique_key())
+                    .col(
+                        ColumnDef::new("slug")
+                            .string_len(200)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new("body").text().not_null())
                     .col(ColumnDef::new("published").boolean().not_null())
-                    .col(ColumnDef::new("created").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("created")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
