@@ -161,7 +161,7 @@ impl Fixtures {
     ///
     /// # Errors
     /// [`FixtureError::UnknownModel`] for an unknown label, [`FixtureError::Io`] when
-    /// writing fails, [`Error::Db`] when reading fails.
+    /// writing fails, [`crate::Error::Db`] when reading fails.
     pub async fn dump<W>(&self, db: &DatabaseConnection, labels: &[&str], out: W) -> Result<u64>
     where
         W: AsyncWrite + Unpin + Send,
