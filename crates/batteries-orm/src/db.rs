@@ -173,12 +173,47 @@ impl DbConfig {
         }
         if target.backend == DbBackend::Sqlite {
             configure_sqlite(&mut opts, &target, self.max_connections);
+        } else {
+            // A pool retries refused connections until its acquire timeout; one direct
+            // connection first fails at once, with the driver's own reason.
+            probe(&target, self.connect_timeout).await?;
         }
         let db = Database::connect(opts)
             .await
             .map_err(|e| target.connect_error(&e))?;
         db.ping().await.map_err(|e| target.connect_error(&e))?;
         Ok(db)
+    }
+}
+
+/// Opens and closes one connection to a server, outside any pool.
+async fn probe(target: &Target, timeout: Duration) -> Result<()> {
+    async fn once<O>(url: &str) -> Result<(), sea_orm::sqlx::Error>
+    where
+        O: sea_orm::sqlx::ConnectOptions,
+        O::Connection: Sized,
+    {
+        use sea_orm::sqlx::Connection as _;
+        let options: O = url.parse()?;
+        options.connect().await?.close().await
+    }
+    let attempt = async {
+        match target.backend {
+            #[cfg(feature = "postgres")]
+            DbBackend::Postgres => {
+                once::<sea_orm::sqlx::postgres::PgConnectOptions>(&target.url).await
+            }
+            #[cfg(feature = "mysql")]
+            DbBackend::MySql => {
+                once::<sea_orm::sqlx::mysql::MySqlConnectOptions>(&target.url).await
+            }
+            _ => Ok(()),
+        }
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(target.scrubbed(e.to_string())),
+        Err(_) => Err(target.scrubbed(format!("no answer within {} s", timeout.as_secs_f32()))),
     }
 }
 
@@ -294,10 +329,15 @@ impl Target {
     }
 
     fn connect_error(&self, err: &DbErr) -> Error {
-        let mut cause = match err {
+        let cause = match err {
             DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e.to_string(),
             other => other.to_string(),
         };
+        self.scrubbed(cause)
+    }
+
+    /// A [`Error::Connect`] with `cause`, any password in it replaced by `***`.
+    fn scrubbed(&self, mut cause: String) -> Error {
         if let Some(password) = self.password.as_deref().filter(|p| !p.is_empty()) {
             cause = cause.replace(password, "***");
         }

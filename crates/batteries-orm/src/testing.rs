@@ -30,7 +30,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rand::Rng as _;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::db::{DbConfig, redact_url};
 use crate::error::{Error, Result};
@@ -274,7 +274,6 @@ async fn drop_database(backend: Backend, server: &str, name: &str) {
         .execute_raw(Statement::from_string(db_backend, sql))
         .await;
     let _ = admin.close().await;
-    let _ = DbBackend::Sqlite;
 }
 
 fn with_database(server: &str, name: &str) -> Result<String> {

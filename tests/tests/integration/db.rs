@@ -164,3 +164,40 @@ async fn in_memory_sqlite_survives_idle_pool() {
         .expect("row");
     assert_eq!(row.try_get_by_index::<i64>(0).expect("int"), 1);
 }
+
+/// Under CI a backend whose server is missing must fail the test, never skip it; run
+/// one backend test in a child process pointed at a closed port to prove it.
+#[test]
+fn missing_server_fails_under_ci_and_skips_elsewhere() {
+    let run = |ci: bool| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        cmd.args([
+            "--exact",
+            "--nocapture",
+            "filters::search_needs_every_word_in_some_field::postgres",
+        ])
+        .env(
+            "BATTERIES_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:1/postgres",
+        )
+        .env_remove("BATTERIES_TEST_BACKENDS");
+        if ci {
+            cmd.env("CI", "true");
+        } else {
+            cmd.env_remove("CI");
+        }
+        cmd.output().expect("run child test")
+    };
+    let under_ci = run(true);
+    let stdout = String::from_utf8_lossy(&under_ci.stdout);
+    assert!(!under_ci.status.success(), "must fail under CI: {stdout}");
+    assert!(stdout.contains("1 failed"), "{stdout}");
+    let locally = run(false);
+    let stderr = String::from_utf8_lossy(&locally.stderr);
+    let stdout = String::from_utf8_lossy(&locally.stdout);
+    assert!(
+        locally.status.success(),
+        "skips outside CI: {stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("skipping postgres"), "{stdout}\n{stderr}");
+}
