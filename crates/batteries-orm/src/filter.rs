@@ -644,18 +644,18 @@ fn filter_expr<C: ColumnTrait>(
     operand: &Operand,
     backend: DbBackend,
 ) -> Expr {
-    let col = column.into_expr();
+    // `ColumnTrait`'s operators cast values to a PostgreSQL enum type where needed.
     match (lookup, operand) {
-        (Lookup::IsNull, Operand::Flag(true)) => col.is_null(),
-        (Lookup::IsNull, Operand::Flag(false)) => col.is_not_null(),
-        (Lookup::In, Operand::Many(values)) => col.is_in(values.iter().cloned()),
-        (Lookup::Range, Operand::Pair(a, b)) => col.between(a.clone(), b.clone()),
-        (Lookup::Gt, Operand::One(v)) => col.gt(v.clone()),
-        (Lookup::Gte, Operand::One(v)) => col.gte(v.clone()),
-        (Lookup::Lt, Operand::One(v)) => col.lt(v.clone()),
-        (Lookup::Lte, Operand::One(v)) => col.lte(v.clone()),
+        (Lookup::IsNull, Operand::Flag(true)) => column.into_expr().is_null(),
+        (Lookup::IsNull, Operand::Flag(false)) => column.into_expr().is_not_null(),
+        (Lookup::In, Operand::Many(values)) => ColumnTrait::is_in(&column, values.iter().cloned()),
+        (Lookup::Range, Operand::Pair(a, b)) => ColumnTrait::between(&column, a.clone(), b.clone()),
+        (Lookup::Gt, Operand::One(v)) => ColumnTrait::gt(&column, v.clone()),
+        (Lookup::Gte, Operand::One(v)) => ColumnTrait::gte(&column, v.clone()),
+        (Lookup::Lt, Operand::One(v)) => ColumnTrait::lt(&column, v.clone()),
+        (Lookup::Lte, Operand::One(v)) => ColumnTrait::lte(&column, v.clone()),
         (_, Operand::Text(text)) => text_match(column, lookup, text, backend),
-        (_, Operand::One(v)) => col.eq(v.clone()),
+        (_, Operand::One(v)) => ColumnTrait::eq(&column, v.clone()),
         // The parser pairs each lookup with its operand; anything else matches nothing.
         _ => Expr::val(1).eq(0),
     }

@@ -302,7 +302,13 @@ fn after<C: ColumnTrait>(order: &[(C, Order)], values: Vec<Value>) -> Condition 
     let all_desc = order.iter().all(|(_, o)| matches!(o, Order::Desc));
     if all_asc || all_desc {
         let cols = Expr::tuple(order.iter().map(|(c, _)| c.into_expr()));
-        let vals = Expr::tuple(values.into_iter().map(Expr::val));
+        // `save_as` casts to a PostgreSQL enum type where the column needs it.
+        let vals = Expr::tuple(
+            order
+                .iter()
+                .zip(values)
+                .map(|((c, _), v)| c.save_as(Expr::val(v))),
+        );
         return Condition::all().add(if all_asc {
             cols.gt(vals)
         } else {
@@ -310,24 +316,23 @@ fn after<C: ColumnTrait>(order: &[(C, Order)], values: Vec<Value>) -> Condition 
         });
     }
     let mut any = Condition::any();
-    for i in 0..order.len() {
+    for (i, (column, dir)) in order.iter().enumerate() {
         let mut branch = Condition::all();
-        for (j, (column, _)) in order.iter().enumerate().take(i) {
-            branch = branch.add(column.into_expr().eq(values[j].clone()));
+        for ((earlier, _), v) in order.iter().zip(&values).take(i) {
+            branch = branch.add(ColumnTrait::eq(earlier, v.clone()));
         }
-        let (column, dir) = &order[i];
         let v = values[i].clone();
         branch = branch.add(match dir {
-            Order::Desc => column.into_expr().lt(v),
-            _ => column.into_expr().gt(v),
+            Order::Desc => ColumnTrait::lt(column, v),
+            _ => ColumnTrait::gt(column, v),
         });
         any = any.add(branch);
     }
     // The first column's bound alone lets the planner use an index on it.
     let (first, dir) = &order[0];
     let first_bound = match dir {
-        Order::Desc => first.into_expr().lte(values[0].clone()),
-        _ => first.into_expr().gte(values[0].clone()),
+        Order::Desc => ColumnTrait::lte(first, values[0].clone()),
+        _ => ColumnTrait::gte(first, values[0].clone()),
     };
     Condition::all().add(first_bound).add(any)
 }
