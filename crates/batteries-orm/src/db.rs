@@ -188,6 +188,7 @@ impl DbConfig {
 
 /// Opens and closes one connection to a server, outside any pool.
 async fn probe(target: &Target, timeout: Duration) -> Result<()> {
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     async fn once<O>(url: &str) -> Result<(), sea_orm::sqlx::Error>
     where
         O: sea_orm::sqlx::ConnectOptions,
@@ -207,7 +208,7 @@ async fn probe(target: &Target, timeout: Duration) -> Result<()> {
             DbBackend::MySql => {
                 once::<sea_orm::sqlx::mysql::MySqlConnectOptions>(&target.url).await
             }
-            _ => Ok(()),
+            _ => Ok::<(), sea_orm::sqlx::Error>(()),
         }
     };
     match tokio::time::timeout(timeout, attempt).await {
