@@ -108,6 +108,9 @@ pub fn django_fixture_path() -> PathBuf {
     workspace_root().join("tests/data/django_blog.json")
 }
 
+/// What the Django side of the tests imports (tests/django/requirements.txt).
+const DJANGO_IMPORTS: &str = "import django, argon2, bcrypt, psycopg, pymysql";
+
 fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
@@ -132,13 +135,16 @@ pub fn django_python() -> Option<PathBuf> {
         python
     };
     let ok = Command::new(&python)
-        .args(["-c", "import django"])
+        .args(["-c", DJANGO_IMPORTS])
         .status()
         .is_ok_and(|s| s.success());
     if ok {
         Some(python)
     } else {
-        unavailable(&format!("{} cannot import django", python.display()))
+        unavailable(&format!(
+            "{} cannot `{DJANGO_IMPORTS}`; install tests/django/requirements.txt",
+            python.display()
+        ))
     }
 }
 
@@ -154,7 +160,7 @@ fn ensure_venv(venv: &Path, python: &Path) -> std::io::Result<()> {
     let lock = std::fs::File::create(venv.with_extension("lock"))?;
     lock.lock()?;
     let ready = Command::new(python)
-        .args(["-c", "import django"])
+        .args(["-c", DJANGO_IMPORTS])
         .status()
         .is_ok_and(|s| s.success());
     if !ready {
@@ -166,7 +172,9 @@ fn ensure_venv(venv: &Path, python: &Path) -> std::io::Result<()> {
                 Err(std::io::Error::other(format!("{cmd:?} failed: {status}")))
             }
         };
-        run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+        if !python.exists() {
+            run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+        }
         run(Command::new(python)
             .args(["-m", "pip", "install", "--quiet", "-r"])
             .arg(workspace_root().join("tests/django/requirements.txt")))?;

@@ -9,6 +9,8 @@
 //! | `sqlite` (default) | [`orm`] with SQLite |
 //! | `postgres` | [`orm`] with PostgreSQL |
 //! | `mysql` | [`orm`] with MySQL / MariaDB |
+//! | `auth` | `auth`: users, permissions, password hashing, reset tokens, throttling |
+//! | `redis` | Redis stores for `auth` |
 //! | `testing` | `orm::testing`: a fresh database per test |
 //! | `full` | everything |
 //!
@@ -22,3 +24,7 @@
 
 /// ORM helpers: connect by URL, filters, pagination, fixtures, migrations.
 pub use batteries_orm as orm;
+
+/// Users, groups, permissions, Django-compatible password hashing, tokens, throttling.
+#[cfg(feature = "auth")]
+pub use batteries_auth as auth;

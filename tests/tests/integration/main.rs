@@ -6,6 +6,10 @@
 // `allow-unwrap-in-tests`; a failed unwrap is a failed test here.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
+mod auth_hashers;
+mod auth_throttle;
+mod auth_tokens;
 mod common;
 mod create;
 mod db;

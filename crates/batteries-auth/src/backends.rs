@@ -1,0 +1,194 @@
+//! `authenticate()`: credentials in, a user out, through a list of backends.
+//!
+//! The [`ModelBackend`] checks a username and password against `auth_user`, as Django's
+//! does: an unknown user costs one password hash, the same as a wrong password (no
+//! username enumeration by timing); inactive users are refused; an outdated hash is
+//! re-hashed and saved ("upgrade on login"); `last_login` is updated. Every refusal is
+//! the same `Ok(None)`, never saying which part was wrong.
+//!
+//! Applications add their own backends (LDAP, an external identity provider) by
+//! implementing [`AuthBackend`] and listing them in an [`Authenticator`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    Set,
+};
+
+use crate::entities::user;
+use crate::error::Result;
+use crate::hashers::{Hashers, PasswordCheck};
+
+/// A username and a password, as a login form gives them.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// Credentials from a username and a password.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
+// The password never reaches a log.
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// One way of checking credentials.
+#[async_trait]
+pub trait AuthBackend<U>: Send + Sync {
+    /// The user the credentials belong to, or `None` when they do not check out.
+    ///
+    /// # Errors
+    /// Only for failures of the backend itself (a database that is down), never for
+    /// wrong credentials.
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Option<U>>;
+}
+
+/// Checks usernames and passwords against `auth_user`.
+#[derive(Debug, Clone)]
+pub struct ModelBackend {
+    db: DatabaseConnection,
+    hashers: Hashers,
+}
+
+impl ModelBackend {
+    /// A backend on `db` with the default hashers.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            hashers: Hashers::default(),
+        }
+    }
+
+    /// Uses `hashers` (the first one makes new hashes and upgrades old ones).
+    #[must_use]
+    pub fn with_hashers(mut self, hashers: Hashers) -> Self {
+        self.hashers = hashers;
+        self
+    }
+}
+
+#[async_trait]
+impl AuthBackend<user::Model> for ModelBackend {
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Option<user::Model>> {
+        let found = user::Entity::find()
+            .filter(user::Column::Username.eq(credentials.username.as_str()))
+            .one(&self.db)
+            .await?;
+        let Some(found) = found else {
+            // Pay for one hash anyway, so an unknown username answers as slowly as a
+            // wrong password.
+            self.hashers
+                .dummy_verify_async(credentials.password.clone())
+                .await;
+            return Ok(None);
+        };
+        let check = self
+            .hashers
+            .verify_async(credentials.password.clone(), found.password.clone())
+            .await;
+        let PasswordCheck::Valid { needs_upgrade } = check else {
+            return Ok(None);
+        };
+        if !found.is_active {
+            return Ok(None);
+        }
+        let mut active = found.into_active_model();
+        if needs_upgrade {
+            active.password = Set(self
+                .hashers
+                .make_async(credentials.password.clone())
+                .await?);
+        }
+        active.last_login = Set(Some(Utc::now()));
+        Ok(Some(active.update(&self.db).await?))
+    }
+}
+
+/// Tries backends in order; the first that knows the user decides.
+pub struct Authenticator<U> {
+    backends: Vec<Arc<dyn AuthBackend<U>>>,
+}
+
+impl<U> fmt::Debug for Authenticator<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("backends", &self.backends.len())
+            .finish()
+    }
+}
+
+impl<U> Default for Authenticator<U> {
+    fn default() -> Self {
+        Self {
+            backends: Vec::new(),
+        }
+    }
+}
+
+impl<U> Clone for Authenticator<U> {
+    fn clone(&self) -> Self {
+        Self {
+            backends: self.backends.clone(),
+        }
+    }
+}
+
+impl<U: Send + 'static> Authenticator<U> {
+    /// An authenticator without backends (it refuses everyone).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a backend.
+    #[must_use]
+    pub fn with_backend(mut self, backend: impl AuthBackend<U> + 'static) -> Self {
+        self.backends.push(Arc::new(backend));
+        self
+    }
+
+    /// Django's `authenticate()`: the user the first willing backend returns.
+    ///
+    /// # Errors
+    /// When a backend fails (not when credentials are wrong: that is `Ok(None)`).
+    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Option<U>> {
+        for backend in &self.backends {
+            if let Some(user) = backend.authenticate(credentials).await? {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Authenticates against `auth_user` with the default hashers.
+///
+/// # Errors
+/// When the database fails.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    credentials: &Credentials,
+) -> Result<Option<user::Model>> {
+    ModelBackend::new(db.clone())
+        .authenticate(credentials)
+        .await
+}

@@ -1,0 +1,47 @@
+//! The crate's error type.
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `batteries-auth`. Messages never contain a
+/// password, a hash or a secret key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Hashing or verifying a password failed.
+    #[error(transparent)]
+    Hash(#[from] crate::hashers::HashError),
+
+    /// A password was refused by the validators.
+    #[error(transparent)]
+    Validation(#[from] crate::validators::ValidationErrors),
+
+    /// Login throttling refused an attempt or its store failed.
+    #[error(transparent)]
+    Throttle(#[from] crate::throttle::ThrottleError),
+
+    /// The value given for a user field is not acceptable (an empty username, say).
+    #[error("invalid {field}: {message}")]
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// An `app_label.codename` permission string is malformed.
+    #[error("invalid permission `{0}`: expected `app_label.codename`")]
+    InvalidPermission(String),
+
+    /// A background task (hashing off the async executor) failed.
+    #[error("background task failed: {0}")]
+    Task(String),
+
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+
+    /// An ORM helper failed.
+    #[error(transparent)]
+    Orm(#[from] batteries_orm::Error),
+}

@@ -1,0 +1,216 @@
+//! Permissions: `app_label.codename`, from the user and their groups.
+//!
+//! [`ensure_model_permissions`] creates a model's content type and Django's four default
+//! permissions (`add_`, `change_`, `delete_`, `view_`), idempotently.
+//! [`Permissions::load`] reads everything a user may do in one query; the result answers
+//! [`has_perm`](Permissions::has_perm), [`has_perms`](Permissions::has_perms),
+//! [`has_module_perms`](Permissions::has_module_perms) and
+//! [`all`](Permissions::all) without further queries, like Django's per-user cache.
+//! Superusers have every permission, inactive users none.
+
+use std::collections::BTreeSet;
+
+use batteries_orm::create::get_or_create;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, Set, TransactionTrait};
+
+use crate::entities::{content_type, group_permissions, permission, user_groups, user_permissions};
+use crate::error::{Error, Result};
+use crate::user::AuthUser;
+
+/// The default permissions Django creates for every model.
+pub const DEFAULT_ACTIONS: [&str; 4] = ["add", "change", "delete", "view"];
+
+/// Creates (if missing) the content type of `app_label.model` and its default
+/// permissions, named as Django names them (`Can add blog post`). Returns the content
+/// type. Safe to call on every start and from several processes at once.
+///
+/// # Errors
+/// [`Error::Db`] / [`Error::Orm`] when the database fails.
+pub async fn ensure_model_permissions<C>(
+    db: &C,
+    app_label: &str,
+    model: &str,
+    verbose_name: &str,
+) -> Result<content_type::Model>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let model = model.to_lowercase();
+    let (ct, _) = get_or_create(
+        db,
+        [
+            (content_type::Column::AppLabel, app_label.into()),
+            (content_type::Column::Model, model.clone().into()),
+        ],
+        content_type::ActiveModel::default(),
+    )
+    .await?;
+    for action in DEFAULT_ACTIONS {
+        get_or_create(
+            db,
+            [
+                (permission::Column::ContentTypeId, ct.id.into()),
+                (
+                    permission::Column::Codename,
+                    format!("{action}_{model}").into(),
+                ),
+            ],
+            permission::ActiveModel {
+                name: Set(format!("Can {action} {verbose_name}")),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(ct)
+}
+
+/// Splits `app_label.codename`.
+///
+/// # Errors
+/// [`Error::InvalidPermission`] without exactly one dot between two non-empty parts.
+pub fn parse_perm(perm: &str) -> Result<(&str, &str)> {
+    match perm.split_once('.') {
+        Some((app, code)) if !app.is_empty() && !code.is_empty() && !code.contains('.') => {
+            Ok((app, code))
+        }
+        _ => Err(Error::InvalidPermission(perm.to_owned())),
+    }
+}
+
+/// What one user may do: loaded once, then answered from memory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Permissions {
+    active: bool,
+    superuser: bool,
+    /// `app_label.codename` of every permission granted directly or through a group.
+    granted: BTreeSet<String>,
+}
+
+impl Permissions {
+    /// Loads `user`'s permissions (direct and through groups) in one query.
+    ///
+    /// Users whose primary key is not an integer (custom user models outside
+    /// `auth_user`) get only what `is_active` / `is_superuser` imply.
+    ///
+    /// # Errors
+    /// [`Error::Db`] when the query fails.
+    pub async fn load<U: AuthUser + ?Sized>(db: &impl ConnectionTrait, user: &U) -> Result<Self> {
+        let mut perms = Self {
+            active: user.is_active(),
+            superuser: user.is_superuser(),
+            granted: BTreeSet::new(),
+        };
+        // Inactive users have none and superusers have all: nothing to load.
+        if !perms.active || perms.superuser {
+            return Ok(perms);
+        }
+        let Ok(user_id) = user.pk_string().parse::<i32>() else {
+            return Ok(perms);
+        };
+        let direct = Query::select()
+            .column(user_permissions::Column::PermissionId)
+            .from(user_permissions::Entity)
+            .and_where(Expr::col(user_permissions::Column::UserId).eq(user_id))
+            .to_owned();
+        let via_groups = Query::select()
+            .column((
+                group_permissions::Entity,
+                group_permissions::Column::PermissionId,
+            ))
+            .from(group_permissions::Entity)
+            .inner_join(
+                user_groups::Entity,
+                Expr::col((user_groups::Entity, user_groups::Column::GroupId)).equals((
+                    group_permissions::Entity,
+                    group_permissions::Column::GroupId,
+                )),
+            )
+            .and_where(Expr::col((user_groups::Entity, user_groups::Column::UserId)).eq(user_id))
+            .to_owned();
+        let query = Query::select()
+            .column((content_type::Entity, content_type::Column::AppLabel))
+            .column((permission::Entity, permission::Column::Codename))
+            .from(permission::Entity)
+            .inner_join(
+                content_type::Entity,
+                Expr::col((content_type::Entity, content_type::Column::Id))
+                    .equals((permission::Entity, permission::Column::ContentTypeId)),
+            )
+            .cond_where(
+                Expr::col((permission::Entity, permission::Column::Id))
+                    .in_subquery(direct)
+                    .or(Expr::col((permission::Entity, permission::Column::Id))
+                        .in_subquery(via_groups)),
+            )
+            .to_owned();
+        for row in db.query_all(&query).await? {
+            let app: String = row.try_get("", "app_label")?;
+            let code: String = row.try_get("", "codename")?;
+            perms.granted.insert(format!("{app}.{code}"));
+        }
+        Ok(perms)
+    }
+
+    /// Whether the user has `perm` (`app_label.codename`).
+    pub fn has_perm(&self, perm: &str) -> bool {
+        self.active && (self.superuser || self.granted.contains(perm))
+    }
+
+    /// Whether the user has every one of `perms`.
+    pub fn has_perms<'a>(&self, perms: impl IntoIterator<Item = &'a str>) -> bool {
+        perms.into_iter().all(|p| self.has_perm(p))
+    }
+
+    /// Whether the user has any permission in `app_label` (the admin shows the app then).
+    pub fn has_module_perms(&self, app_label: &str) -> bool {
+        self.active
+            && (self.superuser
+                || self
+                    .granted
+                    .iter()
+                    .any(|p| p.split_once('.').is_some_and(|(app, _)| app == app_label)))
+    }
+
+    /// Every permission granted (for a superuser: only those stored; check
+    /// [`is_superuser`](Self::is_superuser) for "all").
+    pub fn all(&self) -> &BTreeSet<String> {
+        &self.granted
+    }
+
+    /// Whether these are a superuser's permissions.
+    pub fn is_superuser(&self) -> bool {
+        self.active && self.superuser
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_perm_requires_app_and_codename() {
+        assert_eq!(parse_perm("blog.add_post").unwrap(), ("blog", "add_post"));
+        for bad in ["", "blog", ".add", "blog.", "a.b.c"] {
+            assert!(parse_perm(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn inactive_users_have_nothing_and_superusers_everything() {
+        let mut p = Permissions {
+            active: true,
+            superuser: false,
+            granted: ["blog.add_post".to_owned()].into(),
+        };
+        assert!(p.has_perm("blog.add_post"));
+        assert!(!p.has_perm("blog.delete_post"));
+        assert!(p.has_module_perms("blog"));
+        assert!(!p.has_module_perms("shop"));
+        p.superuser = true;
+        assert!(p.has_perm("shop.anything") && p.has_module_perms("shop"));
+        p.active = false;
+        assert!(!p.has_perm("blog.add_post") && !p.has_module_perms("blog"));
+    }
+}
