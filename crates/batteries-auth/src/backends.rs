@@ -7,9 +7,35 @@
 //! the same `Ok(None)`, never saying which part was wrong.
 //!
 //! Applications add their own backends (LDAP, an external identity provider) by
-//! implementing [`AuthBackend`] and listing them in an [`Authenticator`].
+//! implementing [`AuthBackend`] and listing them in an [`Authenticator`]. With
+//! [`Authenticator::with_throttle`], failures are counted per username and client IP,
+//! and a locked-out attempt is refused exactly like a wrong password.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_auth::Result<()> {
+//! use batteries_auth::throttle::{LoginThrottle, MemoryStore};
+//! use batteries_auth::{Authenticator, Credentials, ModelBackend};
+//! # use sea_orm_migration::MigratorTrait;
+//! # struct M;
+//! # impl MigratorTrait for M {
+//! #     fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+//! #         batteries_auth::migrations::migrations().into_migrations()
+//! #     }
+//! # }
+//! let db = batteries_orm::db::connect("sqlite::memory:").await?;
+//! # M::up(&db, None).await?;
+//! let auth = Authenticator::new()
+//!     .with_backend(ModelBackend::new(db.clone()))
+//!     .with_throttle(LoginThrottle::new(MemoryStore::new()));
+//! let refused = auth
+//!     .authenticate_from(&Credentials::new("nobody", "guess"), "203.0.113.7".parse().ok())
+//!     .await?;
+//! assert!(refused.is_none());
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,6 +48,7 @@ use sea_orm::{
 use crate::entities::user;
 use crate::error::Result;
 use crate::hashers::{Hashers, PasswordCheck};
+use crate::throttle::{LoginThrottle, ThrottleError};
 
 /// A username and a password, as a login form gives them.
 #[derive(Clone)]
@@ -127,12 +154,14 @@ impl AuthBackend<user::Model> for ModelBackend {
 /// Tries backends in order; the first that knows the user decides.
 pub struct Authenticator<U> {
     backends: Vec<Arc<dyn AuthBackend<U>>>,
+    throttle: Option<LoginThrottle>,
 }
 
 impl<U> fmt::Debug for Authenticator<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authenticator")
             .field("backends", &self.backends.len())
+            .field("throttled", &self.throttle.is_some())
             .finish()
     }
 }
@@ -141,6 +170,7 @@ impl<U> Default for Authenticator<U> {
     fn default() -> Self {
         Self {
             backends: Vec::new(),
+            throttle: None,
         }
     }
 }
@@ -149,6 +179,7 @@ impl<U> Clone for Authenticator<U> {
     fn clone(&self) -> Self {
         Self {
             backends: self.backends.clone(),
+            throttle: self.throttle.clone(),
         }
     }
 }
@@ -166,17 +197,56 @@ impl<U: Send + 'static> Authenticator<U> {
         self
     }
 
+    /// Counts failed logins per username and client IP with `throttle`; while a
+    /// username or IP is locked out, every attempt is refused as a wrong password is
+    /// (`Ok(None)`), whatever the password.
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
     /// Django's `authenticate()`: the user the first willing backend returns.
     ///
     /// # Errors
     /// When a backend fails (not when credentials are wrong: that is `Ok(None)`).
     pub async fn authenticate(&self, credentials: &Credentials) -> Result<Option<U>> {
-        for backend in &self.backends {
-            if let Some(user) = backend.authenticate(credentials).await? {
-                return Ok(Some(user));
+        self.authenticate_from(credentials, None).await
+    }
+
+    /// [`authenticate`](Self::authenticate) for a request from `ip`, which the
+    /// throttle counts failures against.
+    ///
+    /// # Errors
+    /// When a backend or the throttle's store fails.
+    pub async fn authenticate_from(
+        &self,
+        credentials: &Credentials,
+        ip: Option<IpAddr>,
+    ) -> Result<Option<U>> {
+        if let Some(throttle) = &self.throttle {
+            match throttle.check(&credentials.username, ip).await {
+                Ok(()) => {}
+                // Locked out: the same answer as a wrong password.
+                Err(ThrottleError::Locked { .. }) => return Ok(None),
+                Err(e) => return Err(e.into()),
             }
         }
-        Ok(None)
+        let mut found = None;
+        for backend in &self.backends {
+            if let Some(user) = backend.authenticate(credentials).await? {
+                found = Some(user);
+                break;
+            }
+        }
+        if let Some(throttle) = &self.throttle {
+            if found.is_some() {
+                throttle.record_success(&credentials.username).await?;
+            } else {
+                throttle.record_failure(&credentials.username, ip).await?;
+            }
+        }
+        Ok(found)
     }
 }
 

@@ -38,7 +38,65 @@ backend_tests!(
     outdated_hashes_are_upgraded_on_login,
     permissions_come_from_user_and_groups_in_one_load,
     a_database_django_migrated_works_both_ways,
+    locked_out_logins_look_like_wrong_passwords,
 );
+
+async fn locked_out_logins_look_like_wrong_passwords(db: &TestDb) {
+    use batteries::auth::throttle::{DatabaseStore, LoginThrottle, ManualClock};
+    use batteries::auth::{Authenticator, ModelBackend};
+    use std::time::Duration;
+
+    let conn = db.conn();
+    migrate(conn).await;
+    UserManager::new()
+        .create_user(conn, "frank", None, Some("frank password 1"))
+        .await
+        .expect("frank");
+    let clock = ManualClock::new(chrono::Utc::now());
+    let auth = Authenticator::new()
+        .with_backend(ModelBackend::new(conn.clone()))
+        .with_throttle(
+            LoginThrottle::new(DatabaseStore::new(conn.clone()))
+                .with_username_limit(3, Duration::from_secs(900))
+                .with_clock(clock.clone()),
+        );
+    let ip = "198.51.100.9".parse().ok();
+    let right = Credentials::new("frank", "frank password 1");
+    assert!(
+        auth.authenticate_from(&right, ip)
+            .await
+            .expect("auth")
+            .is_some()
+    );
+    for _ in 0..3 {
+        let wrong = Credentials::new("frank", "guess");
+        assert!(
+            auth.authenticate_from(&wrong, ip)
+                .await
+                .expect("auth")
+                .is_none()
+        );
+    }
+    // Locked: even the right password gets the wrong-password answer.
+    assert!(
+        auth.authenticate_from(&right, ip)
+            .await
+            .expect("auth")
+            .is_none()
+    );
+    assert!(
+        auth.authenticate(&right).await.expect("auth").is_none(),
+        "the username is locked from any IP"
+    );
+    clock.advance(Duration::from_secs(16 * 60));
+    assert!(
+        auth.authenticate_from(&right, ip)
+            .await
+            .expect("auth")
+            .is_some(),
+        "the lockout ends"
+    );
+}
 
 async fn migrations_create_djangos_tables_once(db: &TestDb) {
     let conn = db.conn();
