@@ -66,6 +66,26 @@ where
     Ok(ct)
 }
 
+/// [`ensure_model_permissions`] for a SeaORM entity: the model name is its table name
+/// without the `app_label_` prefix (`blog_post` in app `blog` is `post`), as Django
+/// names tables; the verbose name is the model name with spaces for underscores.
+///
+/// # Errors
+/// As [`ensure_model_permissions`].
+pub async fn ensure_entity_permissions<E, C>(db: &C, app_label: &str) -> Result<content_type::Model>
+where
+    E: sea_orm::EntityTrait,
+    C: ConnectionTrait + TransactionTrait,
+{
+    let table = E::default().table_name().to_owned();
+    let model = table
+        .strip_prefix(&format!("{app_label}_"))
+        .unwrap_or(&table)
+        .to_owned();
+    let verbose = model.replace('_', " ");
+    ensure_model_permissions(db, app_label, &model, &verbose).await
+}
+
 /// Splits `app_label.codename`.
 ///
 /// # Errors

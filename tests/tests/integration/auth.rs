@@ -268,6 +268,15 @@ async fn permissions_come_from_user_and_groups_in_one_load(db: &TestDb) {
     ensure_model_permissions(conn, "shop", "order", "order")
         .await
         .expect("perms");
+    // From an entity: `blog_post` in app `blog` is the model `post`.
+    let ct = batteries::auth::permissions::ensure_entity_permissions::<
+        batteries_tests::entities::post::Entity,
+        _,
+    >(conn, "blog")
+    .await
+    .expect("entity perms");
+    assert_eq!((ct.app_label.as_str(), ct.model.as_str()), ("blog", "post"));
+    assert_eq!(ct.id, post.id, "the same content type as before");
     let blog_perms = permission::Entity::find()
         .filter(permission::Column::ContentTypeId.eq(post.id))
         .count(conn)
