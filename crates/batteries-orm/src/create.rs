@@ -92,6 +92,27 @@ fn lost_race(err: &DbErr) -> bool {
     }
 }
 
+/// Inserts `model` in `txn` and commits: `Ok(Ok(row))`, or `Ok(Err(e))` after rolling
+/// back when the insert lost a race (the caller looks again).
+async fn insert_in<A, T>(txn: T, model: A) -> Result<Result<ModelOf<A>, DbErr>>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    ModelOf<A>: IntoActiveModel<A>,
+    T: ConnectionTrait + TransactionSession,
+{
+    match model.insert(&txn).await {
+        Ok(row) => {
+            txn.commit().await?;
+            Ok(Ok(row))
+        }
+        Err(e) if lost_race(&e) => {
+            txn.rollback().await?;
+            Ok(Err(e))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Returns the row matching `lookup`, creating it from `defaults` plus the lookup
 /// values when there is none. The boolean is `true` when the row was created.
 ///
@@ -119,16 +140,9 @@ where
             return Ok((found, false));
         }
         let txn = db.begin().await?;
-        match with_lookup(defaults.clone(), &lookup)?.insert(&txn).await {
-            Ok(model) => {
-                txn.commit().await?;
-                return Ok((model, true));
-            }
-            Err(e) if lost_race(&e) => {
-                txn.rollback().await?;
-                last = Some(e);
-            }
-            Err(e) => return Err(e.into()),
+        match insert_in(txn, with_lookup(defaults.clone(), &lookup)?).await? {
+            Ok(model) => return Ok((model, true)),
+            Err(conflict) => last = Some(conflict),
         }
     }
     Err(last.map_or_else(|| Error::Db(DbErr::RecordNotInserted), Error::Db))
@@ -179,16 +193,9 @@ where
             txn.commit().await?;
             return Ok((updated, false));
         }
-        match with_lookup(defaults.clone(), &lookup)?.insert(&txn).await {
-            Ok(model) => {
-                txn.commit().await?;
-                return Ok((model, true));
-            }
-            Err(e) if lost_race(&e) => {
-                txn.rollback().await?;
-                last = Some(e);
-            }
-            Err(e) => return Err(e.into()),
+        match insert_in(txn, with_lookup(defaults.clone(), &lookup)?).await? {
+            Ok(model) => return Ok((model, true)),
+            Err(conflict) => last = Some(conflict),
         }
     }
     Err(last.map_or_else(|| Error::Db(DbErr::RecordNotInserted), Error::Db))
