@@ -42,7 +42,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("  try: {base}/posts?title__icontains=rust&ordering=-created");
     println!("       {base}/posts?ordering=-created&page=2");
     println!("       {base}/posts?search=django&published=true");
-    println!("Login and the admin arrive with batteries-auth and batteries-admin.");
+    println!("Login pages (sessions) and the admin arrive with later batteries.");
     println!("Press Ctrl+C to stop.");
 
     axum::serve(listener, blog_axum::app(db))
