@@ -123,6 +123,12 @@ fn ci() -> bool {
 /// # Panics
 /// Under CI, when no interpreter with Django can be had: the test must fail.
 pub fn django_python() -> Option<PathBuf> {
+    // Found once per test process: each check starts a Python interpreter.
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(find_django_python).clone()
+}
+
+fn find_django_python() -> Option<PathBuf> {
     let python = if let Some(p) = std::env::var_os("BATTERIES_PYTHON") {
         PathBuf::from(p)
     } else {
