@@ -28,3 +28,15 @@ pub use batteries_orm as orm;
 /// Users, groups, permissions, Django-compatible password hashing, tokens, throttling.
 #[cfg(feature = "auth")]
 pub use batteries_auth as auth;
+
+/// tower layers: sessions, authentication, guards, CSRF, security headers, rate limits.
+#[cfg(feature = "middleware")]
+pub use batteries_middleware as middleware;
+
+/// axum extractors and router helpers.
+#[cfg(feature = "axum")]
+pub use batteries_axum as axum;
+
+/// actix-web middleware and extractors.
+#[cfg(feature = "actix")]
+pub use batteries_actix as actix;

@@ -1,0 +1,2 @@
+//! # batteries-actix
+#![deny(missing_docs)]

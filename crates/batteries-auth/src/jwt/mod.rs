@@ -1,0 +1,1 @@
+//! JSON Web Tokens: short-lived access tokens, rotating refresh tokens, key rotation, JWKS.

@@ -1,0 +1,2 @@
+//! # batteries-axum
+#![deny(missing_docs)]

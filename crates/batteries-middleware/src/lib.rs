@@ -1,0 +1,2 @@
+//! # batteries-middleware
+#![deny(missing_docs)]

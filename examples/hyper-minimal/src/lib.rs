@@ -1,0 +1,1 @@
+//! batteries on plain hyper.
