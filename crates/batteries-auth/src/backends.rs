@@ -48,6 +48,8 @@ use sea_orm::{
 use crate::entities::user;
 use crate::error::Result;
 use crate::hashers::{Hashers, PasswordCheck};
+use crate::permissions::Permissions;
+use crate::user::AuthUser;
 use crate::throttle::{LoginThrottle, ThrottleError};
 
 /// A username and a password, as a login form gives them.
@@ -88,6 +90,30 @@ pub trait AuthBackend<U>: Send + Sync {
     /// Only for failures of the backend itself (a database that is down), never for
     /// wrong credentials.
     async fn authenticate(&self, credentials: &Credentials) -> Result<Option<U>>;
+}
+
+/// Loads a logged-in user by primary key, and their permissions: what the session and
+/// token middleware need on each request (Django's `backend.get_user()`).
+///
+/// [`ModelBackend`] implements it for `auth_user`; a custom user model implements it
+/// for its own entity.
+#[async_trait]
+pub trait UserLoader: Send + Sync {
+    /// The user type.
+    type User: AuthUser + Clone + Send + Sync + 'static;
+
+    /// The user with primary key `pk` (as [`AuthUser::pk_string`] writes it), or `None`
+    /// if there is none or it may not log in (inactive). A malformed `pk` is `None`.
+    ///
+    /// # Errors
+    /// Only for failures of the backend itself.
+    async fn load_user(&self, pk: &str) -> Result<Option<Self::User>>;
+
+    /// The user's permissions (direct and through groups).
+    ///
+    /// # Errors
+    /// Only for failures of the backend itself.
+    async fn load_permissions(&self, user: &Self::User) -> Result<Permissions>;
 }
 
 /// Checks usernames and passwords against `auth_user`.
@@ -148,6 +174,25 @@ impl AuthBackend<user::Model> for ModelBackend {
         }
         active.last_login = Set(Some(Utc::now()));
         Ok(Some(active.update(&self.db).await?))
+    }
+}
+
+#[async_trait]
+impl UserLoader for ModelBackend {
+    type User = user::Model;
+
+    async fn load_user(&self, pk: &str) -> Result<Option<user::Model>> {
+        let Ok(id) = pk.parse::<i32>() else {
+            return Ok(None);
+        };
+        Ok(user::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .filter(|u| u.is_active))
+    }
+
+    async fn load_permissions(&self, user: &user::Model) -> Result<Permissions> {
+        Permissions::load(&self.db, user).await
     }
 }
 

@@ -33,6 +33,10 @@ pub enum Error {
     #[error("invalid permission `{0}`: expected `app_label.codename`")]
     InvalidPermission(String),
 
+    /// The session store failed.
+    #[error(transparent)]
+    Session(#[from] crate::sessions::SessionError),
+
     /// A background task (hashing off the async executor) failed.
     #[error("background task failed: {0}")]
     Task(String),
