@@ -49,8 +49,8 @@ use crate::entities::user;
 use crate::error::Result;
 use crate::hashers::{Hashers, PasswordCheck};
 use crate::permissions::Permissions;
-use crate::user::AuthUser;
 use crate::throttle::{LoginThrottle, ThrottleError};
+use crate::user::AuthUser;
 
 /// A username and a password, as a login form gives them.
 #[derive(Clone)]

@@ -37,7 +37,9 @@ pub mod tokens;
 pub mod user;
 pub mod validators;
 
-pub use backends::{AuthBackend, Authenticator, Credentials, ModelBackend, UserLoader, authenticate};
+pub use backends::{
+    AuthBackend, Authenticator, Credentials, ModelBackend, UserLoader, authenticate,
+};
 pub use error::{Error, Result};
 pub use permissions::Permissions;
 pub use user::{AuthUser, UserManager};

@@ -86,7 +86,13 @@ impl SessionSecret {
     pub fn verify(&self, user: &(impl AuthUser + ?Sized), presented: &str) -> bool {
         std::iter::once(&self.current)
             .chain(&self.fallbacks)
-            .any(|secret| bool::from(hash_with(secret, user).as_bytes().ct_eq(presented.as_bytes())))
+            .any(|secret| {
+                bool::from(
+                    hash_with(secret, user)
+                        .as_bytes()
+                        .ct_eq(presented.as_bytes()),
+                )
+            })
     }
 }
 
@@ -106,7 +112,11 @@ fn hash_with(secret: &[u8], user: &(impl AuthUser + ?Sized)) -> String {
         user.password_hash().as_bytes(),
         secret,
     );
-    mac.iter().map(|b| format!("{b:02x}")).collect()
+    mac.iter().fold(String::with_capacity(64), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 /// Logs `user` into `session` (Django's `login()`).
@@ -139,7 +149,9 @@ pub async fn login(
     session.cycle_key().await?;
     session.remove(CSRF_KEY).await?;
     session.insert(USER_ID_KEY, pk).await?;
-    session.insert(HASH_KEY, secret.session_auth_hash(user)).await?;
+    session
+        .insert(HASH_KEY, secret.session_auth_hash(user))
+        .await?;
     Ok(())
 }
 

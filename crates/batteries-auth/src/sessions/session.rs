@@ -17,7 +17,7 @@ use super::store::{SessionError, SessionRecord, SessionStore};
 const EXPIRY_KEY: &str = "_session_expiry";
 
 /// Django's `SESSION_COOKIE_AGE`: two weeks.
-pub const DEFAULT_SESSION_AGE: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+pub const DEFAULT_SESSION_AGE: Duration = Duration::from_hours(14 * 24);
 
 /// How long a session lasts, as [`Session::set_expiry`] chooses (Django's `set_expiry`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -426,9 +426,15 @@ mod tests {
         session.cycle_key().await.unwrap();
         let new = saved_key(&session).await;
         assert_ne!(old, new);
-        assert!(store.load(&old).await.unwrap().is_none(), "old key must be dead");
+        assert!(
+            store.load(&old).await.unwrap().is_none(),
+            "old key must be dead"
+        );
         let again = Session::new(store, Some(new));
-        assert_eq!(again.get::<String>("k").await.unwrap().as_deref(), Some("v"));
+        assert_eq!(
+            again.get::<String>("k").await.unwrap().as_deref(),
+            Some("v")
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,213 @@
+//! The authentication layer: Django's `AuthenticationMiddleware`, plus bearer tokens.
+//!
+//! [`AuthLayer`] puts a [`CurrentUser`] in every request's extensions:
+//!
+//! - with an `Authorization: Bearer <token>` header, the token decides: a token that
+//!   verifies gives its subject (the user's primary key); any other token is answered
+//!   with a plain `401` (`WWW-Authenticate: Bearer error="invalid_token"`), whatever was
+//!   wrong with it;
+//! - otherwise the [`Session`] (from the session layer, which must run first) decides,
+//!   as Django's `get_user()` does: the user must still exist, be active and have the
+//!   password the session was opened with;
+//! - otherwise the request is anonymous.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::convert::Infallible;
+//! use batteries_auth::ModelBackend;
+//! use batteries_auth::sessions::{MemoryStore, SessionSecret};
+//! use batteries_middleware::auth::{AuthLayer, CurrentUser};
+//! use batteries_middleware::session::{SessionConfig, SessionLayer};
+//! use http::{Request, Response};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! let db = batteries_orm::db::connect("sqlite::memory:").await?;
+//! let secret = SessionSecret::new("a secret key of at least 32 bytes!!")?;
+//! let app = ServiceBuilder::new()
+//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(AuthLayer::new(ModelBackend::new(db), secret))
+//!     .service_fn(|req: Request<String>| async move {
+//!         let user = req.extensions().get::<CurrentUser>().expect("added by AuthLayer");
+//!         Ok::<_, Infallible>(Response::new(format!("logged in: {}", user.is_authenticated())))
+//!     });
+//! let response = app.oneshot(Request::new(String::new())).await?;
+//! assert_eq!(response.into_body(), "logged in: false");
+//! # Ok(()) }
+//! ```
+
+mod current_user;
+mod service;
+
+use std::fmt;
+use std::sync::Arc;
+
+use batteries_auth::UserLoader;
+use batteries_auth::sessions::{Session, SessionSecret};
+use http::{HeaderMap, header};
+
+pub use current_user::{AuthMethod, CurrentUser, UserLoadError};
+pub use service::{AuthLayer, AuthService};
+
+use current_user::{Erased, ErasedLoader, LoadedUser};
+
+/// Verifies bearer tokens for the auth layer: a token in, the user's primary key out.
+///
+/// Implemented for `batteries_auth::jwt::Jwt` (access tokens); implement it to accept
+/// tokens of another kind. The error is only logged: the client always gets the same
+/// plain `401`.
+pub trait BearerVerifier: Send + Sync + 'static {
+    /// The primary key of the token's user.
+    ///
+    /// # Errors
+    /// Any reason the token is not acceptable.
+    fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// Why the auth layer refused a request outright.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthRejection {
+    /// The bearer token did not verify (answered with `401`).
+    #[error("invalid bearer token")]
+    InvalidToken,
+    /// The session store or the user loader failed (answered with `503`).
+    #[error("authentication backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The framework-neutral core of [`AuthLayer`]: resolves a request's [`CurrentUser`]
+/// from its headers and session. The actix-web adapter uses it directly.
+#[derive(Clone)]
+pub struct Authentication {
+    loader: Arc<dyn ErasedLoader>,
+    secret: SessionSecret,
+    bearer: Option<Arc<dyn BearerVerifier>>,
+}
+
+impl fmt::Debug for Authentication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authentication")
+            .field("bearer", &self.bearer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authentication {
+    /// Users from `loader`; session auth hashes checked with `secret`.
+    pub fn new<L: UserLoader + 'static>(loader: L, secret: SessionSecret) -> Self {
+        Self {
+            loader: Arc::new(Erased(Arc::new(loader))),
+            secret,
+            bearer: None,
+        }
+    }
+
+    /// Also accepts `Authorization: Bearer` tokens that `verifier` accepts.
+    #[must_use]
+    pub fn with_bearer(mut self, verifier: impl BearerVerifier) -> Self {
+        self.bearer = Some(Arc::new(verifier));
+        self
+    }
+
+    /// The secret that checks session auth hashes (login views need it too).
+    pub fn secret(&self) -> &SessionSecret {
+        &self.secret
+    }
+
+    /// Who made the request.
+    ///
+    /// # Errors
+    /// A bearer token that does not verify, or a failing store or loader.
+    pub async fn resolve(
+        &self,
+        headers: &HeaderMap,
+        session: Option<&Session>,
+    ) -> Result<CurrentUser, AuthRejection> {
+        if let (Some(token), Some(verifier)) = (bearer_token(headers), &self.bearer) {
+            return match verifier.verify(token) {
+                Ok(pk) => Ok(CurrentUser::lazy(
+                    pk,
+                    AuthMethod::Bearer,
+                    self.loader.clone(),
+                )),
+                Err(error) => {
+                    tracing::debug!(%error, "bearer token refused");
+                    Err(AuthRejection::InvalidToken)
+                }
+            };
+        }
+        let Some(session) = session else {
+            return Ok(CurrentUser::anonymous());
+        };
+        let loader = SessionLoader(&*self.loader);
+        match batteries_auth::sessions::get_user(session, &loader, &self.secret).await {
+            Ok(Some(user)) => Ok(CurrentUser::loaded(
+                user.user.pk_string(),
+                AuthMethod::Session,
+                self.loader.clone(),
+                user,
+            )),
+            Ok(None) => Ok(CurrentUser::anonymous()),
+            Err(error) => {
+                tracing::error!(%error, "could not resolve the session's user");
+                Err(AuthRejection::Unavailable(error.to_string()))
+            }
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Adapts the erased loader back to a [`UserLoader`] for `sessions::get_user`.
+struct SessionLoader<'a>(&'a dyn ErasedLoader);
+
+#[async_trait::async_trait]
+impl UserLoader for SessionLoader<'_> {
+    type User = LoadedUser;
+
+    async fn load_user(&self, pk: &str) -> batteries_auth::Result<Option<LoadedUser>> {
+        self.0.load_user(pk.to_owned()).await
+    }
+
+    async fn load_permissions(
+        &self,
+        user: &LoadedUser,
+    ) -> batteries_auth::Result<batteries_auth::Permissions> {
+        self.0.load_permissions(user.clone()).await
+    }
+}
+
+impl batteries_auth::AuthUser for LoadedUser {
+    fn pk_string(&self) -> String {
+        self.user.pk_string()
+    }
+    fn username(&self) -> &str {
+        self.user.username()
+    }
+    fn password_hash(&self) -> &str {
+        self.user.password_hash()
+    }
+    fn email(&self) -> &str {
+        self.user.email()
+    }
+    fn is_active(&self) -> bool {
+        self.user.is_active()
+    }
+    fn is_staff(&self) -> bool {
+        self.user.is_staff()
+    }
+    fn is_superuser(&self) -> bool {
+        self.user.is_superuser()
+    }
+    fn last_login(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.user.last_login()
+    }
+}

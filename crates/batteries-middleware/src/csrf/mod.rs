@@ -1,0 +1,123 @@
+//! CSRF protection: Django's `CsrfViewMiddleware`, in two parts.
+//!
+//! 1. **Origin check**, for every unsafe request (not `GET`/`HEAD`/`OPTIONS`): a
+//!    browser's cross-site request is refused by its `Sec-Fetch-Site` or `Origin`
+//!    header. This is tower-http's [`tower_http::csrf`] layer, reused as is; trusted
+//!    origins are added with [`CsrfLayer::add_trusted_origin`].
+//! 2. **Token check**, for unsafe requests that may carry the session cookie: the
+//!    request must present the session's CSRF token in the `X-CSRFToken` header or in
+//!    an `application/x-www-form-urlencoded` form field `csrfmiddlewaretoken`. Forms
+//!    render the token with [`csrf_token`], masked afresh each time as Django does. A
+//!    request authenticated by an `Authorization: Bearer` header is not a browser's
+//!    ambient credential and skips this part.
+//!
+//! Routes can be exempted by path prefix ([`CsrfLayer::exempt`]); every refusal is a
+//! `403` with a one-line reason.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::convert::Infallible;
+//! use batteries_auth::sessions::MemoryStore;
+//! use batteries_middleware::csrf::CsrfLayer;
+//! use batteries_middleware::session::{SessionConfig, SessionLayer};
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! type Body = Full<Bytes>;
+//! let app = ServiceBuilder::new()
+//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(CsrfLayer::new())
+//!     .service_fn(|_: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::default())) });
+//!
+//! // A cross-site form post is refused before the handler runs.
+//! let forged = Request::post("/transfer")
+//!     .header("host", "bank.example")
+//!     .header("sec-fetch-site", "cross-site")
+//!     .body(Body::default())
+//!     .unwrap();
+//! assert_eq!(app.clone().oneshot(forged).await.unwrap().status(), StatusCode::FORBIDDEN);
+//!
+//! // So is a same-site post without the token.
+//! let tokenless = Request::post("/transfer")
+//!     .header("sec-fetch-site", "same-origin")
+//!     .body(Body::default())
+//!     .unwrap();
+//! assert_eq!(app.oneshot(tokenless).await.unwrap().status(), StatusCode::FORBIDDEN);
+//! # }
+//! ```
+
+mod service;
+pub mod token;
+
+use batteries_auth::sessions::{CSRF_KEY, Session, SessionError};
+
+pub use service::{CsrfLayer, CsrfService};
+
+/// The form field Django's forms carry the token in.
+pub const FORM_FIELD: &str = "csrfmiddlewaretoken";
+/// The header JavaScript clients send the token in (Django's `X-CSRFToken`).
+pub const HEADER: &str = "x-csrftoken";
+
+/// The token to put in a form (`<input type="hidden" name="csrfmiddlewaretoken" ...>`)
+/// or to hand to JavaScript: the session's CSRF secret, masked afresh. Creates the
+/// secret (and so the session) on first use; [`batteries_auth::sessions::login`]
+/// replaces it.
+///
+/// # Errors
+/// The session store failed.
+pub async fn csrf_token(session: &Session) -> Result<String, SessionError> {
+    let secret = match session.get::<String>(CSRF_KEY).await.ok().flatten() {
+        Some(secret) if secret.len() == token::SECRET_LEN => secret,
+        _ => {
+            let secret = token::new_secret();
+            session.insert(CSRF_KEY, &secret).await?;
+            secret
+        }
+    };
+    Ok(token::mask(&secret))
+}
+
+/// Why a request failed the CSRF check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsrfError {
+    /// The browser said the request comes from another site.
+    #[error("CSRF check failed: cross-site request refused")]
+    CrossSite,
+    /// No token was sent.
+    #[error("CSRF check failed: token missing")]
+    TokenMissing,
+    /// The session has no CSRF secret (it expired, or no form was rendered).
+    #[error("CSRF check failed: no CSRF session; reload the form and try again")]
+    NoSecret,
+    /// The token does not match the session's.
+    #[error("CSRF check failed: token incorrect")]
+    TokenIncorrect,
+    /// The form body was too large to look for the token.
+    #[error("CSRF check failed: form body too large")]
+    BodyTooLarge,
+}
+
+/// Checks a presented token against the session's secret.
+///
+/// # Errors
+/// [`CsrfError::TokenMissing`], [`CsrfError::NoSecret`] or [`CsrfError::TokenIncorrect`].
+pub async fn check_token(session: &Session, presented: Option<&str>) -> Result<(), CsrfError> {
+    let secret: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
+    let presented = presented.filter(|t| !t.is_empty());
+    match (presented, secret) {
+        (None, _) => Err(CsrfError::TokenMissing),
+        (Some(_), None) => Err(CsrfError::NoSecret),
+        (Some(token), Some(secret)) if token::matches(token, &secret) => Ok(()),
+        (Some(_), Some(_)) => Err(CsrfError::TokenIncorrect),
+    }
+}
+
+/// The value of `field` in an `application/x-www-form-urlencoded` body.
+pub fn form_field(body: &[u8], field: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == field)
+        .map(|(_, v)| v.into_owned())
+}

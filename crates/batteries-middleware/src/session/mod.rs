@@ -1,0 +1,223 @@
+//! The session layer: Django's `SessionMiddleware`.
+//!
+//! [`SessionLayer`] reads the session cookie, puts a lazily loaded
+//! [`Session`](batteries_auth::sessions::Session) in the request's extensions, and after
+//! the handler saves the session if it changed and sets or deletes the cookie. Cookies
+//! are `HttpOnly`, `Secure` and `SameSite=Lax` unless configured otherwise
+//! ([`SessionConfig`]); a request with a tampered, expired or unknown cookie simply gets
+//! an empty session.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::convert::Infallible;
+//! use batteries_auth::sessions::{MemoryStore, Session};
+//! use batteries_middleware::session::{SessionConfig, SessionLayer};
+//! use http::{Request, Response, header};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! let layer = SessionLayer::new(MemoryStore::new(), SessionConfig::new().with_secure(false));
+//! let app = ServiceBuilder::new().layer(layer).service_fn(|req: Request<String>| async move {
+//!     let session = req.extensions().get::<Session>().expect("the layer adds it").clone();
+//!     let visits: u32 = session.get("visits").await.unwrap().unwrap_or(0);
+//!     session.insert("visits", visits + 1).await.unwrap();
+//!     Ok::<_, Infallible>(Response::new(format!("visit {}", visits + 1)))
+//! });
+//!
+//! let response = app.oneshot(Request::new(String::new())).await.unwrap();
+//! let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+//! assert!(cookie.starts_with("sessionid="));
+//! assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+//! # }
+//! ```
+
+mod service;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use batteries_auth::sessions::{
+    CookieAction, DEFAULT_SESSION_AGE, Session, SessionError, SessionStore,
+};
+use cookie::{Cookie, SameSite};
+use http::{HeaderMap, HeaderValue, header};
+
+pub use service::{SessionLayer, SessionService};
+
+use crate::util::{add_vary, cookie_value};
+
+/// How the session cookie is named and flagged (Django's `SESSION_COOKIE_*` settings).
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    name: String,
+    age: Duration,
+    secure: bool,
+    http_only: bool,
+    same_site: SameSite,
+    path: String,
+    domain: Option<String>,
+    expire_at_browser_close: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            name: "sessionid".to_owned(),
+            age: DEFAULT_SESSION_AGE,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            path: "/".to_owned(),
+            domain: None,
+            expire_at_browser_close: false,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Django's defaults, but `Secure`: cookie `sessionid`, two weeks, `HttpOnly`,
+    /// `SameSite=Lax`, path `/`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The cookie's name.
+    #[must_use]
+    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// How long a session lasts after its last change.
+    #[must_use]
+    pub fn with_age(mut self, age: Duration) -> Self {
+        self.age = age;
+        self
+    }
+
+    /// Whether the cookie is only sent over HTTPS (default `true`). Turn it off only for
+    /// local development over plain HTTP.
+    #[must_use]
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// The `SameSite` attribute (default `Lax`).
+    #[must_use]
+    pub fn with_same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// The cookie's path (default `/`).
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The cookie's domain (default: none, the host only).
+    #[must_use]
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// Browser-session cookies (no `Max-Age`) for every session.
+    #[must_use]
+    pub fn with_expire_at_browser_close(mut self, yes: bool) -> Self {
+        self.expire_at_browser_close = yes;
+        self
+    }
+
+    /// The cookie's name.
+    pub fn cookie_name(&self) -> &str {
+        &self.name
+    }
+
+    fn cookie(&self, value: String, max_age: Option<Duration>) -> Cookie<'static> {
+        let mut cookie = Cookie::build((self.name.clone(), value))
+            .http_only(self.http_only)
+            .secure(self.secure)
+            .same_site(self.same_site)
+            .path(self.path.clone());
+        if let Some(domain) = &self.domain {
+            cookie = cookie.domain(domain.clone());
+        }
+        if let Some(age) = max_age.filter(|_| !self.expire_at_browser_close) {
+            let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+            cookie = cookie.max_age(cookie::time::Duration::seconds(secs));
+        }
+        cookie.build()
+    }
+}
+
+/// The framework-neutral core of [`SessionLayer`]: opens a request's session from its
+/// headers and, after the handler, saves it and writes the cookie into the response
+/// headers. The actix-web adapter uses it directly.
+#[derive(Debug, Clone)]
+pub struct SessionManager {
+    store: Arc<dyn SessionStore>,
+    config: Arc<SessionConfig>,
+}
+
+impl SessionManager {
+    /// Sessions in `store`, with cookies as `config` says.
+    pub fn new(store: impl SessionStore, config: SessionConfig) -> Self {
+        Self::from_arc(Arc::new(store), config)
+    }
+
+    /// Like [`SessionManager::new`] with a shared store.
+    pub fn from_arc(store: Arc<dyn SessionStore>, config: SessionConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The cookie configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// The session named by the request's cookie; nothing is loaded yet.
+    pub fn open(&self, request_headers: &HeaderMap) -> Session {
+        let key = cookie_value(request_headers, &self.config.name).filter(|k| !k.is_empty());
+        Session::with_age(self.store.clone(), key, self.config.age)
+    }
+
+    /// Saves `session` if it changed and sets or deletes the cookie in
+    /// `response_headers`; adds `Vary: Cookie` when the session was used.
+    ///
+    /// # Errors
+    /// The store failed to save.
+    pub async fn finish(
+        &self,
+        session: &Session,
+        response_headers: &mut HeaderMap,
+    ) -> Result<(), SessionError> {
+        let cookie = match session.save().await? {
+            CookieAction::Keep => return Ok(()),
+            CookieAction::Set { value, max_age } => self.config.cookie(value, max_age),
+            CookieAction::Remove => {
+                let mut cookie = self.config.cookie(String::new(), None);
+                cookie.make_removal();
+                cookie
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+            response_headers.append(header::SET_COOKIE, value);
+        }
+        add_vary(response_headers, "cookie");
+        // A response that sets a session cookie must never be cached for others.
+        response_headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("private"));
+        Ok(())
+    }
+}
