@@ -1,2 +1,238 @@
 //! # batteries-axum
+//!
+//! axum extractors and router helpers for the batteries layers. The layers themselves
+//! are tower layers from `batteries-middleware` that axum takes as they are; this crate
+//! adds what is axum-specific:
+//!
+//! | extractor | gives | rejects with |
+//! | --- | --- | --- |
+//! | [`CurrentUser`] | the user or anonymous | never (500 if `AuthLayer` is missing) |
+//! | [`RequireUser`] | a logged-in user | `401` JSON |
+//! | [`Perm<P>`](Perm) | a user with permission `P` | `401` / `403` JSON |
+//! | [`Session`] | the request's session | never (500 if `SessionLayer` is missing) |
+//! | [`CsrfToken`] | a masked CSRF token for a form | `503` if the store fails |
+//!
+//! and [`RouterExt`] for guarding whole routers (`.require_login(..)`,
+//! `.require_perm(..)`).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use batteries_axum::{Perm, RequireUser, RouterExt, permission};
+//! use batteries_middleware::guard::Denial;
+//!
+//! permission!(AddPost = "blog.add_post");
+//!
+//! async fn me(RequireUser(user): RequireUser) -> String {
+//!     format!("you are user {}", user.pk().unwrap_or_default())
+//! }
+//!
+//! async fn new_post(_: Perm<AddPost>) -> &'static str {
+//!     "the form"
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/api/me", get(me))
+//!     .route("/posts/new", get(new_post))
+//!     .merge(Router::new().route("/drafts", get(|| async { "drafts" })).require_login(Denial::Redirect("/login".into())));
+//! // .layer(CsrfLayer::new()).layer(AuthLayer::new(..)).layer(SessionLayer::new(..))
+//! ```
 #![deny(missing_docs)]
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use batteries_middleware::auth;
+use batteries_middleware::guard::{Denial, RequireLoginLayer, RequirePermLayer};
+
+/// A permission an extractor requires: see [`permission!`].
+pub trait Permission: Send + Sync + 'static {
+    /// `"app_label.codename"`.
+    const NAME: &'static str;
+}
+
+/// Declares a unit type naming a permission, for [`Perm`].
+///
+/// ```
+/// batteries_axum::permission!(pub AddPost = "blog.add_post");
+/// use batteries_axum::Permission;
+/// assert_eq!(AddPost::NAME, "blog.add_post");
+/// ```
+#[macro_export]
+macro_rules! permission {
+    ($vis:vis $name:ident = $perm:literal) => {
+        #[doc = concat!("The permission `", $perm, "`.")]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::Permission for $name {
+            const NAME: &'static str = $perm;
+        }
+    };
+}
+
+/// Why an extractor refused the request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No user is logged in: `401`.
+    Unauthenticated,
+    /// The user lacks the permission: `403`.
+    Forbidden,
+    /// A layer the extractor needs is not installed: `500`, logged.
+    MissingLayer(&'static str),
+    /// A store or loader failed: `503`, logged.
+    Unavailable,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "authentication required"),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "permission denied"),
+            Self::MissingLayer(layer) => {
+                tracing::error!("{layer} is not installed on this route");
+                (StatusCode::INTERNAL_SERVER_ERROR, "server misconfigured")
+            }
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "try again later"),
+        };
+        let mut response =
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+
+
+/// The request's user, or anonymous (Django's `request.user`).
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub auth::CurrentUser);
+
+impl Deref for CurrentUser {
+    type Target = auth::CurrentUser;
+    fn deref(&self) -> &auth::CurrentUser {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Rejection> {
+        parts
+            .extensions
+            .get::<auth::CurrentUser>()
+            .cloned()
+            .map(Self)
+            .ok_or(Rejection::MissingLayer("AuthLayer"))
+    }
+}
+
+/// A logged-in user; anonymous requests get `401`.
+#[derive(Debug, Clone)]
+pub struct RequireUser(pub auth::CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if user.is_authenticated() {
+            Ok(Self(user))
+        } else {
+            Err(Rejection::Unauthenticated)
+        }
+    }
+}
+
+/// A logged-in user with permission `P`: `401` for anonymous requests, `403` without
+/// the permission.
+pub struct Perm<P: Permission>(pub auth::CurrentUser, PhantomData<P>);
+
+impl<P: Permission> std::fmt::Debug for Perm<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Perm").field(&P::NAME).field(&self.0).finish()
+    }
+}
+
+impl<P: Permission, S: Send + Sync> FromRequestParts<S> for Perm<P> {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        let RequireUser(user) = RequireUser::from_request_parts(parts, state).await?;
+        match user.has_perm(P::NAME).await {
+            Ok(true) => Ok(Self(user, PhantomData)),
+            Ok(false) => Err(Rejection::Forbidden),
+            Err(_) => Err(Rejection::Unavailable),
+        }
+    }
+}
+
+/// The request's session (Django's `request.session`).
+#[derive(Debug, Clone)]
+pub struct Session(pub batteries_auth::sessions::Session);
+
+impl Deref for Session {
+    type Target = batteries_auth::sessions::Session;
+    fn deref(&self) -> &batteries_auth::sessions::Session {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Rejection> {
+        parts
+            .extensions
+            .get::<batteries_auth::sessions::Session>()
+            .cloned()
+            .map(Self)
+            .ok_or(Rejection::MissingLayer("SessionLayer"))
+    }
+}
+
+/// A masked CSRF token for the form this handler renders (Django's `{% csrf_token %}`).
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        let Session(session) = Session::from_request_parts(parts, state).await?;
+        batteries_middleware::csrf::csrf_token(&session)
+            .await
+            .map(Self)
+            .map_err(|_| Rejection::Unavailable)
+    }
+}
+
+/// Guards for whole routers.
+pub trait RouterExt {
+    /// Only logged-in users reach these routes; others are answered as `denial` says.
+    #[must_use]
+    fn require_login(self, denial: Denial) -> Self;
+    /// Only users with `perm` reach these routes.
+    #[must_use]
+    fn require_perm(self, perm: &'static str, denial: Denial) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> RouterExt for Router<S> {
+    fn require_login(self, denial: Denial) -> Self {
+        self.route_layer(RequireLoginLayer::new(denial))
+    }
+
+    fn require_perm(self, perm: &'static str, denial: Denial) -> Self {
+        self.route_layer(RequirePermLayer::new(perm, denial))
+    }
+}
