@@ -1,2 +1,27 @@
 //! # batteries-actix
+//!
+//! The batteries layers for actix-web, which is not tower-based: one middleware,
+//! [`Batteries`], runs the session, authentication and CSRF steps with the same
+//! framework-neutral cores as `batteries-middleware`'s tower layers; [`RequireLogin`]
+//! and [`RequirePerm`] guard scopes; extractors give handlers the user, the session and
+//! CSRF tokens. An actix-web app and an axum app built from the same pieces answer the
+//! same requests the same way (the conformance tests check it).
+//!
+//! | item | Django counterpart |
+//! | --- | --- |
+//! | [`Batteries`] | `SessionMiddleware`, `AuthenticationMiddleware`, `CsrfViewMiddleware` |
+//! | [`RequireLogin`], [`RequirePerm`] | `login_required`, `permission_required` |
+//! | [`CurrentUser`], [`RequireUser`], [`Perm`] | `request.user`, `@login_required`, `@permission_required` |
+//! | [`Session`], [`CsrfToken`] | `request.session`, `{% csrf_token %}` |
 #![deny(missing_docs)]
+
+mod convert;
+mod extract;
+mod guard;
+mod middleware;
+
+pub use extract::{
+    Auth, CsrfToken, CurrentUser, Perm, Permission, Rejection, RequireUser, Session,
+};
+pub use guard::{GuardMiddleware, RequireLogin, RequirePerm};
+pub use middleware::{Batteries, BatteriesMiddleware};

@@ -111,8 +111,6 @@ impl IntoResponse for Rejection {
     }
 }
 
-
-
 /// The request's user, or anonymous (Django's `request.user`).
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub auth::CurrentUser);
@@ -160,7 +158,10 @@ pub struct Perm<P: Permission>(pub auth::CurrentUser, PhantomData<P>);
 
 impl<P: Permission> std::fmt::Debug for Perm<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Perm").field(&P::NAME).field(&self.0).finish()
+        f.debug_tuple("Perm")
+            .field(&P::NAME)
+            .field(&self.0)
+            .finish()
     }
 }
 

@@ -75,6 +75,14 @@ pub enum AuthRejection {
     Unavailable(String),
 }
 
+impl AuthRejection {
+    /// The HTTP answer: a plain `401` for a bad token (the same whatever was wrong with
+    /// it), `503` when a backend failed.
+    pub fn response<B: From<String>>(&self) -> http::Response<B> {
+        service::rejection_response(self)
+    }
+}
+
 /// The framework-neutral core of [`AuthLayer`]: resolves a request's [`CurrentUser`]
 /// from its headers and session. The actix-web adapter uses it directly.
 #[derive(Clone)]

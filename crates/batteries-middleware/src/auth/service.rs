@@ -59,7 +59,7 @@ pub struct AuthService<S> {
 }
 
 /// The response to a refused request.
-pub(crate) fn rejection_response<B: From<String>>(rejection: &AuthRejection) -> Response<B> {
+pub(super) fn rejection_response<B: From<String>>(rejection: &AuthRejection) -> Response<B> {
     match rejection {
         AuthRejection::InvalidToken => {
             let mut response = json(

@@ -93,6 +93,11 @@ impl CsrfLayer {
         self
     }
 
+    /// The largest form body searched for the token.
+    pub fn form_limit(&self) -> usize {
+        self.inner.form_limit
+    }
+
     /// Whether the request needs checking at all: an unsafe method on a path that is
     /// not exempt.
     pub fn applies(&self, method: &Method, uri: &Uri) -> bool {
@@ -218,7 +223,14 @@ pub struct CsrfService<S> {
 
 fn refuse<B: From<String>>(error: CsrfError) -> Response<B> {
     tracing::info!(%error, "request refused");
-    text(StatusCode::FORBIDDEN, &error.to_string())
+    error.response()
+}
+
+impl CsrfError {
+    /// The HTTP answer: `403` with the reason in one line.
+    pub fn response<B: From<String>>(&self) -> Response<B> {
+        text(StatusCode::FORBIDDEN, &self.to_string())
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CsrfService<S>
