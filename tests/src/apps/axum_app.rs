@@ -1,0 +1,108 @@
+//! The conformance app on axum: extractors from `batteries-axum`, tower layers as is.
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use batteries::axum::{CurrentUser, RequireUser, RouterExt, Session};
+use batteries::middleware::auth::AuthLayer;
+use batteries::middleware::guard::Denial;
+use batteries::middleware::session::SessionLayer;
+use tower::ServiceBuilder;
+
+use super::{Pieces, Reply};
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        match self {
+            Reply::Html(body) => Html(body).into_response(),
+            Reply::Json(status, body) => (
+                axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
+                Json(body),
+            )
+                .into_response(),
+            Reply::Redirect(to) => Redirect::to(&to).into_response(),
+        }
+    }
+}
+
+async fn login_get(Session(session): Session, Query(q): Query<HashMap<String, String>>) -> Reply {
+    super::login_page(&session, q.get("next").map(String::as_str), None).await
+}
+
+async fn login_post(
+    State(pieces): State<Pieces>,
+    Session(session): Session,
+    Form(form): Form<HashMap<String, String>>,
+) -> Reply {
+    super::login_submit(&pieces, &session, &form).await
+}
+
+async fn logout(Session(session): Session) -> Reply {
+    super::logout(&session).await
+}
+
+async fn me_html(CurrentUser(user): CurrentUser) -> Reply {
+    super::me(&user, true).await
+}
+
+async fn me_json(RequireUser(user): RequireUser) -> Reply {
+    super::me(&user, false).await
+}
+
+async fn change_password(
+    State(pieces): State<Pieces>,
+    Session(session): Session,
+    RequireUser(user): RequireUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> Reply {
+    super::change_password(&pieces, &session, &user, &form).await
+}
+
+async fn csrf(Session(session): Session) -> Reply {
+    super::csrf(&session).await
+}
+
+/// The app's router.
+pub fn router(pieces: Pieces) -> Router {
+    let html = Router::new()
+        .route("/me", get(me_html))
+        .require_login(Denial::Redirect("/login".into()));
+    let api = Router::new()
+        .route("/api/me", get(me_json))
+        .route("/password", post(change_password))
+        .require_login(Denial::Unauthorized);
+    let perm = Router::new()
+        .route("/api/perm", get(|| async { super::perm_ok() }))
+        .require_perm("blog.add_post", Denial::Unauthorized);
+    Router::new()
+        .route("/login", get(login_get).post(login_post))
+        .route("/logout", post(logout))
+        .route("/csrf", get(csrf))
+        .merge(html)
+        .merge(api)
+        .merge(perm)
+        .with_state(pieces.clone())
+        .layer(
+            ServiceBuilder::new()
+                .layer(SessionLayer::from_manager(pieces.sessions.clone()))
+                .layer(AuthLayer::from_authentication(pieces.auth.clone()))
+                .layer(pieces.csrf.clone()),
+        )
+}
+
+/// Serves [`router`] on `listener` in a task of the current runtime.
+pub fn spawn(listener: std::net::TcpListener, pieces: Pieces) {
+    let app = router(pieces);
+    tokio::spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .expect("axum serve");
+    });
+}

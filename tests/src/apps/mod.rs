@@ -1,0 +1,280 @@
+//! The conformance apps: one small site built from the same batteries pieces on axum,
+//! actix-web and plain hyper, so that one scenario suite can check that the three
+//! behave alike. Routes:
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET /login`, `POST /login` | a login form (CSRF token, `next=`) and its handler |
+//! | `POST /logout` | logout |
+//! | `GET /me` | an HTML page for logged-in users (others are redirected to `/login`) |
+//! | `GET /api/me` | JSON for logged-in users (others get `401`) |
+//! | `GET /api/perm` | JSON for users with `blog.add_post` (`401` / `403`) |
+//! | `POST /password` | changes the password, keeping this session logged in |
+//! | `GET /csrf` | a CSRF token as JSON, for API clients using the session |
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use batteries::auth::entities::{permission, user, user_permissions};
+use batteries::auth::permissions::ensure_model_permissions;
+use batteries::auth::sessions::{self, Session, SessionSecret, SessionStore};
+use batteries::auth::{Authenticator, Credentials, ModelBackend, UserManager};
+use batteries::middleware::auth::{Authentication, CurrentUser};
+use batteries::middleware::csrf::{CsrfLayer, csrf_token};
+use batteries::middleware::guard::safe_next;
+use batteries::middleware::session::{SessionConfig, SessionManager};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+pub mod actix_app;
+pub mod axum_app;
+pub mod hyper_app;
+
+/// The password of every user the apps are seeded with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The web framework an app is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framework {
+    /// axum 0.8.
+    Axum,
+    /// actix-web 4.
+    Actix,
+    /// hyper 1 with the tower layers and no framework.
+    Hyper,
+}
+
+impl std::str::FromStr for Framework {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "axum" => Ok(Self::Axum),
+            "actix" => Ok(Self::Actix),
+            "hyper" => Ok(Self::Hyper),
+            other => Err(format!("unknown framework `{other}`; expected axum, actix or hyper")),
+        }
+    }
+}
+
+/// What every app is built from.
+#[derive(Clone)]
+pub struct Pieces {
+    /// The users' database.
+    pub db: DatabaseConnection,
+    /// Where sessions live.
+    pub sessions: SessionManager,
+    /// Resolves the current user.
+    pub auth: Authentication,
+    /// CSRF protection.
+    pub csrf: CsrfLayer,
+    /// Checks passwords.
+    pub authenticator: Arc<Authenticator<user::Model>>,
+}
+
+impl Pieces {
+    /// The pieces on `db`, with sessions in `store` (cookies without `Secure`, since the
+    /// tests speak plain HTTP).
+    pub fn new(db: DatabaseConnection, store: Arc<dyn SessionStore>, secret: &[u8]) -> Self {
+        let secret = SessionSecret::new(secret.to_vec()).expect("a long secret");
+        let backend = ModelBackend::new(db.clone());
+        Self {
+            sessions: SessionManager::from_arc(store, SessionConfig::new().with_secure(false)),
+            auth: Authentication::new(backend.clone(), secret),
+            csrf: CsrfLayer::new().exempt("/api/token"),
+            authenticator: Arc::new(Authenticator::new().with_backend(backend)),
+            db,
+        }
+    }
+}
+
+struct AuthMigrator;
+
+impl MigratorTrait for AuthMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        batteries::auth::migrations::migrations().into_migrations()
+    }
+}
+
+/// Creates the auth tables and two users: `alice` (no permissions) and `editor`
+/// (`blog.add_post`), both with [`PASSWORD`].
+pub async fn seed(db: &DatabaseConnection) {
+    AuthMigrator::up(db, None).await.expect("auth migrations");
+    let users = UserManager::new();
+    users
+        .create_user(db, "alice", None, Some(PASSWORD))
+        .await
+        .expect("alice");
+    let editor = users
+        .create_user(db, "editor", None, Some(PASSWORD))
+        .await
+        .expect("editor");
+    let ct = ensure_model_permissions(db, "blog", "post", "post")
+        .await
+        .expect("permissions");
+    let add = permission::Entity::find()
+        .filter(permission::Column::ContentTypeId.eq(ct.id))
+        .filter(permission::Column::Codename.eq("add_post"))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("add_post exists");
+    user_permissions::ActiveModel {
+        user_id: Set(editor.id),
+        permission_id: Set(add.id),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("grant");
+}
+
+/// A running app; dropping it does not stop it (the test process ends it).
+#[derive(Debug, Clone, Copy)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+/// Serves the app of `framework` on a free loopback port.
+pub async fn serve(framework: Framework, pieces: Pieces) -> Running {
+    serve_on(framework, pieces, "127.0.0.1:0".parse().expect("addr")).await
+}
+
+/// Serves the app of `framework` on `addr`.
+pub async fn serve_on(framework: Framework, pieces: Pieces, addr: SocketAddr) -> Running {
+    let listener = std::net::TcpListener::bind(addr).expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    match framework {
+        Framework::Axum => axum_app::spawn(listener, pieces),
+        Framework::Actix => actix_app::spawn(listener, pieces),
+        Framework::Hyper => hyper_app::spawn(listener, pieces),
+    }
+    Running { addr }
+}
+
+// ---------------------------------------------------------------------------------------
+// The handlers' logic, shared by the three apps; each app only adapts it to its
+// framework's request and response types.
+
+/// What a handler answers, framework-neutral.
+#[derive(Debug)]
+pub enum Reply {
+    /// `200` with an HTML body.
+    Html(String),
+    /// A status and a JSON body.
+    Json(u16, serde_json::Value),
+    /// `302 Found` to a location.
+    Redirect(String),
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `GET /login`.
+pub async fn login_page(session: &Session, next: Option<&str>, error: Option<&str>) -> Reply {
+    let token = csrf_token(session).await.expect("session store");
+    let error = error.map(|e| format!("<p class=error>{}</p>", escape(e))).unwrap_or_default();
+    Reply::Html(format!(
+        "<!doctype html><title>Log in</title>{error}<form method=post action=/login>\
+         <input type=hidden name=csrfmiddlewaretoken value=\"{token}\">\
+         <input type=hidden name=next value=\"{}\">\
+         <input name=username><input type=password name=password><button>Log in</button></form>",
+        escape(next.unwrap_or(""))
+    ))
+}
+
+/// `POST /login`.
+pub async fn login_submit(pieces: &Pieces, session: &Session, form: &HashMap<String, String>) -> Reply {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let credentials = Credentials::new(get("username"), get("password"));
+    match pieces.authenticator.authenticate(&credentials).await {
+        Ok(Some(user)) => {
+            sessions::login(session, &user, pieces.auth.secret())
+                .await
+                .expect("session store");
+            Reply::Redirect(safe_next(get("next")).unwrap_or("/me").to_owned())
+        }
+        Ok(None) => login_page(session, None, Some("Invalid username or password.")).await,
+        Err(e) => Reply::Json(503, serde_json::json!({ "error": e.to_string() })),
+    }
+}
+
+/// `POST /logout`.
+pub async fn logout(session: &Session) -> Reply {
+    sessions::logout(session).await.expect("session store");
+    Reply::Redirect("/login".to_owned())
+}
+
+/// `GET /me` (HTML) and `GET /api/me` (JSON) once the guard has let the user in.
+pub async fn me(user: &CurrentUser, html: bool) -> Reply {
+    let username = user
+        .user()
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.username().to_owned())
+        .unwrap_or_default();
+    if html {
+        Reply::Html(format!("<p>Hello, {}!</p>", escape(&username)))
+    } else {
+        Reply::Json(
+            200,
+            serde_json::json!({ "pk": user.pk(), "username": username, "method": format!("{:?}", user.method()) }),
+        )
+    }
+}
+
+/// `GET /api/perm` once the guard has checked the permission.
+pub fn perm_ok() -> Reply {
+    Reply::Json(200, serde_json::json!({ "ok": true }))
+}
+
+/// `GET /csrf`.
+pub async fn csrf(session: &Session) -> Reply {
+    let token = csrf_token(session).await.expect("session store");
+    Reply::Json(200, serde_json::json!({ "token": token }))
+}
+
+/// `POST /password`: sets a new password and keeps this session (only) logged in.
+pub async fn change_password(
+    pieces: &Pieces,
+    session: &Session,
+    user: &CurrentUser,
+    form: &HashMap<String, String>,
+) -> Reply {
+    let Some(new) = form.get("new_password").filter(|p| !p.is_empty()) else {
+        return Reply::Json(400, serde_json::json!({ "error": "new_password is required" }));
+    };
+    let Ok(Some(model)) = user.user_as::<user::Model>().await else {
+        return Reply::Json(401, serde_json::json!({ "error": "authentication required" }));
+    };
+    let updated = UserManager::new()
+        .set_password(&pieces.db, (*model).clone(), Some(new))
+        .await
+        .expect("set_password");
+    sessions::update_session_auth_hash(session, &updated, pieces.auth.secret())
+        .await
+        .expect("session store");
+    Reply::Json(200, serde_json::json!({ "changed": true }))
+}
+
+/// A `user::Model` by username (for tests).
+pub async fn user_by_name(db: &DatabaseConnection, username: &str) -> user::Model {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("user exists")
+}
+
+/// Parses an `application/x-www-form-urlencoded` body.
+pub fn parse_form(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
