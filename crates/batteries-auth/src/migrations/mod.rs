@@ -29,4 +29,5 @@ pub fn migrations() -> MigrationSet {
     MigrationSet::new("batteries-auth")
         .with(m20261125_000001_auth_create_tables::Migration)
         .with(crate::throttle::migration())
+        .with(crate::sessions::migration())
 }
