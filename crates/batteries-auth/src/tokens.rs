@@ -274,7 +274,7 @@ fn hash_value<U: AuthUser + ?Sized>(user: &U, timestamp: u64) -> String {
 
 /// Django's `salted_hmac(key_salt, value, secret, algorithm="sha256")`: HMAC-SHA256 of
 /// `value` keyed with `SHA256(key_salt + secret)`.
-fn salted_hmac_sha256(key_salt: &str, value: &[u8], secret: &[u8]) -> [u8; 32] {
+pub(crate) fn salted_hmac_sha256(key_salt: &str, value: &[u8], secret: &[u8]) -> [u8; 32] {
     let key = Sha256::new()
         .chain_update(key_salt.as_bytes())
         .chain_update(secret)

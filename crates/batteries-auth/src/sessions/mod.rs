@@ -1,11 +1,13 @@
 //! Sessions: Django's `contrib.sessions` with pluggable stores.
 
+mod cookie;
 mod database;
 pub mod entity;
 mod m20261125_000300_auth_create_session;
 mod memory;
 mod store;
 
+pub use cookie::{CookieStore, MAX_COOKIE_LEN, MIN_SECRET_LEN};
 pub use database::DatabaseStore;
 pub use memory::MemoryStore;
 pub use store::{
