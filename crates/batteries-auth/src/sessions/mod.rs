@@ -5,11 +5,15 @@ mod database;
 pub mod entity;
 mod m20261125_000300_auth_create_session;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
 
 pub use cookie::{CookieStore, MAX_COOKIE_LEN, MIN_SECRET_LEN};
 pub use database::DatabaseStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisSessionStore;
 pub use store::{
     SESSION_KEY_LEN, SessionError, SessionRecord, SessionStore, is_valid_session_key,
     new_session_key,
