@@ -20,7 +20,7 @@
 //! | feature | enables |
 //! | --- | --- |
 //! | `sqlite` (default), `postgres`, `mysql` | the database backends, through `batteries-orm` |
-//! | `redis` | the Redis throttle store |
+//! | `redis` | Redis stores: login throttling, sessions, JWT refresh tokens |
 //! | `full` | all of the above |
 #![deny(missing_docs)]
 

@@ -25,7 +25,10 @@ fn respond(reply: Reply) -> HttpResponse {
     }
 }
 
-async fn login_get(Session(session): Session, q: web::Query<HashMap<String, String>>) -> HttpResponse {
+async fn login_get(
+    Session(session): Session,
+    q: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
     respond(super::login_page(&session, q.get("next").map(String::as_str), None).await)
 }
 
@@ -107,14 +110,18 @@ pub fn spawn(listener: std::net::TcpListener, pieces: Pieces) {
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let configure = configure(&pieces);
-            HttpServer::new(move || App::new().wrap(batteries(&pieces)).configure(configure.clone()))
-                .workers(2)
-                .disable_signals()
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-                .expect("actix serve");
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(batteries(&pieces))
+                    .configure(configure.clone())
+            })
+            .workers(2)
+            .disable_signals()
+            .listen(listener)
+            .expect("listen")
+            .run()
+            .await
+            .expect("actix serve");
         });
     });
 }

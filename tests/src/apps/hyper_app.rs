@@ -28,9 +28,10 @@ fn respond(reply: Reply) -> Response<Body> {
     };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     if let Some(to) = location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LOCATION, to);
     }
@@ -38,15 +39,26 @@ fn respond(reply: Reply) -> Response<Body> {
 }
 
 fn session(req: &Request<Body>) -> Session {
-    req.extensions().get::<Session>().cloned().expect("SessionLayer")
+    req.extensions()
+        .get::<Session>()
+        .cloned()
+        .expect("SessionLayer")
 }
 
 fn user(req: &Request<Body>) -> CurrentUser {
-    req.extensions().get::<CurrentUser>().cloned().expect("AuthLayer")
+    req.extensions()
+        .get::<CurrentUser>()
+        .cloned()
+        .expect("AuthLayer")
 }
 
 async fn body_form(req: Request<Body>) -> std::collections::HashMap<String, String> {
-    let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     parse_form(&bytes)
 }
 
@@ -105,13 +117,12 @@ fn routes(pieces: &Pieces) -> Routes {
         login,
         logout: handler(|req: Request<Body>| async move { super::logout(&session(&req)).await }),
         csrf: handler(|req: Request<Body>| async move { super::csrf(&session(&req)).await }),
-        me_html: BoxCloneSyncService::new(
-            login_required.layer(handler(|req: Request<Body>| async move { super::me(&user(&req), true).await })),
-        ),
-        me_json: BoxCloneSyncService::new(
-            api_login_required
-                .layer(handler(|req: Request<Body>| async move { super::me(&user(&req), false).await })),
-        ),
+        me_html: BoxCloneSyncService::new(login_required.layer(handler(
+            |req: Request<Body>| async move { super::me(&user(&req), true).await },
+        ))),
+        me_json: BoxCloneSyncService::new(api_login_required.layer(handler(
+            |req: Request<Body>| async move { super::me(&user(&req), false).await },
+        ))),
         password: BoxCloneSyncService::new(api_login_required.layer(password)),
         perm: BoxCloneSyncService::new(
             RequirePermLayer::new("blog.add_post", Denial::Unauthorized)
@@ -139,7 +150,10 @@ pub fn app(pieces: &Pieces) -> Handler {
             };
             match route {
                 Some(route) => route.clone().oneshot(req).await,
-                None => Ok(respond(Reply::Json(404, serde_json::json!({ "error": "not found" })))),
+                None => Ok(respond(Reply::Json(
+                    404,
+                    serde_json::json!({ "error": "not found" }),
+                ))),
             }
         }
     });
@@ -174,7 +188,8 @@ pub fn spawn(listener: std::net::TcpListener, pieces: Pieces) {
                                 serde_json::json!({ "error": "request body too large" }),
                             )));
                         };
-                        app.oneshot(Request::from_parts(parts, Full::new(body.to_bytes()))).await
+                        app.oneshot(Request::from_parts(parts, Full::new(body.to_bytes())))
+                            .await
                     }
                 });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())

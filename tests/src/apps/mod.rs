@@ -52,7 +52,9 @@ impl std::str::FromStr for Framework {
             "axum" => Ok(Self::Axum),
             "actix" => Ok(Self::Actix),
             "hyper" => Ok(Self::Hyper),
-            other => Err(format!("unknown framework `{other}`; expected axum, actix or hyper")),
+            other => Err(format!(
+                "unknown framework `{other}`; expected axum, actix or hyper"
+            )),
         }
     }
 }
@@ -179,7 +181,9 @@ fn escape(s: &str) -> String {
 /// `GET /login`.
 pub async fn login_page(session: &Session, next: Option<&str>, error: Option<&str>) -> Reply {
     let token = csrf_token(session).await.expect("session store");
-    let error = error.map(|e| format!("<p class=error>{}</p>", escape(e))).unwrap_or_default();
+    let error = error
+        .map(|e| format!("<p class=error>{}</p>", escape(e)))
+        .unwrap_or_default();
     Reply::Html(format!(
         "<!doctype html><title>Log in</title>{error}<form method=post action=/login>\
          <input type=hidden name=csrfmiddlewaretoken value=\"{token}\">\
@@ -190,7 +194,11 @@ pub async fn login_page(session: &Session, next: Option<&str>, error: Option<&st
 }
 
 /// `POST /login`.
-pub async fn login_submit(pieces: &Pieces, session: &Session, form: &HashMap<String, String>) -> Reply {
+pub async fn login_submit(
+    pieces: &Pieces,
+    session: &Session,
+    form: &HashMap<String, String>,
+) -> Reply {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let credentials = Credentials::new(get("username"), get("password"));
     match pieces.authenticator.authenticate(&credentials).await {
@@ -249,10 +257,16 @@ pub async fn change_password(
     form: &HashMap<String, String>,
 ) -> Reply {
     let Some(new) = form.get("new_password").filter(|p| !p.is_empty()) else {
-        return Reply::Json(400, serde_json::json!({ "error": "new_password is required" }));
+        return Reply::Json(
+            400,
+            serde_json::json!({ "error": "new_password is required" }),
+        );
     };
     let Ok(Some(model)) = user.user_as::<user::Model>().await else {
-        return Reply::Json(401, serde_json::json!({ "error": "authentication required" }));
+        return Reply::Json(
+            401,
+            serde_json::json!({ "error": "authentication required" }),
+        );
     };
     let updated = UserManager::new()
         .set_password(&pieces.db, (*model).clone(), Some(new))

@@ -7,6 +7,9 @@
 //! | store | for |
 //! | --- | --- |
 //! | [`MemoryStore`] | tests and a single process |
+//! | [`DatabaseStore`] | app instances sharing a database (table `batteries_session`, created by [`migration()`]) |
+//! | `RedisSessionStore` (feature `redis`) | app instances sharing Redis |
+//! | [`CookieStore`] | no server-side state: the signed data is the cookie (Django's `signed_cookies`) |
 //!
 //! The HTTP side (reading the cookie, `Set-Cookie` with `HttpOnly`, `Secure`,
 //! `SameSite=Lax`) lives in `batteries-middleware`'s session layer and in the
@@ -40,18 +43,42 @@
 //! # Ok(()) }
 //! ```
 
+mod cookie;
+mod database;
+pub mod entity;
 mod login;
+mod m20261125_000300_auth_create_session;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod session;
 mod store;
 
+pub use cookie::{CookieStore, MAX_COOKIE_LEN, MIN_SECRET_LEN};
+pub use database::DatabaseStore;
 pub use login::{
     CSRF_KEY, HASH_KEY, SessionSecret, USER_ID_KEY, get_user, login, logout, session_user_id,
     update_session_auth_hash,
 };
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisSessionStore;
 pub use session::{CookieAction, DEFAULT_SESSION_AGE, Expiry, Session};
 pub use store::{
     SESSION_KEY_LEN, SessionError, SessionRecord, SessionStore, is_valid_session_key,
     new_session_key,
 };
+
+/// The migration creating `batteries_session`, the table of [`DatabaseStore`] (named
+/// `m20261125_000300_auth_create_session`). It is also in
+/// [`crate::migrations::migrations()`].
+///
+/// ```
+/// use batteries_orm::migration::MigrationSet;
+///
+/// let set = MigrationSet::new("my-app").with(batteries_auth::sessions::migration());
+/// assert_eq!(set.names(), ["m20261125_000300_auth_create_session"]);
+/// ```
+pub fn migration() -> impl sea_orm_migration::MigrationTrait {
+    m20261125_000300_auth_create_session::Migration
+}
