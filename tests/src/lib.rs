@@ -9,6 +9,7 @@ use batteries::orm::testing::{Backend, TestDb};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Schema};
 
 pub mod apps;
+pub mod browser;
 pub mod entities;
 
 pub use batteries::orm::testing;
@@ -187,4 +188,52 @@ fn ensure_venv(venv: &Path, python: &Path) -> std::io::Result<()> {
             .arg(workspace_root().join("tests/django/requirements.txt")))?;
     }
     lock.unlock()
+}
+
+/// Whether the tests run under CI, where a missing service is a failure.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The Redis URL for tests (`BATTERIES_TEST_REDIS_URL`, default
+/// `redis://127.0.0.1:6379/`) if Redis answers a `PING`; `None` (after saying why)
+/// outside CI when it does not.
+///
+/// # Panics
+/// Under CI, when Redis does not answer.
+pub async fn redis_url() -> Option<String> {
+    let url = std::env::var("BATTERIES_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
+    let ping = async {
+        let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| e.to_string())?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), ping).await {
+        Ok(Ok(_)) => Some(url),
+        Ok(Err(e)) if under_ci() => panic!("Redis at {url} is required under CI: {e}"),
+        Err(_) if under_ci() => panic!("Redis at {url} is required under CI: timed out"),
+        Ok(Err(e)) => {
+            eprintln!("skipping Redis at {url}: {e} (set CI=1 to make this fatal)");
+            None
+        }
+        Err(_) => {
+            eprintln!("skipping Redis at {url}: timed out (set CI=1 to make this fatal)");
+            None
+        }
+    }
+}
+
+/// A key prefix no other test uses.
+pub fn unique_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("batteries-test:{}:{nanos}:{test}:", std::process::id())
 }

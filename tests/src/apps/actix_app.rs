@@ -105,23 +105,26 @@ pub fn batteries(pieces: &Pieces) -> Batteries {
         .csrf(pieces.csrf.clone())
 }
 
-/// Serves the app on `listener` from a thread running its own actix system.
-pub fn spawn(listener: std::net::TcpListener, pieces: Pieces) {
+/// Serves the app on `listener` from a thread running its own actix system; returns
+/// the handle that stops it.
+pub fn spawn(listener: std::net::TcpListener, pieces: Pieces) -> actix_web::dev::ServerHandle {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let configure = configure(&pieces);
-            HttpServer::new(move || {
+            let server = HttpServer::new(move || {
                 App::new()
                     .wrap(batteries(&pieces))
                     .configure(configure.clone())
             })
-            .workers(2)
+            .workers(1)
             .disable_signals()
             .listen(listener)
             .expect("listen")
-            .run()
-            .await
-            .expect("actix serve");
+            .run();
+            let _ = tx.send(server.handle());
+            server.await.expect("actix serve");
         });
     });
+    rx.recv().expect("the actix server starts")
 }

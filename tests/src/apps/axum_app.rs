@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Form, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use batteries::axum::{CurrentUser, RequireUser, RouterExt, Session};
@@ -23,7 +23,11 @@ impl IntoResponse for Reply {
                 Json(body),
             )
                 .into_response(),
-            Reply::Redirect(to) => Redirect::to(&to).into_response(),
+            Reply::Redirect(to) => (
+                axum::http::StatusCode::FOUND,
+                [(axum::http::header::LOCATION, to)],
+            )
+                .into_response(),
         }
     }
 }

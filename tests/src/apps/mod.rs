@@ -131,11 +131,22 @@ pub async fn seed(db: &DatabaseConnection) {
     .expect("grant");
 }
 
-/// A running app; dropping it does not stop it (the test process ends it).
-#[derive(Debug, Clone, Copy)]
+/// A running app. axum and hyper apps run as tasks of the caller's runtime and end
+/// with it; an actix-web app runs its own system on threads: [`Running::stop`] ends it.
+#[derive(Clone)]
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    actix: Option<actix_web::dev::ServerHandle>,
+}
+
+impl Running {
+    /// Stops the app (actix-web); axum and hyper apps stop with the runtime.
+    pub async fn stop(self) {
+        if let Some(handle) = self.actix {
+            handle.stop(false).await;
+        }
+    }
 }
 
 /// Serves the app of `framework` on a free loopback port.
@@ -148,12 +159,18 @@ pub async fn serve_on(framework: Framework, pieces: Pieces, addr: SocketAddr) ->
     let listener = std::net::TcpListener::bind(addr).expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");
-    match framework {
-        Framework::Axum => axum_app::spawn(listener, pieces),
-        Framework::Actix => actix_app::spawn(listener, pieces),
-        Framework::Hyper => hyper_app::spawn(listener, pieces),
-    }
-    Running { addr }
+    let actix = match framework {
+        Framework::Axum => {
+            axum_app::spawn(listener, pieces);
+            None
+        }
+        Framework::Actix => Some(actix_app::spawn(listener, pieces)),
+        Framework::Hyper => {
+            hyper_app::spawn(listener, pieces);
+            None
+        }
+    };
+    Running { addr, actix }
 }
 
 // ---------------------------------------------------------------------------------------

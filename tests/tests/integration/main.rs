@@ -11,6 +11,7 @@ mod auth_hashers;
 mod auth_throttle;
 mod auth_tokens;
 mod common;
+mod conformance;
 mod create;
 mod db;
 mod example;

@@ -460,16 +460,16 @@ mod tests {
             CookieAction::Set { max_age: None, .. }
         ));
         session
-            .set_expiry(Expiry::After(Duration::from_secs(60)))
+            .set_expiry(Expiry::After(Duration::from_mins(1)))
             .await
             .unwrap();
         assert!(matches!(
             session.save().await.unwrap(),
-            CookieAction::Set { max_age: Some(d), .. } if d == Duration::from_secs(60)
+            CookieAction::Set { max_age: Some(d), .. } if d == Duration::from_mins(1)
         ));
         assert_eq!(
             session.expiry().await.unwrap(),
-            Expiry::After(Duration::from_secs(60))
+            Expiry::After(Duration::from_mins(1))
         );
     }
 

@@ -1,0 +1,450 @@
+//! Framework conformance: one scenario suite, run against the same site built on axum,
+//! actix-web and plain hyper (`batteries_tests::apps`), with sessions in memory, in each
+//! database (SQLite, PostgreSQL, MariaDB) and in Redis. Each scenario talks HTTP to a
+//! real server on loopback, as a browser or an API client would, and most of them are
+//! attacks that would succeed if the defence were removed.
+
+use std::sync::Arc;
+
+use batteries::auth::sessions::{DatabaseStore, MemoryStore, RedisSessionStore, SessionStore};
+use batteries::orm::testing::{Backend, TestDb};
+use batteries_tests::apps::{self, Framework, PASSWORD, Pieces};
+use batteries_tests::browser::Browser;
+use http::StatusCode;
+use sea_orm::DatabaseConnection;
+
+const SECRET: &[u8] = b"conformance-secret-key-that-is-long-enough";
+
+/// Where the sessions of a run live.
+#[derive(Debug, Clone, Copy)]
+enum Store {
+    Memory,
+    Database(Backend),
+    Redis,
+}
+
+/// What a scenario gets: the app's address and its users' database.
+struct Ctx {
+    addr: std::net::SocketAddr,
+    db: DatabaseConnection,
+}
+
+impl Ctx {
+    fn browser(&self) -> Browser {
+        Browser::new(self.addr)
+    }
+}
+
+async fn run<F, Fut>(framework: Framework, store: Store, scenario: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let backend = match store {
+        Store::Database(backend) => backend,
+        Store::Memory | Store::Redis => Backend::Sqlite,
+    };
+    let Some(test_db) = TestDb::for_test(backend).await else {
+        return;
+    };
+    let db = test_db.conn().clone();
+    apps::seed(&db).await;
+    let sessions: Arc<dyn SessionStore> = match store {
+        Store::Memory => Arc::new(MemoryStore::new()),
+        Store::Database(_) => Arc::new(DatabaseStore::new(db.clone())),
+        Store::Redis => {
+            let Some(url) = batteries_tests::redis_url().await else {
+                return;
+            };
+            Arc::new(
+                RedisSessionStore::open(&url)
+                    .await
+                    .expect("redis")
+                    .with_prefix(batteries_tests::unique_prefix("conformance")),
+            )
+        }
+    };
+    let running = apps::serve(framework, Pieces::new(db.clone(), sessions, SECRET)).await;
+    scenario(Ctx {
+        addr: running.addr,
+        db,
+    })
+    .await;
+    running.stop().await;
+    test_db.close().await;
+}
+
+/// `mod <framework> { mod <store> { #[test] fn <scenario>() } }` for every combination.
+macro_rules! conformance {
+    ($($scenario:ident),* $(,)?) => {
+        mod axum { conformance!(@stores Axum; $($scenario),*); }
+        mod actix { conformance!(@stores Actix; $($scenario),*); }
+        mod hyper { conformance!(@stores Hyper; $($scenario),*); }
+    };
+    (@stores $framework:ident; $($scenario:ident),*) => {
+        mod memory { conformance!(@tests $framework, crate::conformance::Store::Memory; $($scenario),*); }
+        mod sqlite { conformance!(@tests $framework, crate::conformance::Store::Database(batteries::orm::testing::Backend::Sqlite); $($scenario),*); }
+        mod postgres { conformance!(@tests $framework, crate::conformance::Store::Database(batteries::orm::testing::Backend::Postgres); $($scenario),*); }
+        mod mysql { conformance!(@tests $framework, crate::conformance::Store::Database(batteries::orm::testing::Backend::MySql); $($scenario),*); }
+        mod redis { conformance!(@tests $framework, crate::conformance::Store::Redis; $($scenario),*); }
+    };
+    (@tests $framework:ident, $store:expr; $($scenario:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                crate::conformance::run(
+                    batteries_tests::apps::Framework::$framework,
+                    $store,
+                    crate::conformance::$scenario,
+                )
+                .await;
+            }
+        )*
+    };
+}
+
+conformance!(
+    login_rotates_the_session_key,
+    a_planted_session_key_is_never_adopted,
+    forged_and_tampered_cookies_are_anonymous,
+    failed_logins_look_alike,
+    logout_ends_the_session_everywhere,
+    password_change_ends_other_sessions,
+    guards_redirect_401_and_403,
+    login_follows_only_local_next,
+    cross_site_posts_are_refused,
+    unsafe_requests_need_the_csrf_token,
+    csrf_token_from_before_login_is_useless,
+    session_cookie_is_http_only_and_lax,
+);
+
+async fn username(browser: &mut Browser) -> Option<String> {
+    let reply = browser.get_api("/api/me", &[]).await;
+    (reply.status == StatusCode::OK)
+        .then(|| reply.json()["username"].as_str().unwrap_or("").to_owned())
+}
+
+async fn login_rotates_the_session_key(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    let page = browser.get("/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let before = browser
+        .session_cookie()
+        .expect("the form's CSRF secret opens a session")
+        .to_owned();
+
+    let reply = browser.login("alice", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    let after = browser
+        .session_cookie()
+        .expect("logged-in cookie")
+        .to_owned();
+    assert_ne!(before, after, "login must move the session to a new key");
+    assert_eq!(username(&mut browser).await.as_deref(), Some("alice"));
+
+    // The pre-login key is dead: whoever knew it (a fixation attacker) is not logged in.
+    let mut attacker = ctx.browser();
+    attacker.cookies.insert("sessionid".into(), before);
+    assert_eq!(username(&mut attacker).await, None);
+}
+
+async fn a_planted_session_key_is_never_adopted(ctx: Ctx) {
+    let planted = "a".repeat(32);
+    let mut victim = ctx.browser();
+    victim.cookies.insert("sessionid".into(), planted.clone());
+    let reply = victim.login("alice", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    assert_ne!(victim.session_cookie(), Some(planted.as_str()));
+
+    let mut attacker = ctx.browser();
+    attacker.cookies.insert("sessionid".into(), planted);
+    assert_eq!(
+        username(&mut attacker).await,
+        None,
+        "the attacker's key must not be logged in"
+    );
+}
+
+async fn forged_and_tampered_cookies_are_anonymous(ctx: Ctx) {
+    let mut real = ctx.browser();
+    real.login("alice", PASSWORD).await;
+    let key = real.session_cookie().expect("cookie").to_owned();
+    let mut flipped = key.clone().into_bytes();
+    flipped[0] = if flipped[0] == b'a' { b'b' } else { b'a' };
+    let flipped = String::from_utf8(flipped).expect("ascii");
+    for forged in [
+        "garbage".to_owned(),
+        String::new(),
+        "' OR 1=1 --".to_owned(),
+        "z".repeat(4000),
+        flipped,
+        format!("{key}x"),
+    ] {
+        let mut browser = ctx.browser();
+        browser.cookies.insert("sessionid".into(), forged.clone());
+        let api = browser.get_api("/api/me", &[]).await;
+        assert_eq!(
+            api.status,
+            StatusCode::UNAUTHORIZED,
+            "cookie {forged:?}: {}",
+            api.body
+        );
+        let page = browser.get("/me").await;
+        assert_eq!(
+            page.status,
+            StatusCode::FOUND,
+            "cookie {forged:?} must be anonymous, not an error page"
+        );
+        let login = browser.get("/login").await;
+        assert_eq!(login.status, StatusCode::OK, "cookie {forged:?}");
+    }
+}
+
+async fn failed_logins_look_alike(ctx: Ctx) {
+    let mut a = ctx.browser();
+    let wrong_password = a.login("alice", "not the password").await;
+    let mut b = ctx.browser();
+    let unknown_user = b.login("nobody", PASSWORD).await;
+    assert_eq!(wrong_password.status, StatusCode::OK);
+    assert_eq!(wrong_password.status, unknown_user.status);
+    let strip = |body: &str| body.split("value=\"").next().unwrap_or("").to_owned();
+    assert_eq!(
+        strip(&wrong_password.body),
+        strip(&unknown_user.body),
+        "no username enumeration"
+    );
+    assert!(
+        wrong_password
+            .body
+            .contains("Invalid username or password.")
+    );
+    assert_eq!(username(&mut a).await, None);
+}
+
+async fn logout_ends_the_session_everywhere(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    browser.login("alice", PASSWORD).await;
+    let stolen = browser.session_cookie().expect("cookie").to_owned();
+    let token = browser.csrf_token().await;
+    let reply = browser
+        .send(
+            http::Method::POST,
+            "/logout",
+            &[("x-csrftoken", &token)],
+            bytes::Bytes::new(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    assert_eq!(browser.session_cookie(), None, "logout deletes the cookie");
+    assert_eq!(username(&mut browser).await, None);
+
+    let mut thief = ctx.browser();
+    thief.cookies.insert("sessionid".into(), stolen);
+    assert_eq!(
+        username(&mut thief).await,
+        None,
+        "a copy of the cookie dies with the session"
+    );
+}
+
+async fn password_change_ends_other_sessions(ctx: Ctx) {
+    let mut laptop = ctx.browser();
+    let mut phone = ctx.browser();
+    laptop.login("alice", PASSWORD).await;
+    phone.login("alice", PASSWORD).await;
+    assert_eq!(username(&mut phone).await.as_deref(), Some("alice"));
+
+    let token = laptop.csrf_token().await;
+    let reply = laptop
+        .post_form(
+            "/password",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        username(&mut laptop).await.as_deref(),
+        Some("alice"),
+        "update_session_auth_hash keeps this one"
+    );
+    assert_eq!(username(&mut phone).await, None, "every other session ends");
+
+    let mut again = ctx.browser();
+    assert_eq!(
+        again.login("alice", "a brand new passphrase").await.status,
+        StatusCode::FOUND
+    );
+    let stored = apps::user_by_name(&ctx.db, "alice").await;
+    assert!(stored.password.starts_with("argon2$"));
+}
+
+async fn guards_redirect_401_and_403(ctx: Ctx) {
+    let mut anonymous = ctx.browser();
+    let page = anonymous.get("/me").await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert_eq!(page.location(), Some("/login?next=%2Fme"));
+    let api = anonymous.get_api("/api/me", &[]).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.json()["error"], "authentication required");
+    assert_eq!(api.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(
+        anonymous.get_api("/api/perm", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let mut alice = ctx.browser();
+    alice.login("alice", PASSWORD).await;
+    assert_eq!(alice.get("/me").await.status, StatusCode::OK);
+    let denied = alice.get_api("/api/perm", &[]).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.json()["error"], "permission denied");
+
+    let mut editor = ctx.browser();
+    editor.login("editor", PASSWORD).await;
+    let allowed = editor.get_api("/api/perm", &[]).await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.body);
+}
+
+async fn login_follows_only_local_next(ctx: Ctx) {
+    for (next, expected) in [
+        ("/me?tab=2", "/me?tab=2"),
+        ("https://evil.example/", "/me"),
+        ("//evil.example/", "/me"),
+        ("/\\evil.example", "/me"),
+        ("javascript:alert(1)", "/me"),
+    ] {
+        let mut browser = ctx.browser();
+        let page = browser.get("/login").await;
+        let token = page.form_token().expect("token");
+        let reply = browser
+            .post_form(
+                "/login",
+                &[
+                    ("csrfmiddlewaretoken", &token),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::FOUND);
+        assert_eq!(reply.location(), Some(expected), "next={next:?}");
+    }
+}
+
+async fn cross_site_posts_are_refused(ctx: Ctx) {
+    let mut victim = ctx.browser();
+    victim.login("alice", PASSWORD).await;
+    let token = victim.csrf_token().await;
+
+    // The attacker's page makes the victim's browser post, even with a valid token.
+    let mut forged = victim.clone();
+    forged.fetch_site = Some("cross-site");
+    let reply = forged
+        .post_form(
+            "/password",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("new_password", "attacker's choice!"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.body.contains("cross-site"), "{}", reply.body);
+
+    // An old browser without Sec-Fetch-Site, but with a foreign Origin.
+    let mut old = victim.clone();
+    old.fetch_site = None;
+    let reply = old
+        .send(
+            http::Method::POST,
+            "/password",
+            &[
+                ("origin", "https://evil.example"),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            bytes::Bytes::from(format!("csrfmiddlewaretoken={token}&new_password=attacker")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    let mut check = ctx.browser();
+    assert_eq!(
+        check.login("alice", PASSWORD).await.status,
+        StatusCode::FOUND,
+        "the password is unchanged"
+    );
+}
+
+async fn unsafe_requests_need_the_csrf_token(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    browser.login("alice", PASSWORD).await;
+    let none = browser.post_form("/logout", &[]).await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN);
+    assert!(none.body.contains("token missing"), "{}", none.body);
+    let token = browser.csrf_token().await;
+    let wrong = browser
+        .post_form("/logout", &[("csrfmiddlewaretoken", &"x".repeat(64))])
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(wrong.body.contains("incorrect"), "{}", wrong.body);
+    assert_eq!(
+        username(&mut browser).await.as_deref(),
+        Some("alice"),
+        "still logged in"
+    );
+
+    let ok = browser
+        .post_form("/logout", &[("csrfmiddlewaretoken", &token)])
+        .await;
+    assert_eq!(
+        ok.status,
+        StatusCode::FOUND,
+        "the form field is accepted: {}",
+        ok.body
+    );
+}
+
+async fn csrf_token_from_before_login_is_useless(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    let page = browser.get("/login").await;
+    let old_token = page.form_token().expect("token");
+    browser
+        .post_form(
+            "/login",
+            &[
+                ("csrfmiddlewaretoken", &old_token),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(username(&mut browser).await.as_deref(), Some("alice"));
+    let reply = browser
+        .post_form("/logout", &[("csrfmiddlewaretoken", &old_token)])
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "login rotates the CSRF secret"
+    );
+}
+
+async fn session_cookie_is_http_only_and_lax(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    let page = browser.get("/login").await;
+    let cookie = page.header("set-cookie").expect("a session cookie");
+    assert!(cookie.starts_with("sessionid="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(cookie.contains("Max-Age=1209600"), "{cookie}");
+    let vary = page.header("vary").unwrap_or_default().to_ascii_lowercase();
+    assert!(vary.contains("cookie"), "{vary}");
+    // A page that does not touch the session sends no cookie.
+    let again = browser.get_api("/api/me", &[]).await;
+    assert!(again.header("set-cookie").is_none());
+}
