@@ -1,2 +1,4 @@
 //! # batteries-middleware
 #![deny(missing_docs)]
+
+pub mod headers;
