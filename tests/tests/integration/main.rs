@@ -19,3 +19,4 @@ mod fixtures;
 mod keyset;
 mod migration;
 mod paginate;
+mod ratelimit;
