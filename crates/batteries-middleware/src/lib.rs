@@ -9,9 +9,11 @@
 //! | [`auth`] | [`AuthLayer`](auth::AuthLayer) | `AuthenticationMiddleware` (+ bearer tokens) |
 //! | [`guard`] | [`RequireLoginLayer`](guard::RequireLoginLayer), [`RequirePermLayer`](guard::RequirePermLayer) | `login_required`, `permission_required` |
 //! | [`csrf`] | [`CsrfLayer`](csrf::CsrfLayer) | `CsrfViewMiddleware` |
+//! | [`headers`] | [`SecurityHeadersLayer`](headers::SecurityHeadersLayer) | `SecurityMiddleware`, `XFrameOptionsMiddleware` |
+//! | [`ratelimit`] | [`RateLimitLayer`](ratelimit::RateLimitLayer) | (django-ratelimit) |
 //!
-//! Order them outside-in: session, auth, CSRF, then guards on the routes that need
-//! them. Every layer's decision is also a plain function on `http` types, which the
+//! Order them outside-in: security headers, rate limit by client IP, session, auth,
+//! CSRF, then guards (and per-user rate limits) on the routes that need them. Every layer's decision is also a plain function on `http` types, which the
 //! actix-web adapter calls.
 //!
 //! ## Features
@@ -26,6 +28,8 @@
 pub mod auth;
 pub mod csrf;
 pub mod guard;
+pub mod headers;
+pub mod ratelimit;
 pub mod session;
 mod util;
 

@@ -20,4 +20,5 @@ mod fixtures;
 mod keyset;
 mod migration;
 mod paginate;
+mod ratelimit;
 mod sessions_store;
