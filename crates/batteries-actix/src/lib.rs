@@ -1,7 +1,7 @@
 //! # batteries-actix
 //!
 //! The batteries layers for actix-web, which is not tower-based: one middleware,
-//! [`Batteries`], runs the session, authentication and CSRF steps with the same
+//! [`Batteries`], runs the security headers, session, authentication and CSRF steps with the same
 //! framework-neutral cores as `batteries-middleware`'s tower layers; [`RequireLogin`]
 //! and [`RequirePerm`] guard scopes; extractors give handlers the user, the session and
 //! CSRF tokens. An actix-web app and an axum app built from the same pieces answer the
@@ -11,6 +11,7 @@
 //! | --- | --- |
 //! | [`Batteries`] | `SessionMiddleware`, `AuthenticationMiddleware`, `CsrfViewMiddleware` |
 //! | [`RequireLogin`], [`RequirePerm`] | `login_required`, `permission_required` |
+//! | [`RateLimit`] | (django-ratelimit) |
 //! | [`CurrentUser`], [`RequireUser`], [`Perm`] | `request.user`, `@login_required`, `@permission_required` |
 //! | [`Session`], [`CsrfToken`] | `request.session`, `{% csrf_token %}` |
 #![deny(missing_docs)]
@@ -19,9 +20,11 @@ mod convert;
 mod extract;
 mod guard;
 mod middleware;
+mod ratelimit;
 
 pub use extract::{
     Auth, CsrfToken, CurrentUser, Perm, Permission, Rejection, RequireUser, Session,
 };
 pub use guard::{GuardMiddleware, RequireLogin, RequirePerm};
 pub use middleware::{Batteries, BatteriesMiddleware};
+pub use ratelimit::{RateLimit, RateLimitMiddleware};

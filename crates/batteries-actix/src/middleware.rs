@@ -8,6 +8,7 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::{Error, HttpMessage};
 use batteries_middleware::auth::Authentication;
 use batteries_middleware::csrf::{CsrfError, CsrfLayer};
+use batteries_middleware::headers::SecurityHeaders;
 use batteries_middleware::session::SessionManager;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -20,11 +21,12 @@ struct Config {
     sessions: Option<SessionManager>,
     auth: Option<Authentication>,
     csrf: Option<CsrfLayer>,
+    headers: Option<SecurityHeaders>,
 }
 
 /// The batteries request pipeline for actix-web, in the order the tower layers run:
-/// the session (cookie in, `Set-Cookie` out), the current user (session or bearer
-/// token), the CSRF check. Each part is optional and configured with the same types
+/// security headers (on every response, refusals included), the session (cookie in,
+/// `Set-Cookie` out), the current user (session or bearer token), the CSRF check. Each part is optional and configured with the same types
 /// as the tower layers, so an axum app and an actix-web app built from the same pieces
 /// behave the same.
 ///
@@ -61,6 +63,7 @@ impl std::fmt::Debug for Batteries {
             .field("sessions", &self.config.sessions.is_some())
             .field("auth", &self.config.auth.is_some())
             .field("csrf", &self.config.csrf.is_some())
+            .field("headers", &self.config.headers.is_some())
             .finish()
     }
 }
@@ -76,6 +79,7 @@ impl Batteries {
             sessions: rc.sessions.clone(),
             auth: rc.auth.clone(),
             csrf: rc.csrf.clone(),
+            headers: rc.headers.clone(),
         });
         f(&mut config);
         self.config = Rc::new(config);
@@ -98,6 +102,13 @@ impl Batteries {
     #[must_use]
     pub fn csrf(self, csrf: CsrfLayer) -> Self {
         self.with(|c| c.csrf = Some(csrf))
+    }
+
+    /// Security headers on every response, as
+    /// `batteries_middleware::headers::SecurityHeadersLayer`.
+    #[must_use]
+    pub fn security_headers(self, headers: SecurityHeaders) -> Self {
+        self.with(|c| c.headers = Some(headers))
     }
 }
 
@@ -161,73 +172,89 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+    fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = self.service.clone();
         let config = self.config.clone();
         Box::pin(async move {
-            let headers = headers_in(req.headers());
-            let session = config.sessions.as_ref().map(|m| m.open(&headers));
-            if let Some(session) = &session {
-                req.extensions_mut().insert(session.clone());
+            let mut response = pipeline(service, config.clone(), req).await?;
+            if let Some(security) = &config.headers {
+                let mut headers = headers_in(response.headers());
+                security.apply(&mut headers);
+                replace_out(&headers, response.headers_mut());
             }
-            let mut user = None;
-            if let Some(auth) = &config.auth {
-                match auth.resolve(&headers, session.as_ref()).await {
-                    Ok(current) => {
-                        req.extensions_mut().insert(current.clone());
-                        req.extensions_mut().insert(auth.clone());
-                        user = Some(current);
-                    }
-                    Err(rejection) => return Ok(refuse(req, rejection.response())),
-                }
-            }
-            if let Some(csrf) = &config.csrf {
-                let (method, uri) = (method_in(req.method()), uri_in(req.uri()));
-                if csrf.applies(&method, &uri) {
-                    let body = if CsrfLayer::needs_token(&headers, user.as_ref())
-                        && CsrfLayer::wants_form_body(&headers)
-                    {
-                        match buffer_payload(&mut req, csrf.form_limit()).await {
-                            Ok(bytes) => Some(bytes),
-                            Err(error) => return Ok(refuse(req, error.response())),
-                        }
-                    } else {
-                        None
-                    };
-                    let checked = csrf
-                        .check(
-                            &method,
-                            &uri,
-                            &headers,
-                            session.as_ref(),
-                            user.as_ref(),
-                            body.as_deref(),
-                        )
-                        .await;
-                    if let Err(error) = checked {
-                        tracing::info!(%error, "request refused");
-                        return Ok(refuse(req, error.response()));
-                    }
-                }
-            }
-
-            let mut response = service.call(req).await?;
-            if let (Some(manager), Some(session)) = (&config.sessions, &session) {
-                let mut out = headers_in(response.headers());
-                if let Err(error) = manager.finish(session, &mut out).await {
-                    tracing::error!(%error, "could not save the session");
-                    let failed = http::Response::builder()
-                        .status(http::StatusCode::SERVICE_UNAVAILABLE)
-                        .body("The session could not be saved; please try again.".to_owned())
-                        .unwrap_or_default();
-                    let (req, _) = response.into_parts();
-                    return Ok(
-                        ServiceResponse::new(req, response_out(failed)).map_into_right_body()
-                    );
-                }
-                replace_out(&out, response.headers_mut());
-            }
-            Ok(response.map_into_left_body())
+            Ok(response)
         })
     }
+}
+
+async fn pipeline<S, B>(
+    service: Rc<S>,
+    config: Rc<Config>,
+    mut req: ServiceRequest,
+) -> Result<ServiceResponse<EitherBody<B>>, Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    let headers = headers_in(req.headers());
+    let session = config.sessions.as_ref().map(|m| m.open(&headers));
+    if let Some(session) = &session {
+        req.extensions_mut().insert(session.clone());
+    }
+    let mut user = None;
+    if let Some(auth) = &config.auth {
+        match auth.resolve(&headers, session.as_ref()).await {
+            Ok(current) => {
+                req.extensions_mut().insert(current.clone());
+                req.extensions_mut().insert(auth.clone());
+                user = Some(current);
+            }
+            Err(rejection) => return Ok(refuse(req, rejection.response())),
+        }
+    }
+    if let Some(csrf) = &config.csrf {
+        let (method, uri) = (method_in(req.method()), uri_in(req.uri()));
+        if csrf.applies(&method, &uri) {
+            let body = if CsrfLayer::needs_token(&headers, user.as_ref())
+                && CsrfLayer::wants_form_body(&headers)
+            {
+                match buffer_payload(&mut req, csrf.form_limit()).await {
+                    Ok(bytes) => Some(bytes),
+                    Err(error) => return Ok(refuse(req, error.response())),
+                }
+            } else {
+                None
+            };
+            let checked = csrf
+                .check(
+                    &method,
+                    &uri,
+                    &headers,
+                    session.as_ref(),
+                    user.as_ref(),
+                    body.as_deref(),
+                )
+                .await;
+            if let Err(error) = checked {
+                tracing::info!(%error, "request refused");
+                return Ok(refuse(req, error.response()));
+            }
+        }
+    }
+
+    let mut response = service.call(req).await?;
+    if let (Some(manager), Some(session)) = (&config.sessions, &session) {
+        let mut out = headers_in(response.headers());
+        if let Err(error) = manager.finish(session, &mut out).await {
+            tracing::error!(%error, "could not save the session");
+            let failed = http::Response::builder()
+                .status(http::StatusCode::SERVICE_UNAVAILABLE)
+                .body("The session could not be saved; please try again.".to_owned())
+                .unwrap_or_default();
+            let (req, _) = response.into_parts();
+            return Ok(ServiceResponse::new(req, response_out(failed)).map_into_right_body());
+        }
+        replace_out(&out, response.headers_mut());
+    }
+    Ok(response.map_into_left_body())
 }
