@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use batteries::actix::{Batteries, CurrentUser, RequireLogin, RequirePerm, RequireUser, Session};
+use batteries::actix::{
+    Batteries, CurrentUser, RateLimit, RequireLogin, RequirePerm, RequireUser, Session,
+};
 use batteries::middleware::guard::Denial;
+use batteries::middleware::ratelimit::ClientIp;
 
 use super::{Pieces, Reply};
 
@@ -90,6 +93,11 @@ pub fn configure(pieces: &Pieces) -> impl Fn(&mut web::ServiceConfig) + Clone + 
                     .route(web::post().to(change_password)),
             )
             .service(
+                web::resource("/api/limited")
+                    .wrap(RateLimit::new(pieces.limiter.clone(), ClientIp::new()))
+                    .route(web::get().to(|| async { respond(super::limited_ok()) })),
+            )
+            .service(
                 web::resource("/api/perm")
                     .wrap(RequirePerm::new("blog.add_post", Denial::Unauthorized))
                     .route(web::get().to(|| async { respond(super::perm_ok()) })),
@@ -103,6 +111,7 @@ pub fn batteries(pieces: &Pieces) -> Batteries {
         .sessions(pieces.sessions.clone())
         .auth(pieces.auth.clone())
         .csrf(pieces.csrf.clone())
+        .security_headers(pieces.headers.clone())
 }
 
 /// Serves the app on `listener` from a thread running its own actix system; returns

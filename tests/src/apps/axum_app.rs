@@ -9,6 +9,8 @@ use axum::{Json, Router};
 use batteries::axum::{CurrentUser, RequireUser, RouterExt, Session};
 use batteries::middleware::auth::AuthLayer;
 use batteries::middleware::guard::Denial;
+use batteries::middleware::headers::SecurityHeadersLayer;
+use batteries::middleware::ratelimit::{ClientIp, RateLimitLayer};
 use batteries::middleware::session::SessionLayer;
 use tower::ServiceBuilder;
 
@@ -81,6 +83,16 @@ pub fn router(pieces: Pieces) -> Router {
     let perm = Router::new()
         .route("/api/perm", get(|| async { super::perm_ok() }))
         .require_perm("blog.add_post", Denial::Unauthorized);
+    let limited = Router::new()
+        .route("/api/limited", get(|| async { super::limited_ok() }))
+        .route_layer(RateLimitLayer::new(pieces.limiter.clone()).with_client_ip(
+            ClientIp::new().with_peer(|parts| {
+                parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip())
+            }),
+        ));
     Router::new()
         .route("/login", get(login_get).post(login_post))
         .route("/logout", post(logout))
@@ -88,9 +100,11 @@ pub fn router(pieces: Pieces) -> Router {
         .merge(html)
         .merge(api)
         .merge(perm)
+        .merge(limited)
         .with_state(pieces.clone())
         .layer(
             ServiceBuilder::new()
+                .layer(SecurityHeadersLayer::new(pieces.headers.clone()))
                 .layer(SessionLayer::from_manager(pieces.sessions.clone()))
                 .layer(AuthLayer::from_authentication(pieces.auth.clone()))
                 .layer(pieces.csrf.clone()),

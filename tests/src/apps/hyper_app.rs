@@ -5,6 +5,8 @@ use std::convert::Infallible;
 use batteries::auth::sessions::Session;
 use batteries::middleware::auth::{AuthLayer, CurrentUser};
 use batteries::middleware::guard::{Denial, RequireLoginLayer, RequirePermLayer};
+use batteries::middleware::headers::SecurityHeadersLayer;
+use batteries::middleware::ratelimit::RateLimitLayer;
 use batteries::middleware::session::SessionLayer;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
@@ -81,6 +83,7 @@ struct Routes {
     me_json: Handler,
     password: Handler,
     perm: Handler,
+    limited: Handler,
 }
 
 fn routes(pieces: &Pieces) -> Routes {
@@ -124,6 +127,10 @@ fn routes(pieces: &Pieces) -> Routes {
             |req: Request<Body>| async move { super::me(&user(&req), false).await },
         ))),
         password: BoxCloneSyncService::new(api_login_required.layer(password)),
+        limited: BoxCloneSyncService::new(
+            RateLimitLayer::new(pieces.limiter.clone())
+                .layer(handler(|_: Request<Body>| async { super::limited_ok() })),
+        ),
         perm: BoxCloneSyncService::new(
             RequirePermLayer::new("blog.add_post", Denial::Unauthorized)
                 .layer(handler(|_: Request<Body>| async { super::perm_ok() })),
@@ -146,6 +153,7 @@ pub fn app(pieces: &Pieces) -> Handler {
                 (&Method::GET, "/api/me") => Some(&routes.me_json),
                 (&Method::POST, "/password") => Some(&routes.password),
                 (&Method::GET, "/api/perm") => Some(&routes.perm),
+                (&Method::GET, "/api/limited") => Some(&routes.limited),
                 _ => None,
             };
             match route {
@@ -159,6 +167,7 @@ pub fn app(pieces: &Pieces) -> Handler {
     });
     BoxCloneSyncService::new(
         ServiceBuilder::new()
+            .layer(SecurityHeadersLayer::new(pieces.headers.clone()))
             .layer(SessionLayer::from_manager(pieces.sessions.clone()))
             .layer(AuthLayer::from_authentication(pieces.auth.clone()))
             .layer(pieces.csrf.clone())

@@ -11,6 +11,9 @@
 //! | `GET /api/perm` | JSON for users with `blog.add_post` (`401` / `403`) |
 //! | `POST /password` | changes the password, keeping this session logged in |
 //! | `GET /csrf` | a CSRF token as JSON, for API clients using the session |
+//! | `GET /api/limited` | rate limited per client IP: a burst of 3, then `429` |
+//!
+//! Every response carries the security headers.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +26,8 @@ use batteries::auth::{Authenticator, Credentials, ModelBackend, UserManager};
 use batteries::middleware::auth::{Authentication, CurrentUser};
 use batteries::middleware::csrf::{CsrfLayer, csrf_token};
 use batteries::middleware::guard::safe_next;
+use batteries::middleware::headers::SecurityHeaders;
+use batteries::middleware::ratelimit::{Bucket, MemoryRateLimitStore, RateLimitStore, RateLimiter};
 use batteries::middleware::session::{SessionConfig, SessionManager};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -72,6 +77,10 @@ pub struct Pieces {
     pub csrf: CsrfLayer,
     /// Checks passwords.
     pub authenticator: Arc<Authenticator<user::Model>>,
+    /// Security headers on every response.
+    pub headers: SecurityHeaders,
+    /// The limit of `/api/limited`: a burst of 3 per client IP, one more per hour.
+    pub limiter: RateLimiter,
 }
 
 impl Pieces {
@@ -85,9 +94,23 @@ impl Pieces {
             auth: Authentication::new(backend.clone(), secret),
             csrf: CsrfLayer::new().exempt("/api/token"),
             authenticator: Arc::new(Authenticator::new().with_backend(backend)),
+            headers: SecurityHeaders::new(),
+            limiter: RateLimiter::new(MemoryRateLimitStore::new(), limited_bucket())
+                .with_scope("limited"),
             db,
         }
     }
+
+    /// Keeps the rate-limit buckets in `store` (Redis, to share them between instances).
+    #[must_use]
+    pub fn with_rate_limit_store(mut self, store: impl RateLimitStore + 'static) -> Self {
+        self.limiter = RateLimiter::new(store, limited_bucket()).with_scope("limited");
+        self
+    }
+}
+
+fn limited_bucket() -> Bucket {
+    Bucket::per_interval(3, std::time::Duration::from_hours(1))
 }
 
 struct AuthMigrator;
@@ -257,6 +280,11 @@ pub async fn me(user: &CurrentUser, html: bool) -> Reply {
 
 /// `GET /api/perm` once the guard has checked the permission.
 pub fn perm_ok() -> Reply {
+    Reply::Json(200, serde_json::json!({ "ok": true }))
+}
+
+/// `GET /api/limited` once the limiter has let the request through.
+pub fn limited_ok() -> Reply {
     Reply::Json(200, serde_json::json!({ "ok": true }))
 }
 

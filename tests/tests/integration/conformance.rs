@@ -1,12 +1,13 @@
 //! Framework conformance: one scenario suite, run against the same site built on axum,
 //! actix-web and plain hyper (`batteries_tests::apps`), with sessions in memory, in each
-//! database (SQLite, PostgreSQL, MariaDB) and in Redis. Each scenario talks HTTP to a
+//! database (SQLite, PostgreSQL, MariaDB) and in Redis (rate limits too, with Redis). Each scenario talks HTTP to a
 //! real server on loopback, as a browser or an API client would, and most of them are
 //! attacks that would succeed if the defence were removed.
 
 use std::sync::Arc;
 
 use batteries::auth::sessions::{DatabaseStore, MemoryStore, RedisSessionStore, SessionStore};
+use batteries::middleware::ratelimit::RedisRateLimitStore;
 use batteries::orm::testing::{Backend, TestDb};
 use batteries_tests::apps::{self, Framework, PASSWORD, Pieces};
 use batteries_tests::browser::Browser;
@@ -49,6 +50,7 @@ where
     };
     let db = test_db.conn().clone();
     apps::seed(&db).await;
+    let mut redis = None;
     let sessions: Arc<dyn SessionStore> = match store {
         Store::Memory => Arc::new(MemoryStore::new()),
         Store::Database(_) => Arc::new(DatabaseStore::new(db.clone())),
@@ -56,6 +58,7 @@ where
             let Some(url) = batteries_tests::redis_url().await else {
                 return;
             };
+            redis = Some(url.clone());
             Arc::new(
                 RedisSessionStore::open(&url)
                     .await
@@ -64,7 +67,16 @@ where
             )
         }
     };
-    let running = apps::serve(framework, Pieces::new(db.clone(), sessions, SECRET)).await;
+    let mut pieces = Pieces::new(db.clone(), sessions, SECRET);
+    if let Some(url) = redis {
+        pieces = pieces.with_rate_limit_store(
+            RedisRateLimitStore::open(&url)
+                .await
+                .expect("redis")
+                .with_prefix(batteries_tests::unique_prefix("conformance-rl")),
+        );
+    }
+    let running = apps::serve(framework, pieces).await;
     scenario(Ctx {
         addr: running.addr,
         db,
@@ -116,6 +128,8 @@ conformance!(
     unsafe_requests_need_the_csrf_token,
     csrf_token_from_before_login_is_useless,
     session_cookie_is_http_only_and_lax,
+    rate_limit_answers_429_with_retry_after,
+    security_headers_are_on_every_response,
 );
 
 async fn username(browser: &mut Browser) -> Option<String> {
@@ -447,4 +461,65 @@ async fn session_cookie_is_http_only_and_lax(ctx: Ctx) {
     // A page that does not touch the session sends no cookie.
     let again = browser.get_api("/api/me", &[]).await;
     assert!(again.header("set-cookie").is_none());
+}
+
+async fn rate_limit_answers_429_with_retry_after(ctx: Ctx) {
+    let mut client = ctx.browser();
+    for n in (0..3).rev() {
+        let reply = client.get_api("/api/limited", &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(
+            reply.header("ratelimit-remaining"),
+            Some(n.to_string().as_str())
+        );
+    }
+    let limited = client.get_api("/api/limited", &[]).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = limited
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((1..=3600).contains(&retry), "retry after {retry}s");
+    assert_eq!(limited.json()["error"], "rate limited");
+
+    // A spoofed X-Forwarded-For from an untrusted peer buys no fresh bucket.
+    let spoofed = client
+        .get_api("/api/limited", &[("x-forwarded-for", "203.0.113.9")])
+        .await;
+    assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+    // Other routes are not limited.
+    assert_eq!(client.get("/login").await.status, StatusCode::OK);
+}
+
+async fn security_headers_are_on_every_response(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    let ok = browser.get("/login").await;
+    let redirect = browser.get("/me").await;
+    let unauthorized = browser.get_api("/api/me", &[]).await;
+    let csrf_refused = browser.post_form("/logout", &[]).await;
+    assert_eq!(csrf_refused.status, StatusCode::FORBIDDEN);
+    for reply in [&ok, &redirect, &unauthorized, &csrf_refused] {
+        let context = format!("{} response", reply.status);
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{context}"
+        );
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{context}");
+        assert_eq!(
+            reply.header("referrer-policy"),
+            Some("same-origin"),
+            "{context}"
+        );
+        assert_eq!(
+            reply.header("cross-origin-opener-policy"),
+            Some("same-origin"),
+            "{context}"
+        );
+        let hsts = reply
+            .header("strict-transport-security")
+            .unwrap_or_default();
+        assert!(hsts.starts_with("max-age=31536000"), "{context}: {hsts}");
+    }
 }
