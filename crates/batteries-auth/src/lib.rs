@@ -14,13 +14,14 @@
 //! | [`validators`] | `password_validation` |
 //! | [`tokens`] | `PasswordResetTokenGenerator` |
 //! | [`throttle`] | (django-axes) login throttling |
+//! | [`jwt`] | (djangorestframework-simplejwt) access and refresh tokens, JWKS |
 //!
 //! ## Features
 //!
 //! | feature | enables |
 //! | --- | --- |
 //! | `sqlite` (default), `postgres`, `mysql` | the database backends, through `batteries-orm` |
-//! | `redis` | the Redis throttle store |
+//! | `redis` | the Redis throttle and JWT refresh-token stores |
 //! | `full` | all of the above |
 #![deny(missing_docs)]
 

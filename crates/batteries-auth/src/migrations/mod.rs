@@ -23,10 +23,12 @@ use batteries_orm::migration::MigrationSet;
 
 mod m20261125_000001_auth_create_tables;
 
-/// The migrations of `batteries-auth`, in order: Django's auth tables, then the login
-/// throttle's table (used by [`crate::throttle::DatabaseStore`]).
+/// The migrations of `batteries-auth`, in order: Django's auth tables, the login
+/// throttle's table (used by [`crate::throttle::DatabaseStore`]), then the JWT refresh
+/// tokens' table (used by [`crate::jwt::DatabaseRefreshStore`]).
 pub fn migrations() -> MigrationSet {
     MigrationSet::new("batteries-auth")
         .with(m20261125_000001_auth_create_tables::Migration)
         .with(crate::throttle::migration())
+        .with(crate::jwt::migration())
 }
