@@ -593,3 +593,6 @@ impl ExternalIssuer {
         token::verify(&self.keys, token, &expect, self.clock.now().timestamp())
     }
 }
+
+#[cfg(test)]
+mod tests;
