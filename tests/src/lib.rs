@@ -109,7 +109,7 @@ pub fn django_fixture_path() -> PathBuf {
 }
 
 /// What the Django side of the tests imports (tests/django/requirements.txt).
-const DJANGO_IMPORTS: &str = "import django, argon2, bcrypt, psycopg, pymysql";
+const DJANGO_IMPORTS: &str = "import django, argon2, bcrypt, psycopg, pymysql, jwt, cryptography";
 
 fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")

@@ -116,17 +116,19 @@ impl RefreshStore for DatabaseRefreshStore {
         else {
             return Ok(Consumed::Unknown);
         };
+        if won {
+            // The update claimed an unrevoked token: this caller won, even if a
+            // concurrent replay revokes the family right after (its successor will
+            // inherit the revocation when inserted).
+            return Ok(Consumed::Fresh {
+                family: row.family,
+                subject: row.subject,
+            });
+        }
         if row.revoked || self.family_revoked(&row.family).await? {
             return Ok(Consumed::FamilyRevoked);
         }
-        Ok(if won {
-            Consumed::Fresh {
-                family: row.family,
-                subject: row.subject,
-            }
-        } else {
-            Consumed::AlreadyUsed { family: row.family }
-        })
+        Ok(Consumed::AlreadyUsed { family: row.family })
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {

@@ -236,7 +236,8 @@ impl JwtKey {
             (AlgorithmParameters::EllipticCurve(p), AlgorithmFamily::Ec) => {
                 matches!(
                     (&p.curve, algorithm),
-                    (EllipticCurve::P256, Algorithm::ES256) | (EllipticCurve::P384, Algorithm::ES384)
+                    (EllipticCurve::P256, Algorithm::ES256)
+                        | (EllipticCurve::P384, Algorithm::ES384)
                 )
             }
             (AlgorithmParameters::OctetKeyPair(p), AlgorithmFamily::Ed) => {
@@ -515,11 +516,7 @@ impl KeySet {
     /// ```
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
-            keys: self
-                .keys
-                .iter()
-                .filter_map(|k| k.public.clone())
-                .collect(),
+            keys: self.keys.iter().filter_map(|k| k.public.clone()).collect(),
         }
     }
 }

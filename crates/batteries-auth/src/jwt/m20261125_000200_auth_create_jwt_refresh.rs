@@ -34,7 +34,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("subject").string_len(255).not_null())
                     .col(ColumnDef::new("expires_at").big_integer().not_null())
                     .col(ColumnDef::new("used_at").big_integer().null())
-                    .col(ColumnDef::new("revoked").boolean().not_null().default(false))
+                    .col(
+                        ColumnDef::new("revoked")
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -275,7 +275,10 @@ impl Jwt {
                 claim: "sub".to_owned(),
             });
         }
-        if let Some(reserved) = extra.keys().find(|k| token::REGISTERED.contains(&k.as_str())) {
+        if let Some(reserved) = extra
+            .keys()
+            .find(|k| token::REGISTERED.contains(&k.as_str()))
+        {
             return Err(JwtError::InvalidClaim {
                 claim: reserved.clone(),
             });
@@ -327,7 +330,14 @@ impl Jwt {
         now: DateTime<Utc>,
     ) -> Result<TokenPair, JwtError> {
         let at = now.timestamp();
-        let access = self.claims(subject, ACCESS, self.config.access_ttl, at, None, Map::new())?;
+        let access = self.claims(
+            subject,
+            ACCESS,
+            self.config.access_ttl,
+            at,
+            None,
+            Map::new(),
+        )?;
         let refresh = self.claims(
             subject,
             REFRESH,
@@ -342,7 +352,8 @@ impl Jwt {
             jti: refresh.jti.unwrap_or_default(),
             family,
             subject: subject.to_owned(),
-            expires_at: DateTime::from_timestamp(refresh.exp, 0).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            expires_at: DateTime::from_timestamp(refresh.exp, 0)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         };
         self.store.insert(&record, now).await?;
         Ok(TokenPair {
@@ -397,7 +408,9 @@ impl Jwt {
         let now = self.clock.now();
         let claims = self.verify_typed(refresh_token, REFRESH, now.timestamp())?;
         let jti = claims.jti.ok_or(JwtError::MissingClaim { claim: "jti" })?;
-        let family = claims.family.ok_or(JwtError::MissingClaim { claim: "fam" })?;
+        let family = claims
+            .family
+            .ok_or(JwtError::MissingClaim { claim: "fam" })?;
         match self.store.consume(&jti, now).await? {
             Consumed::Fresh {
                 family: stored,
@@ -426,7 +439,9 @@ impl Jwt {
     /// [`JwtError::Store`] when the store fails.
     pub async fn revoke(&self, refresh_token: &str) -> Result<(), JwtError> {
         let claims = self.verify_refresh(refresh_token)?;
-        let family = claims.family.ok_or(JwtError::MissingClaim { claim: "fam" })?;
+        let family = claims
+            .family
+            .ok_or(JwtError::MissingClaim { claim: "fam" })?;
         self.revoke_family(&family).await
     }
 

@@ -162,7 +162,9 @@ where
         // disagree (tests run on a manual clock).
         let ttl = (record.expires_at - now).num_milliseconds().max(1);
         let mut conn = self.conn.clone();
-        let _: i64 = self.scripts.insert
+        let _: i64 = self
+            .scripts
+            .insert
             .key(self.token_key(&record.jti))
             .key(format!("{}{}", self.family_prefix(), record.family))
             .key(self.subject_key(&record.subject))
@@ -177,7 +179,9 @@ where
 
     async fn consume(&self, jti: &str, now: DateTime<Utc>) -> Result<Consumed, JwtError> {
         let mut conn = self.conn.clone();
-        let reply: Vec<String> = self.scripts.consume
+        let reply: Vec<String> = self
+            .scripts
+            .consume
             .key(self.token_key(jti))
             .arg(now.timestamp_millis())
             .arg(self.family_prefix())
@@ -190,13 +194,17 @@ where
             (Some("revoked"), ..) => Ok(Consumed::FamilyRevoked),
             (Some("used"), Some(family), _) => Ok(Consumed::AlreadyUsed { family }),
             (Some("fresh"), Some(family), Some(subject)) => Ok(Consumed::Fresh { family, subject }),
-            _ => Err(JwtError::Store("unexpected reply of the consume script".to_owned())),
+            _ => Err(JwtError::Store(
+                "unexpected reply of the consume script".to_owned(),
+            )),
         }
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {
         let mut conn = self.conn.clone();
-        let _: i64 = self.scripts.revoke_family
+        let _: i64 = self
+            .scripts
+            .revoke_family
             .key(format!("{}{family}", self.family_prefix()))
             .invoke_async(&mut conn)
             .await
@@ -206,7 +214,9 @@ where
 
     async fn revoke_subject(&self, subject: &str) -> Result<(), JwtError> {
         let mut conn = self.conn.clone();
-        let _: i64 = self.scripts.revoke_subject
+        let _: i64 = self
+            .scripts
+            .revoke_subject
             .key(self.subject_key(subject))
             .arg(self.family_prefix())
             .invoke_async(&mut conn)

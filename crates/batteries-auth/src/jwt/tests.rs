@@ -30,7 +30,10 @@ fn pem(label: &str, der: &[u8]) -> String {
         .chunks(64)
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 fn rsa_private_pem() -> String {
@@ -150,10 +153,17 @@ fn malformed_tokens_are_malformed() {
     ];
     for token in cases {
         let err = f.jwt.verify_access(&token).unwrap_err();
-        assert!(matches!(err, JwtError::Malformed(_)), "{token:.40}: {err:?}");
+        assert!(
+            matches!(err, JwtError::Malformed(_)),
+            "{token:.40}: {err:?}"
+        );
     }
     // Payloads that are not base64url JSON objects, correctly signed.
-    for payload in [b64(&json!(5)), "!!!".to_owned(), URL_SAFE_NO_PAD.encode("{")] {
+    for payload in [
+        b64(&json!(5)),
+        "!!!".to_owned(),
+        URL_SAFE_NO_PAD.encode("{"),
+    ] {
         let message = format!("{}.{payload}", b64(&json!({"alg": "EdDSA", "kid": "ed"})));
         let sig = jsonwebtoken::crypto::sign(
             message.as_bytes(),
@@ -177,23 +187,52 @@ fn critical_headers_are_refused() {
         &f.key,
         Algorithm::EdDSA,
     );
-    assert!(matches!(f.jwt.verify_access(&token), Err(JwtError::Malformed(_))));
+    assert!(matches!(
+        f.jwt.verify_access(&token),
+        Err(JwtError::Malformed(_))
+    ));
 }
 
 #[test]
 fn kid_is_required_and_must_be_known() {
     let f = Fixture::new();
-    let no_kid = craft(&json!({"alg": "EdDSA"}), &payload(), &f.key, Algorithm::EdDSA);
-    assert_eq!(f.jwt.verify_access(&no_kid).unwrap_err(), JwtError::MissingKid);
-    let null_kid = craft(&json!({"alg": "EdDSA", "kid": null}), &payload(), &f.key, Algorithm::EdDSA);
-    assert_eq!(f.jwt.verify_access(&null_kid).unwrap_err(), JwtError::MissingKid);
-    let other = craft(&json!({"alg": "EdDSA", "kid": "other"}), &payload(), &f.key, Algorithm::EdDSA);
+    let no_kid = craft(
+        &json!({"alg": "EdDSA"}),
+        &payload(),
+        &f.key,
+        Algorithm::EdDSA,
+    );
+    assert_eq!(
+        f.jwt.verify_access(&no_kid).unwrap_err(),
+        JwtError::MissingKid
+    );
+    let null_kid = craft(
+        &json!({"alg": "EdDSA", "kid": null}),
+        &payload(),
+        &f.key,
+        Algorithm::EdDSA,
+    );
+    assert_eq!(
+        f.jwt.verify_access(&null_kid).unwrap_err(),
+        JwtError::MissingKid
+    );
+    let other = craft(
+        &json!({"alg": "EdDSA", "kid": "other"}),
+        &payload(),
+        &f.key,
+        Algorithm::EdDSA,
+    );
     assert_eq!(
         f.jwt.verify_access(&other).unwrap_err(),
         JwtError::UnknownKid("other".to_owned())
     );
     // An attacker-chosen kid is echoed shortened.
-    let long = craft(&json!({"alg": "EdDSA", "kid": "x".repeat(500)}), &payload(), &f.key, Algorithm::EdDSA);
+    let long = craft(
+        &json!({"alg": "EdDSA", "kid": "x".repeat(500)}),
+        &payload(),
+        &f.key,
+        Algorithm::EdDSA,
+    );
     assert_eq!(
         f.jwt.verify_access(&long).unwrap_err(),
         JwtError::UnknownKid("x".repeat(64))
@@ -204,18 +243,32 @@ fn kid_is_required_and_must_be_known() {
 fn alg_none_is_refused() {
     let f = Fixture::new();
     for alg in ["none", "None", "NONE"] {
-        let token = format!("{}.{}.", b64(&json!({"alg": alg, "kid": "ed"})), b64(&payload()));
+        let token = format!(
+            "{}.{}.",
+            b64(&json!({"alg": alg, "kid": "ed"})),
+            b64(&payload())
+        );
         assert!(
             matches!(
                 f.jwt.verify_access(&token),
-                Err(JwtError::AlgorithmNotAllowed { expected: Algorithm::EdDSA, .. })
+                Err(JwtError::AlgorithmNotAllowed {
+                    expected: Algorithm::EdDSA,
+                    ..
+                })
             ),
             "{alg}"
         );
         // With the real signature appended, still refused.
         let sig = f.sign(&payload()).rsplit('.').next().unwrap().to_owned();
-        let token = format!("{}.{}.{sig}", b64(&json!({"alg": alg, "kid": "ed"})), b64(&payload()));
-        assert!(matches!(f.jwt.verify_access(&token), Err(JwtError::AlgorithmNotAllowed { .. })));
+        let token = format!(
+            "{}.{}.{sig}",
+            b64(&json!({"alg": alg, "kid": "ed"})),
+            b64(&payload())
+        );
+        assert!(matches!(
+            f.jwt.verify_access(&token),
+            Err(JwtError::AlgorithmNotAllowed { .. })
+        ));
     }
 }
 
@@ -224,7 +277,10 @@ fn hmac_token_signed_with_an_rsa_public_key_is_refused() {
     let rsa = JwtKey::from_rsa_pem("rsa", Algorithm::RS256, &rsa_private_pem()).unwrap();
     let clock = clock();
     let jwt = jwt_with(KeySet::new().with_key(rsa.clone()), &clock);
-    assert!(jwt.verify_access(&jwt.issue_access("42", Map::new()).unwrap()).is_ok());
+    assert!(
+        jwt.verify_access(&jwt.issue_access("42", Map::new()).unwrap())
+            .is_ok()
+    );
 
     // The attacker knows the public key (it is in the JWKS) and uses its bytes as an
     // HMAC secret, in every form a confused verifier might use.
@@ -248,7 +304,10 @@ fn hmac_token_signed_with_an_rsa_public_key_is_refused() {
         );
         assert!(matches!(
             jwt.verify_access(&forged),
-            Err(JwtError::AlgorithmNotAllowed { expected: Algorithm::RS256, .. })
+            Err(JwtError::AlgorithmNotAllowed {
+                expected: Algorithm::RS256,
+                ..
+            })
         ));
     }
 }
@@ -261,7 +320,10 @@ fn another_algorithm_of_the_family_is_refused() {
     for alg in [Algorithm::PS256, Algorithm::RS512] {
         let header = json!({"alg": format!("{alg:?}"), "kid": "rsa"});
         let token = craft(&header, &payload(), &rsa, alg);
-        assert!(matches!(jwt.verify_access(&token), Err(JwtError::AlgorithmNotAllowed { .. })));
+        assert!(matches!(
+            jwt.verify_access(&token),
+            Err(JwtError::AlgorithmNotAllowed { .. })
+        ));
     }
 }
 
@@ -270,15 +332,34 @@ fn tampered_or_foreign_signatures_are_invalid() {
     let f = Fixture::new();
     let good = f.sign(&payload());
     let parts: Vec<&str> = good.split('.').collect();
-    let tampered = format!("{}.{}.{}", parts[0], b64(&with(payload(), "sub", json!("1"))), parts[2]);
-    assert_eq!(f.jwt.verify_access(&tampered).unwrap_err(), JwtError::InvalidSignature);
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(&with(payload(), "sub", json!("1"))),
+        parts[2]
+    );
+    assert_eq!(
+        f.jwt.verify_access(&tampered).unwrap_err(),
+        JwtError::InvalidSignature
+    );
     // Another key claiming the same kid.
     let impostor = ed_key("ed");
-    let forged = craft(&json!({"alg": "EdDSA", "kid": "ed"}), &payload(), &impostor, Algorithm::EdDSA);
-    assert_eq!(f.jwt.verify_access(&forged).unwrap_err(), JwtError::InvalidSignature);
+    let forged = craft(
+        &json!({"alg": "EdDSA", "kid": "ed"}),
+        &payload(),
+        &impostor,
+        Algorithm::EdDSA,
+    );
+    assert_eq!(
+        f.jwt.verify_access(&forged).unwrap_err(),
+        JwtError::InvalidSignature
+    );
     // An empty signature.
     let empty = format!("{}.{}.", parts[0], parts[1]);
-    assert_eq!(f.jwt.verify_access(&empty).unwrap_err(), JwtError::InvalidSignature);
+    assert_eq!(
+        f.jwt.verify_access(&empty).unwrap_err(),
+        JwtError::InvalidSignature
+    );
 }
 
 #[test]
@@ -286,7 +367,10 @@ fn expiry_has_a_leeway_and_then_fails() {
     let f = Fixture::new();
     let token = f.jwt.issue_access("42", Map::new()).unwrap();
     f.clock.advance(Duration::from_secs(300 + 29));
-    assert!(f.jwt.verify_access(&token).is_ok(), "within the 30 s leeway");
+    assert!(
+        f.jwt.verify_access(&token).is_ok(),
+        "within the 30 s leeway"
+    );
     f.clock.advance(Duration::from_secs(1));
     assert_eq!(f.jwt.verify_access(&token).unwrap_err(), JwtError::Expired);
 }
@@ -296,7 +380,8 @@ fn not_before_in_the_future_fails() {
     let f = Fixture::new();
     assert!(f.verify(&with(payload(), "nbf", json!(T0 + 30))).is_ok());
     assert_eq!(
-        f.verify(&with(payload(), "nbf", json!(T0 + 31))).unwrap_err(),
+        f.verify(&with(payload(), "nbf", json!(T0 + 31)))
+            .unwrap_err(),
         JwtError::NotYetValid
     );
 }
@@ -316,11 +401,13 @@ fn issued_in_the_future_fails() {
 fn issuer_and_audience_are_checked() {
     let f = Fixture::new();
     assert_eq!(
-        f.verify(&with(payload(), "iss", json!("https://evil.example"))).unwrap_err(),
+        f.verify(&with(payload(), "iss", json!("https://evil.example")))
+            .unwrap_err(),
         JwtError::WrongIssuer
     );
     assert_eq!(
-        f.verify(&with(payload(), "aud", json!("other-api"))).unwrap_err(),
+        f.verify(&with(payload(), "aud", json!("other-api")))
+            .unwrap_err(),
         JwtError::WrongAudience
     );
     assert_eq!(
@@ -328,7 +415,10 @@ fn issuer_and_audience_are_checked() {
         JwtError::WrongAudience
     );
     // An array containing ours is fine.
-    assert!(f.verify(&with(payload(), "aud", json!(["other", AUD]))).is_ok());
+    assert!(
+        f.verify(&with(payload(), "aud", json!(["other", AUD])))
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -341,11 +431,15 @@ async fn refresh_token_is_not_an_access_token() {
     );
     assert_eq!(
         f.jwt.verify_refresh(&pair.access_token).unwrap_err(),
-        JwtError::WrongTokenType { expected: "refresh" }
+        JwtError::WrongTokenType {
+            expected: "refresh"
+        }
     );
     assert_eq!(
         f.jwt.refresh(&pair.access_token).await.unwrap_err(),
-        JwtError::WrongTokenType { expected: "refresh" }
+        JwtError::WrongTokenType {
+            expected: "refresh"
+        }
     );
     assert_eq!(
         f.verify(&without(payload(), "typ")).unwrap_err(),
@@ -372,13 +466,18 @@ fn claims_of_the_wrong_type_are_errors_not_absent() {
     ];
     for (claim, value) in cases {
         assert_eq!(
-            f.verify(&with(payload(), claim, value.clone())).unwrap_err(),
-            JwtError::InvalidClaim { claim: claim.to_owned() },
+            f.verify(&with(payload(), claim, value.clone()))
+                .unwrap_err(),
+            JwtError::InvalidClaim {
+                claim: claim.to_owned()
+            },
             "{claim}: {value}"
         );
     }
     // A fractional NumericDate is a number: accepted, truncated.
-    let claims = f.verify(&with(payload(), "exp", json!(T0 as f64 + 300.5))).unwrap();
+    let claims = f
+        .verify(&with(payload(), "exp", json!(T0 as f64 + 300.5)))
+        .unwrap();
     assert_eq!(claims.exp, T0 + 300);
 }
 
@@ -406,10 +505,15 @@ fn extra_claims_cannot_overwrite_registered_ones() {
         extra.insert(claim.to_owned(), json!(1));
         assert_eq!(
             f.jwt.issue_access("42", extra).unwrap_err(),
-            JwtError::InvalidClaim { claim: claim.to_owned() }
+            JwtError::InvalidClaim {
+                claim: claim.to_owned()
+            }
         );
     }
-    assert!(matches!(f.jwt.issue_access("", Map::new()), Err(JwtError::InvalidClaim { .. })));
+    assert!(matches!(
+        f.jwt.issue_access("", Map::new()),
+        Err(JwtError::InvalidClaim { .. })
+    ));
 }
 
 #[tokio::test]
@@ -428,9 +532,18 @@ async fn rotation_consumes_and_reuse_revokes_the_family() {
     // Another login is another family, untouched by what follows.
     let other = f.jwt.issue_pair("42").await.unwrap();
 
-    assert_eq!(f.jwt.refresh(&first.refresh_token).await.unwrap_err(), JwtError::RefreshReused);
-    assert_eq!(f.jwt.refresh(&second.refresh_token).await.unwrap_err(), JwtError::RefreshRevoked);
-    assert_eq!(f.jwt.refresh(&first.refresh_token).await.unwrap_err(), JwtError::RefreshRevoked);
+    assert_eq!(
+        f.jwt.refresh(&first.refresh_token).await.unwrap_err(),
+        JwtError::RefreshReused
+    );
+    assert_eq!(
+        f.jwt.refresh(&second.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRevoked
+    );
+    assert_eq!(
+        f.jwt.refresh(&first.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRevoked
+    );
     assert!(f.jwt.refresh(&other.refresh_token).await.is_ok());
 }
 
@@ -440,7 +553,10 @@ async fn refresh_token_unknown_to_the_store_fails() {
     let pair = f.jwt.issue_pair("42").await.unwrap();
     // The same keys, a store that never saw the token.
     let elsewhere = jwt_with(f.jwt.keys().clone(), &f.clock);
-    assert_eq!(elsewhere.refresh(&pair.refresh_token).await.unwrap_err(), JwtError::RefreshUnknown);
+    assert_eq!(
+        elsewhere.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::RefreshUnknown
+    );
 }
 
 #[tokio::test]
@@ -450,12 +566,21 @@ async fn logout_and_logout_everywhere_revoke() {
     let laptop = f.jwt.issue_pair("42").await.unwrap();
     let bob = f.jwt.issue_pair("7").await.unwrap();
     f.jwt.revoke(&phone.refresh_token).await.unwrap();
-    assert_eq!(f.jwt.refresh(&phone.refresh_token).await.unwrap_err(), JwtError::RefreshRevoked);
+    assert_eq!(
+        f.jwt.refresh(&phone.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRevoked
+    );
     let laptop = f.jwt.refresh(&laptop.refresh_token).await.unwrap();
 
     f.jwt.revoke_subject("42").await.unwrap();
-    assert_eq!(f.jwt.refresh(&laptop.refresh_token).await.unwrap_err(), JwtError::RefreshRevoked);
-    assert!(f.jwt.refresh(&bob.refresh_token).await.is_ok(), "other subjects keep theirs");
+    assert_eq!(
+        f.jwt.refresh(&laptop.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRevoked
+    );
+    assert!(
+        f.jwt.refresh(&bob.refresh_token).await.is_ok(),
+        "other subjects keep theirs"
+    );
     // A new login after logout everywhere works.
     let again = f.jwt.issue_pair("42").await.unwrap();
     assert!(f.jwt.refresh(&again.refresh_token).await.is_ok());
@@ -465,8 +590,12 @@ async fn logout_and_logout_everywhere_revoke() {
 async fn expired_refresh_tokens_fail_and_are_cleared() {
     let f = Fixture::new();
     let pair = f.jwt.issue_pair("42").await.unwrap();
-    f.clock.advance(Duration::from_hours(14 * 24) + Duration::from_secs(30));
-    assert_eq!(f.jwt.refresh(&pair.refresh_token).await.unwrap_err(), JwtError::Expired);
+    f.clock
+        .advance(Duration::from_hours(14 * 24) + Duration::from_secs(30));
+    assert_eq!(
+        f.jwt.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::Expired
+    );
     assert_eq!(f.jwt.clear_expired().await.unwrap(), 1);
 }
 
@@ -496,7 +625,10 @@ impl RefreshStore for BrokenStore {
 async fn store_failures_are_store_errors_and_access_needs_no_store() {
     let keys = KeySet::new().with_key(ed_key("ed"));
     let jwt = Jwt::new(keys, JwtConfig::new(ISS, AUD), BrokenStore).unwrap();
-    assert!(matches!(jwt.issue_pair("42").await, Err(JwtError::Store(_))));
+    assert!(matches!(
+        jwt.issue_pair("42").await,
+        Err(JwtError::Store(_))
+    ));
     let token = jwt.issue_access("42", Map::new()).unwrap();
     assert!(jwt.verify_access(&token).is_ok());
     assert!(!JwtError::Store(String::new()).is_token_error());
@@ -505,26 +637,48 @@ async fn store_failures_are_store_errors_and_access_needs_no_store() {
 
 #[test]
 fn key_errors() {
-    assert!(matches!(JwtKey::hmac("h", Algorithm::HS256, &[1; 31]), Err(JwtError::Key(_))));
+    assert!(matches!(
+        JwtKey::hmac("h", Algorithm::HS256, &[1; 31]),
+        Err(JwtError::Key(_))
+    ));
     assert!(JwtKey::hmac("h", Algorithm::HS256, &[1; 32]).is_ok());
-    assert!(matches!(JwtKey::hmac("h", Algorithm::HS512, &[1; 32]), Err(JwtError::Key(_))));
-    assert!(matches!(JwtKey::hmac("h", Algorithm::RS256, &[1; 64]), Err(JwtError::Key(_))));
+    assert!(matches!(
+        JwtKey::hmac("h", Algorithm::HS512, &[1; 32]),
+        Err(JwtError::Key(_))
+    ));
+    assert!(matches!(
+        JwtKey::hmac("h", Algorithm::RS256, &[1; 64]),
+        Err(JwtError::Key(_))
+    ));
     assert!(matches!(
         JwtKey::from_rsa_pem("r", Algorithm::ES256, &rsa_private_pem()),
         Err(JwtError::Key(_))
     ));
-    assert!(matches!(JwtKey::from_ed25519_pem("e", "not a pem"), Err(JwtError::Key(_))));
+    assert!(matches!(
+        JwtKey::from_ed25519_pem("e", "not a pem"),
+        Err(JwtError::Key(_))
+    ));
     // A P-256 key is not an ES384 key.
     assert!(matches!(
         JwtKey::from_ec_pem("e", Algorithm::ES384, &ec_private_pem()),
         Err(JwtError::Key(_))
     ));
-    let verify_only = KeySet::from_jwks(&serde_json::to_string(&KeySet::new().with_key(ed_key("e")).jwks()).unwrap()).unwrap();
+    let verify_only = KeySet::from_jwks(
+        &serde_json::to_string(&KeySet::new().with_key(ed_key("e")).jwks()).unwrap(),
+    )
+    .unwrap();
     assert!(matches!(
-        Jwt::new(verify_only.clone(), JwtConfig::new(ISS, AUD), MemoryRefreshStore::new()),
+        Jwt::new(
+            verify_only.clone(),
+            JwtConfig::new(ISS, AUD),
+            MemoryRefreshStore::new()
+        ),
         Err(JwtError::Key(_))
     ));
-    assert!(matches!(verify_only.with_signing_key("e"), Err(JwtError::Key(_))));
+    assert!(matches!(
+        verify_only.with_signing_key("e"),
+        Err(JwtError::Key(_))
+    ));
 }
 
 #[test]
@@ -562,7 +716,10 @@ fn rotated_keys_keep_verifying_until_removed() {
     let new_token = rotated.issue_access("42", Map::new()).unwrap();
     let header = jsonwebtoken::decode_header(&new_token).unwrap();
     assert_eq!(header.kid.as_deref(), Some("2026-11"));
-    assert!(rotated.verify_access(&old_token).is_ok(), "old key still verifies");
+    assert!(
+        rotated.verify_access(&old_token).is_ok(),
+        "old key still verifies"
+    );
     assert!(rotated.verify_access(&new_token).is_ok());
     assert_eq!(rotated.jwks().keys.len(), 2);
 
@@ -621,7 +778,10 @@ fn jwks_round_trips_into_a_verifier() {
     let strict = ExternalIssuer::new(&jwks, ISS, AUD, &[Algorithm::RS256])
         .unwrap()
         .with_clock(f.clock.clone());
-    assert!(matches!(strict.verify(&token), Err(JwtError::AlgorithmNotAllowed { .. })));
+    assert!(matches!(
+        strict.verify(&token),
+        Err(JwtError::AlgorithmNotAllowed { .. })
+    ));
     // HMAC is never allowed for an external issuer.
     assert!(matches!(
         ExternalIssuer::new(&jwks, ISS, AUD, &[Algorithm::HS256]),
@@ -659,12 +819,19 @@ fn jwks_import_skips_unusable_keys_and_infers_algorithms() {
     assert_eq!(keys.get("rsa").unwrap().algorithm(), Algorithm::RS256);
     assert!(!keys.get("rsa").unwrap().can_sign());
 
-    assert!(matches!(KeySet::from_jwks("{\"keys\": []}"), Err(JwtError::Key(_))));
+    assert!(matches!(
+        KeySet::from_jwks("{\"keys\": []}"),
+        Err(JwtError::Key(_))
+    ));
     assert!(matches!(KeySet::from_jwks("[]"), Err(JwtError::Key(_))));
     // A JWK whose alg does not fit its key type.
-    let mut mismatched: Jwk = serde_json::from_value(serde_json::to_value(rsa.public_jwk().unwrap()).unwrap()).unwrap();
+    let mut mismatched: Jwk =
+        serde_json::from_value(serde_json::to_value(rsa.public_jwk().unwrap()).unwrap()).unwrap();
     mismatched.common.key_algorithm = Some(jsonwebtoken::jwk::KeyAlgorithm::ES256);
-    assert!(matches!(JwtKey::from_jwk(&mismatched), Err(JwtError::Key(_))));
+    assert!(matches!(
+        JwtKey::from_jwk(&mismatched),
+        Err(JwtError::Key(_))
+    ));
 }
 
 #[test]
@@ -677,15 +844,28 @@ fn public_pem_keys_verify() {
     };
     let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap();
     // SubjectPublicKeyInfo of an Ed25519 key: a fixed 12-byte prefix and the key.
-    let mut spki = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    let mut spki = vec![
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
     spki.extend_from_slice(pair.public_key().as_ref());
-    let verifier = JwtKey::from_public_pem("ed", Algorithm::EdDSA, &pem("PUBLIC KEY", &spki)).unwrap();
+    let verifier =
+        JwtKey::from_public_pem("ed", Algorithm::EdDSA, &pem("PUBLIC KEY", &spki)).unwrap();
     assert!(!verifier.can_sign());
     let signer = JwtKey::from_ed25519_pem("ed", &pem("PRIVATE KEY", &pkcs8)).unwrap();
-    let token = craft(&json!({"alg": "EdDSA", "kid": "ed"}), &payload(), &signer, Algorithm::EdDSA);
-    let external = ExternalIssuer::with_keys(KeySet::new().with_key(verifier), ISS, AUD, &[Algorithm::EdDSA])
-        .unwrap()
-        .with_clock(clock());
+    let token = craft(
+        &json!({"alg": "EdDSA", "kid": "ed"}),
+        &payload(),
+        &signer,
+        Algorithm::EdDSA,
+    );
+    let external = ExternalIssuer::with_keys(
+        KeySet::new().with_key(verifier),
+        ISS,
+        AUD,
+        &[Algorithm::EdDSA],
+    )
+    .unwrap()
+    .with_clock(clock());
     assert!(external.verify(&token).is_ok());
     assert!(matches!(
         JwtKey::from_public_pem("h", Algorithm::HS256, "x"),

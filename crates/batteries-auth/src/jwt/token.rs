@@ -18,7 +18,9 @@ use super::{JwtError, KeySet};
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// Claims this module sets itself, which extra claims may not overwrite.
-pub(super) const REGISTERED: [&str; 9] = ["sub", "iss", "aud", "exp", "nbf", "iat", "jti", "typ", "fam"];
+pub(super) const REGISTERED: [&str; 9] = [
+    "sub", "iss", "aud", "exp", "nbf", "iat", "jti", "typ", "fam",
+];
 
 /// The claims of a verified token.
 ///
@@ -148,7 +150,9 @@ pub(super) fn verify(
     let header = b64_json(header_b64, "the header is not a base64url JSON object")?;
     if header.contains_key("crit") {
         // RFC 7515 §4.1.11: extensions we do not understand must be refused.
-        return Err(JwtError::Malformed("critical header extensions are not supported"));
+        return Err(JwtError::Malformed(
+            "critical header extensions are not supported",
+        ));
     }
     let alg = match header.get("alg") {
         Some(Value::String(alg)) => alg,
@@ -219,10 +223,16 @@ fn check_claims(
     if now >= claims.exp.saturating_add(leeway) {
         return Err(JwtError::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+    if claims
+        .nbf
+        .is_some_and(|nbf| now.saturating_add(leeway) < nbf)
+    {
         return Err(JwtError::NotYetValid);
     }
-    if claims.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
         return Err(JwtError::IssuedInFuture);
     }
     if let Some(expected) = expect.typ {
@@ -247,7 +257,10 @@ fn invalid(claim: &str) -> JwtError {
 
 /// A string claim, removed from the payload; absent (or `null`) is `None`, any other
 /// type is an error.
-fn string(payload: &mut Map<String, Value>, claim: &'static str) -> Result<Option<String>, JwtError> {
+fn string(
+    payload: &mut Map<String, Value>,
+    claim: &'static str,
+) -> Result<Option<String>, JwtError> {
     match payload.remove(claim) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -257,7 +270,10 @@ fn string(payload: &mut Map<String, Value>, claim: &'static str) -> Result<Optio
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions truncated. A string
 /// (`"9999999999"`), a boolean or a number out of range is an error, never "absent".
-fn numeric_date(payload: &mut Map<String, Value>, claim: &'static str) -> Result<Option<i64>, JwtError> {
+fn numeric_date(
+    payload: &mut Map<String, Value>,
+    claim: &'static str,
+) -> Result<Option<i64>, JwtError> {
     match payload.remove(claim) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::store::{SessionError, SessionRecord, SessionStore, is_valid_session_key, new_session_key};
+use super::store::{
+    SessionError, SessionRecord, SessionStore, is_valid_session_key, new_session_key,
+};
 
 /// Sessions in memory: for tests and a single process. Sessions vanish on restart
 /// and are not shared between instances; use the database or Redis store for that.
