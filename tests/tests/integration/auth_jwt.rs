@@ -1,10 +1,10 @@
 //! JWT refresh tokens on every store (memory, the database on SQLite, PostgreSQL and
-//! MariaDB, Redis), and interop with PyJWT in both directions.
+//! MariaDB, Redis), and interop with `PyJWT` in both directions.
 //!
 //! Each store scenario gets two handles on one store's state, as two app instances
 //! sharing a database or Redis hold them, and two [`Jwt`]s sharing the keys and a
 //! [`ManualClock`]: nothing sleeps. Under CI an unreachable Redis, or a Python without
-//! PyJWT, fails the tests; elsewhere they skip.
+//! `PyJWT`, fails the tests; elsewhere they skip.
 
 use std::path::Path;
 use std::process::Command;
@@ -270,9 +270,9 @@ async fn redis_stores(test: &str) -> Option<Stores> {
     }
 }
 
-// --- Interop with PyJWT -------------------------------------------------------------
+// --- Interop with `PyJWT` -------------------------------------------------------------
 
-/// Runs tests/django/jwt_interop.py; `Ok(stdout)` or `Err(stderr)`.
+/// Runs `tests/django/jwt_interop.py`; `Ok(stdout)` or `Err(stderr)`.
 fn interop(python: &Path, args: &[&str]) -> Result<String, String> {
     let out = Command::new(python)
         .arg(batteries_tests::workspace_root().join("tests/django/jwt_interop.py"))
@@ -298,10 +298,10 @@ fn temp_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
     path
 }
 
-/// HS256 secret shared with PyJWT.
+/// HS256 secret shared with `PyJWT`.
 const SECRET: &[u8] = b"an HS256 secret of at least 32 bytes, shared";
 
-/// The key for `alg` with kid `kid`, and the file PyJWT signs with: a PEM from PyJWT's
+/// The key for `alg` with kid `kid`, and the file `PyJWT` signs with: a PEM from `PyJWT`'s
 /// `cryptography` (so both sides read the other's key format), or the HMAC secret.
 fn key_pair(python: &Path, alg: &str, kid: &str) -> (JwtKey, std::path::PathBuf) {
     if alg == "HS256" {
@@ -321,7 +321,7 @@ fn key_pair(python: &Path, alg: &str, kid: &str) -> (JwtKey, std::path::PathBuf)
 
 const INTEROP_ALGORITHMS: [&str; 4] = ["EdDSA", "ES256", "RS256", "HS256"];
 
-/// PyJWT verifies what we issue: by our JWKS (by the shared secret for HS256).
+/// `PyJWT` verifies what we issue: by our JWKS (by the shared secret for HS256).
 #[test]
 fn pyjwt_verifies_our_tokens() {
     let Some(python) = batteries_tests::django_python() else {
@@ -356,13 +356,13 @@ fn pyjwt_verifies_our_tokens() {
         assert_eq!(claims["sub"], "42", "{alg}");
         assert_eq!(claims["role"], "editor", "{alg}");
         assert_eq!(claims["typ"], "access", "{alg}");
-        // Sanity: PyJWT does check what we think it checks.
+        // Sanity: `PyJWT` does check what we think it checks.
         let err = verify("another-api").expect_err("PyJWT accepted the wrong audience");
         assert!(err.contains("InvalidAudience"), "{alg}: {err}");
     }
 }
 
-/// We verify what PyJWT signs, with the same key (its public half for asymmetric keys).
+/// We verify what `PyJWT` signs, with the same key (its public half for asymmetric keys).
 #[test]
 fn we_verify_pyjwt_tokens() {
     let Some(python) = batteries_tests::django_python() else {
@@ -416,7 +416,7 @@ fn we_verify_pyjwt_tokens() {
             assert_eq!(wrong.verify(&token).unwrap_err(), JwtError::WrongAudience);
         }
 
-        // A PyJWT token with a string `exp` is an error here, not "never expires".
+        // A `PyJWT` token with a string `exp` is an error here, not "never expires".
         let bad =
             json!({"sub": "alice", "iss": ISS, "aud": AUD, "exp": "9999999999", "typ": "access"})
                 .to_string();

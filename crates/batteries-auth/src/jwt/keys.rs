@@ -54,7 +54,7 @@ fn key_error(what: &str, e: &jsonwebtoken::errors::Error) -> JwtError {
 }
 
 impl JwtKey {
-    /// A new random Ed25519 key (EdDSA, the default algorithm).
+    /// A new random Ed25519 key (`EdDSA`, the default algorithm).
     ///
     /// Every call makes a different key: a key generated at start-up dies with the
     /// process, and the tokens it signed with it. For several instances or restarts,
@@ -85,7 +85,7 @@ impl JwtKey {
         Ok(pem)
     }
 
-    /// An Ed25519 signing key (EdDSA) from its PKCS#8 PEM.
+    /// An Ed25519 signing key (`EdDSA`) from its PKCS#8 PEM.
     ///
     /// # Errors
     /// [`JwtError::Key`] when the PEM does not hold an Ed25519 private key.
@@ -196,7 +196,7 @@ impl JwtKey {
 
     /// A verify-only key from a public JWK, such as one key of an identity provider's
     /// JWKS. The key must have a `kid`. Its algorithm is its `alg`, or when absent the
-    /// usual one of its key type: RS256 for RSA, ES256 or ES384 by curve, EdDSA for
+    /// usual one of its key type: RS256 for RSA, ES256 or ES384 by curve, `EdDSA` for
     /// Ed25519.
     ///
     /// # Errors

@@ -7,6 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Consumed, JwtError, RefreshRecord, RefreshStore};
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Records a token: `KEYS` token, family, subject hashes/sets; `ARGV` family, subject,
 /// time to live in milliseconds. The family's revocation flag is left as it is, so a
 /// token inserted into a revoked family is born revoked.
@@ -136,8 +138,12 @@ where
 
     fn subject_key(&self, subject: &str) -> String {
         let digest = Sha256::digest(subject.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}subject:{hex}", self.prefix)
+        let mut key = format!("{}subject:", self.prefix);
+        for b in digest {
+            key.push(char::from(HEX[usize::from(b >> 4)]));
+            key.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        key
     }
 }
 

@@ -86,7 +86,7 @@ fn without(mut payload: Value, claim: &str) -> Value {
     payload
 }
 
-/// A set with an EdDSA key `ed`, and the token crafter for it.
+/// A set with an `EdDSA` key `ed`, and the token crafter for it.
 struct Fixture {
     key: JwtKey,
     jwt: Jwt,
@@ -148,7 +148,7 @@ fn malformed_tokens_are_malformed() {
         format!("{}.{rest}", b64(&json!(["not", "an", "object"]))),
         format!("{}.{rest}", b64(&json!({"kid": "ed"}))),
         format!("{}.{rest}", b64(&json!({"alg": "EdDSA", "kid": 7}))),
-        format!("{}!", good),
+        format!("{good}!"),
         "a".repeat(20_000),
     ];
     for token in cases {

@@ -154,9 +154,8 @@ pub(super) fn verify(
             "critical header extensions are not supported",
         ));
     }
-    let alg = match header.get("alg") {
-        Some(Value::String(alg)) => alg,
-        _ => return Err(JwtError::Malformed("the header has no `alg` string")),
+    let Some(Value::String(alg)) = header.get("alg") else {
+        return Err(JwtError::Malformed("the header has no `alg` string"));
     };
     let kid = match header.get("kid") {
         None | Some(Value::Null) => return Err(JwtError::MissingKid),
@@ -213,7 +212,7 @@ fn check_claims(
         family: string(&mut payload, "fam")?,
         extra: payload,
     };
-    if !expect.issuers.iter().any(|i| *i == claims.iss) {
+    if !expect.issuers.contains(&claims.iss) {
         return Err(JwtError::WrongIssuer);
     }
     if !expect.audiences.iter().any(|a| claims.has_audience(a)) {
@@ -268,7 +267,7 @@ fn string(
     }
 }
 
-/// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions truncated. A string
+/// A `NumericDate` (RFC 7519 §2): a JSON number of seconds, fractions truncated. A string
 /// (`"9999999999"`), a boolean or a number out of range is an error, never "absent".
 fn numeric_date(
     payload: &mut Map<String, Value>,
