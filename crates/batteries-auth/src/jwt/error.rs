@@ -116,7 +116,11 @@ impl JwtError {
     }
 }
 
-/// `s` cut to at most `max` characters, for echoing attacker-chosen text in errors.
+/// `s` cut to at most `max` characters, control characters replaced by `?`, for
+/// echoing attacker-chosen text in errors (and the logs they end up in).
 pub(super) fn shorten(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+    s.chars()
+        .take(max)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }

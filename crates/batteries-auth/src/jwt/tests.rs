@@ -237,6 +237,17 @@ fn kid_is_required_and_must_be_known() {
         f.jwt.verify_access(&long).unwrap_err(),
         JwtError::UnknownKid("x".repeat(64))
     );
+    // ...and without control characters that could forge log lines.
+    let forged_line = craft(
+        &json!({"alg": "EdDSA", "kid": "a\nERROR b"}),
+        &payload(),
+        &f.key,
+        Algorithm::EdDSA,
+    );
+    assert_eq!(
+        f.jwt.verify_access(&forged_line).unwrap_err(),
+        JwtError::UnknownKid("a?ERROR b".to_owned())
+    );
 }
 
 #[test]
