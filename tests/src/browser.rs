@@ -1,6 +1,8 @@
 //! A tiny HTTP client for the conformance scenarios: it keeps cookies like a browser
 //! (or forgets, forges and replays them when a scenario attacks), and sends the
 //! `Sec-Fetch-Site` / `Origin` headers a browser would.
+// Test support: a request that fails is a failed test.
+#![allow(clippy::missing_panics_doc)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -71,6 +73,7 @@ impl Browser {
     }
 
     /// The same jar, talking to another address (another app instance).
+    #[must_use]
     pub fn at(&self, addr: SocketAddr) -> Self {
         Self {
             base: format!("http://{addr}"),

@@ -111,7 +111,7 @@ pub fn django_fixture_path() -> PathBuf {
 }
 
 /// What the Django side of the tests imports (tests/django/requirements.txt).
-const DJANGO_IMPORTS: &str = "import django, argon2, bcrypt, psycopg, pymysql";
+const DJANGO_IMPORTS: &str = "import django, argon2, bcrypt, psycopg, pymysql, jwt, cryptography";
 
 fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
@@ -217,17 +217,15 @@ pub async fn redis_url() -> Option<String> {
     };
     match tokio::time::timeout(std::time::Duration::from_secs(5), ping).await {
         Ok(Ok(_)) => Some(url),
-        Ok(Err(e)) if under_ci() => panic!("Redis at {url} is required under CI: {e}"),
-        Err(_) if under_ci() => panic!("Redis at {url} is required under CI: timed out"),
-        Ok(Err(e)) => {
-            eprintln!("skipping Redis at {url}: {e} (set CI=1 to make this fatal)");
-            None
-        }
-        Err(_) => {
-            eprintln!("skipping Redis at {url}: timed out (set CI=1 to make this fatal)");
-            None
-        }
+        Ok(Err(e)) => skip_or_fail(&url, &e),
+        Err(_elapsed) => skip_or_fail(&url, "timed out"),
     }
+}
+
+fn skip_or_fail(url: &str, why: &str) -> Option<String> {
+    assert!(!under_ci(), "Redis at {url} is required under CI: {why}");
+    eprintln!("skipping Redis at {url}: {why} (set CI=1 to make this fatal)");
+    None
 }
 
 /// A key prefix no other test uses.

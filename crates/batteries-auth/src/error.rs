@@ -33,6 +33,10 @@ pub enum Error {
     #[error("invalid permission `{0}`: expected `app_label.codename`")]
     InvalidPermission(String),
 
+    /// A JSON Web Token was refused, or its keys or store failed.
+    #[error(transparent)]
+    Jwt(#[from] crate::jwt::JwtError),
+
     /// The session store failed.
     #[error(transparent)]
     Session(#[from] crate::sessions::SessionError),

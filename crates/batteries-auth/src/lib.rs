@@ -14,6 +14,7 @@
 //! | [`validators`] | `password_validation` |
 //! | [`tokens`] | `PasswordResetTokenGenerator` |
 //! | [`throttle`] | (django-axes) login throttling |
+//! | [`jwt`] | (djangorestframework-simplejwt) access and refresh tokens, JWKS |
 //!
 //! ## Features
 //!

@@ -59,7 +59,7 @@ async fn body_form(req: Request<Body>) -> std::collections::HashMap<String, Stri
         .into_body()
         .collect()
         .await
-        .map(|b| b.to_bytes())
+        .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     parse_form(&bytes)
 }

@@ -8,6 +8,7 @@
 
 mod auth;
 mod auth_hashers;
+mod auth_jwt;
 mod auth_throttle;
 mod auth_tokens;
 mod common;

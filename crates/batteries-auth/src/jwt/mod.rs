@@ -1,1 +1,613 @@
 //! JSON Web Tokens: short-lived access tokens, rotating refresh tokens, key rotation, JWKS.
+//!
+//! [`Jwt`] issues and verifies this app's tokens (what `djangorestframework-simplejwt`
+//! does for Django); [`ExternalIssuer`] verifies another issuer's tokens by its JWKS.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), batteries_auth::jwt::JwtError> {
+//! use batteries_auth::jwt::{Jwt, JwtConfig, JwtError, JwtKey, KeySet, MemoryRefreshStore};
+//!
+//! let keys = KeySet::new().with_key(JwtKey::generate_ed25519("2026-11")?);
+//! let jwt = Jwt::new(keys, JwtConfig::new("https://example.com", "api"), MemoryRefreshStore::new())?;
+//!
+//! // Login: a pair of tokens.
+//! let pair = jwt.issue_pair("42").await?;
+//! assert_eq!(jwt.verify_access(&pair.access_token)?.sub, "42");
+//! // A refresh token is not an access token.
+//! assert!(matches!(jwt.verify_access(&pair.refresh_token), Err(JwtError::WrongTokenType { .. })));
+//!
+//! // Refresh: the refresh token is exchanged for a new pair, once.
+//! let next = jwt.refresh(&pair.refresh_token).await?;
+//! // Replaying the old one revokes the whole family, the new one included.
+//! assert_eq!(jwt.refresh(&pair.refresh_token).await.unwrap_err(), JwtError::RefreshReused);
+//! assert_eq!(jwt.refresh(&next.refresh_token).await.unwrap_err(), JwtError::RefreshRevoked);
+//!
+//! // Publish the public keys for other verifiers.
+//! let jwks = serde_json::to_string(&jwt.jwks()).unwrap();
+//! # assert!(jwks.contains("2026-11"));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Tokens
+//!
+//! - Access tokens (`typ: "access"`) live [`JwtConfig::access_ttl`] (5 minutes) and are
+//!   verified without the store: [`Jwt::verify_access`] is synchronous and cheap, fit to
+//!   run on every request. Revoking a session stops its refresh, not the access tokens
+//!   already issued: those expire on their own.
+//! - Refresh tokens (`typ: "refresh"`) live [`JwtConfig::refresh_ttl`] (14 days) and are
+//!   recorded in a [`RefreshStore`]. [`Jwt::refresh`] consumes one atomically and issues
+//!   its successor in the same family. Presenting a consumed refresh token again means it
+//!   was stolen or replayed: the whole family is revoked ([`JwtError::RefreshReused`]),
+//!   and any later use of one of its tokens fails with [`JwtError::RefreshRevoked`].
+//!
+//! | store | for |
+//! | --- | --- |
+//! | [`MemoryRefreshStore`] | tests and a single process |
+//! | [`DatabaseRefreshStore`] | many app instances sharing a database (table `batteries_jwt_refresh`, created by [`migration()`]) |
+//! | `RedisRefreshStore` (feature `redis`) | many app instances sharing Redis |
+//!
+//! ## Verification
+//!
+//! Each key has one algorithm. A token's header must name a known key (`kid`) and that
+//! key's algorithm (`alg`): `none` never verifies, nor does an HS256 token on an RSA
+//! key. `jku`, `x5u` and embedded `jwk` headers are ignored, `crit` ones refused. The
+//! registered claims are read with their exact types: `"exp": "9999999999"` is
+//! [`JwtError::InvalidClaim`], never "no expiry". `exp`, `nbf` and `iat` are checked
+//! against a [`Clock`] with a leeway (30 seconds by default); tests pass a
+//! [`ManualClock`]. Every failure is its own [`JwtError`] variant.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+mod database;
+pub mod entity;
+mod error;
+mod keys;
+mod m20261125_000200_auth_create_jwt_refresh;
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+mod store;
+mod token;
+
+pub use database::DatabaseRefreshStore;
+pub use error::JwtError;
+pub use jsonwebtoken::Algorithm;
+pub use jsonwebtoken::jwk::{Jwk, JwkSet};
+pub use keys::{JwtKey, KeySet};
+pub use memory::MemoryRefreshStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisRefreshStore;
+pub use store::{Consumed, RefreshRecord, RefreshStore};
+pub use token::Claims;
+
+pub use crate::throttle::{Clock, ManualClock, SystemClock};
+
+/// The migration creating `batteries_jwt_refresh`, the table of
+/// [`DatabaseRefreshStore`] (named `m20261125_000200_auth_create_jwt_refresh`). It is
+/// part of [`crate::migrations::migrations()`].
+///
+/// ```
+/// use batteries_orm::migration::MigrationSet;
+///
+/// let set = MigrationSet::new("my-app").with(batteries_auth::jwt::migration());
+/// assert_eq!(set.names(), ["m20261125_000200_auth_create_jwt_refresh"]);
+/// ```
+pub fn migration() -> impl sea_orm_migration::MigrationTrait {
+    m20261125_000200_auth_create_jwt_refresh::Migration
+}
+
+/// The `typ` of access tokens.
+pub const ACCESS: &str = "access";
+/// The `typ` of refresh tokens.
+pub const REFRESH: &str = "refresh";
+
+/// How [`Jwt`] issues and checks tokens.
+///
+/// ```
+/// use std::time::Duration;
+/// use batteries_auth::jwt::JwtConfig;
+///
+/// let config = JwtConfig::new("https://auth.example.com", "api")
+///     .with_access_ttl(Duration::from_mins(10))
+///     .with_leeway(Duration::from_secs(5));
+/// assert_eq!(config.refresh_ttl, Duration::from_hours(14 * 24));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwtConfig {
+    /// `iss` of the tokens issued, and the only one accepted.
+    pub issuer: String,
+    /// `aud` of the tokens issued, and the one a token must contain.
+    pub audience: String,
+    /// Lifetime of access tokens (default 5 minutes).
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens, renewed by each rotation (default 14 days).
+    pub refresh_ttl: Duration,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 seconds).
+    pub leeway: Duration,
+}
+
+impl JwtConfig {
+    /// Tokens of `issuer` for `audience`, with the default lifetimes and leeway.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            access_ttl: Duration::from_mins(5),
+            refresh_ttl: Duration::from_hours(14 * 24),
+            leeway: Duration::from_secs(30),
+        }
+    }
+
+    /// Sets the lifetime of access tokens.
+    #[must_use]
+    pub fn with_access_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// Sets the lifetime of refresh tokens.
+    #[must_use]
+    pub fn with_refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// Sets the clock skew tolerated.
+    #[must_use]
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+}
+
+/// An access token and a refresh token, shaped as an OAuth 2 token response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// The access token, for `Authorization: Bearer`.
+    pub access_token: String,
+    /// The refresh token, for [`Jwt::refresh`].
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// Issues and verifies this app's tokens. Cheap to clone: clones share the keys, the
+/// configuration, the store and the clock.
+///
+/// See the [module documentation](self) for an example.
+#[derive(Clone)]
+pub struct Jwt {
+    keys: Arc<KeySet>,
+    config: Arc<JwtConfig>,
+    store: Arc<dyn RefreshStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Jwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jwt")
+            .field("keys", &self.keys)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn seconds(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// 128 random bits, base64url: a `jti` or a family id.
+fn random_id() -> String {
+    let mut bytes = [0_u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Jwt {
+    /// Tokens signed by `keys`' signing key, checked against `config`, refresh tokens
+    /// recorded in `store`.
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] when `keys` has no signing key.
+    pub fn new(
+        keys: KeySet,
+        config: JwtConfig,
+        store: impl RefreshStore + 'static,
+    ) -> Result<Self, JwtError> {
+        if keys.signing_key().is_none() {
+            return Err(JwtError::Key(
+                "the key set has no key that can sign".to_owned(),
+            ));
+        }
+        Ok(Self {
+            keys: Arc::new(keys),
+            config: Arc::new(config),
+            store: Arc::new(store),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Takes the time from `clock` (a [`ManualClock`] in tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &JwtConfig {
+        &self.config
+    }
+
+    /// The JWKS document of the public keys (never an HMAC secret), to serve at
+    /// `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> JwkSet {
+        self.keys.jwks()
+    }
+
+    fn claims(
+        &self,
+        subject: &str,
+        typ: &'static str,
+        ttl: Duration,
+        now: i64,
+        family: Option<String>,
+        extra: Map<String, Value>,
+    ) -> Result<Claims, JwtError> {
+        if subject.is_empty() || subject.len() > 255 {
+            return Err(JwtError::InvalidClaim {
+                claim: "sub".to_owned(),
+            });
+        }
+        if let Some(reserved) = extra
+            .keys()
+            .find(|k| token::REGISTERED.contains(&k.as_str()))
+        {
+            return Err(JwtError::InvalidClaim {
+                claim: reserved.clone(),
+            });
+        }
+        Ok(Claims {
+            sub: subject.to_owned(),
+            iss: self.config.issuer.clone(),
+            aud: vec![self.config.audience.clone()],
+            exp: now.saturating_add(seconds(ttl)),
+            nbf: Some(now),
+            iat: Some(now),
+            jti: Some(random_id()),
+            typ: Some(typ.to_owned()),
+            family,
+            extra,
+        })
+    }
+
+    /// An access token for `subject` carrying the `extra` claims (roles, a tenant...).
+    ///
+    /// # Errors
+    /// [`JwtError::InvalidClaim`] when `subject` is empty or longer than 255 bytes, or
+    /// `extra` holds a registered claim (`sub`, `iss`, `aud`, `exp`, `nbf`, `iat`, `jti`,
+    /// `typ`, `fam`); [`JwtError::Key`] when signing fails.
+    pub fn issue_access(
+        &self,
+        subject: &str,
+        extra: Map<String, Value>,
+    ) -> Result<String, JwtError> {
+        let now = self.clock.now().timestamp();
+        let claims = self.claims(subject, ACCESS, self.config.access_ttl, now, None, extra)?;
+        token::sign(&self.keys, &claims)
+    }
+
+    /// An access token and a refresh token of a new family for `subject` (at login).
+    ///
+    /// # Errors
+    /// As [`issue_access`](Self::issue_access); [`JwtError::Store`] when recording the
+    /// refresh token fails.
+    pub async fn issue_pair(&self, subject: &str) -> Result<TokenPair, JwtError> {
+        self.issue_in_family(subject, random_id(), self.clock.now())
+            .await
+    }
+
+    async fn issue_in_family(
+        &self,
+        subject: &str,
+        family: String,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, JwtError> {
+        let at = now.timestamp();
+        let access = self.claims(
+            subject,
+            ACCESS,
+            self.config.access_ttl,
+            at,
+            None,
+            Map::new(),
+        )?;
+        let refresh = self.claims(
+            subject,
+            REFRESH,
+            self.config.refresh_ttl,
+            at,
+            Some(family.clone()),
+            Map::new(),
+        )?;
+        let access_token = token::sign(&self.keys, &access)?;
+        let refresh_token = token::sign(&self.keys, &refresh)?;
+        let record = RefreshRecord {
+            jti: refresh.jti.unwrap_or_default(),
+            family,
+            subject: subject.to_owned(),
+            expires_at: DateTime::from_timestamp(refresh.exp, 0)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        };
+        self.store.insert(&record, now).await?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: self.config.access_ttl.as_secs(),
+        })
+    }
+
+    fn verify_typed(&self, token: &str, typ: &'static str, now: i64) -> Result<Claims, JwtError> {
+        let issuers = std::slice::from_ref(&self.config.issuer);
+        let audiences = std::slice::from_ref(&self.config.audience);
+        let expect = token::Expect {
+            issuers,
+            audiences,
+            typ: Some(typ),
+            leeway: seconds(self.config.leeway),
+            algorithms: None,
+        };
+        token::verify(&self.keys, token, &expect, now)
+    }
+
+    /// Verifies an access token: signature by a key of the set with that key's
+    /// algorithm, issuer, audience, times, and `typ: "access"`. Touches no store.
+    ///
+    /// # Errors
+    /// The [`JwtError`] variant naming the first check that failed.
+    pub fn verify_access(&self, token: &str) -> Result<Claims, JwtError> {
+        self.verify_typed(token, ACCESS, self.clock.now().timestamp())
+    }
+
+    /// Verifies a refresh token as [`verify_access`](Self::verify_access) does an
+    /// access token, without consulting the store (so without knowing whether it was
+    /// used or revoked).
+    ///
+    /// # Errors
+    /// The [`JwtError`] variant naming the first check that failed.
+    pub fn verify_refresh(&self, token: &str) -> Result<Claims, JwtError> {
+        self.verify_typed(token, REFRESH, self.clock.now().timestamp())
+    }
+
+    /// Exchanges a refresh token for a new pair in the same family, consuming it.
+    ///
+    /// # Errors
+    /// The verification errors of [`verify_refresh`](Self::verify_refresh);
+    /// [`JwtError::RefreshReused`] when the token was already exchanged (its family is
+    /// then revoked), [`JwtError::RefreshRevoked`] when its family was revoked,
+    /// [`JwtError::RefreshUnknown`] when the store does not know it,
+    /// [`JwtError::Store`] when the store fails.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, JwtError> {
+        let now = self.clock.now();
+        let claims = self.verify_typed(refresh_token, REFRESH, now.timestamp())?;
+        let jti = claims.jti.ok_or(JwtError::MissingClaim { claim: "jti" })?;
+        let family = claims
+            .family
+            .ok_or(JwtError::MissingClaim { claim: "fam" })?;
+        match self.store.consume(&jti, now).await? {
+            Consumed::Fresh {
+                family: stored,
+                subject,
+            } => {
+                if stored != family || subject != claims.sub {
+                    return Err(JwtError::RefreshUnknown);
+                }
+                self.issue_in_family(&subject, family, now).await
+            }
+            Consumed::AlreadyUsed { family: stored } => {
+                self.store.revoke_family(&stored).await?;
+                tracing::warn!(family = %stored, "refresh token reused; family revoked");
+                Err(JwtError::RefreshReused)
+            }
+            Consumed::FamilyRevoked => Err(JwtError::RefreshRevoked),
+            Consumed::Unknown => Err(JwtError::RefreshUnknown),
+        }
+    }
+
+    /// Revokes the family of `refresh_token` (logout of one device): neither it nor any
+    /// token rotated from the same login can be refreshed again.
+    ///
+    /// # Errors
+    /// The verification errors of [`verify_refresh`](Self::verify_refresh);
+    /// [`JwtError::Store`] when the store fails.
+    pub async fn revoke(&self, refresh_token: &str) -> Result<(), JwtError> {
+        let claims = self.verify_refresh(refresh_token)?;
+        let family = claims
+            .family
+            .ok_or(JwtError::MissingClaim { claim: "fam" })?;
+        self.revoke_family(&family).await
+    }
+
+    /// Revokes the refresh-token family `family` (the `fam` claim of its tokens).
+    ///
+    /// # Errors
+    /// [`JwtError::Store`] when the store fails.
+    pub async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {
+        self.store.revoke_family(family).await
+    }
+
+    /// Revokes every refresh-token family of `subject` (logout everywhere, or after a
+    /// password change). Access tokens already issued live out their short lifetime.
+    ///
+    /// # Errors
+    /// [`JwtError::Store`] when the store fails.
+    pub async fn revoke_subject(&self, subject: &str) -> Result<(), JwtError> {
+        self.store.revoke_subject(subject).await
+    }
+
+    /// Deletes the refresh tokens that expired (beyond the leeway) from the store;
+    /// returns how many. Run it from a periodic job.
+    ///
+    /// # Errors
+    /// [`JwtError::Store`] when the store fails.
+    pub async fn clear_expired(&self) -> Result<u64, JwtError> {
+        let leeway = chrono::Duration::from_std(self.config.leeway).unwrap_or_default();
+        self.store.clear_expired(self.clock.now() - leeway).await
+    }
+}
+
+/// Verifies tokens of another issuer (an identity provider) by its JWKS.
+///
+/// ```
+/// use batteries_auth::jwt::{Algorithm, ExternalIssuer, Jwt, JwtConfig, JwtKey, KeySet, MemoryRefreshStore};
+///
+/// // The other side: an issuer publishing its JWKS.
+/// let keys = KeySet::new().with_key(JwtKey::generate_ed25519("idp-1")?);
+/// let idp = Jwt::new(keys, JwtConfig::new("https://idp.example", "my-api"), MemoryRefreshStore::new())?;
+/// let token = idp.issue_access("alice", serde_json::Map::new())?;
+/// let jwks = serde_json::to_string(&idp.jwks()).unwrap();
+///
+/// // This side: only its JWKS, issuer, audience and the algorithms allowed.
+/// let external = ExternalIssuer::new(&jwks, "https://idp.example", "my-api", &[Algorithm::EdDSA, Algorithm::RS256])?;
+/// assert_eq!(external.verify(&token)?.sub, "alice");
+/// # Ok::<(), batteries_auth::jwt::JwtError>(())
+/// ```
+#[derive(Clone)]
+pub struct ExternalIssuer {
+    keys: KeySet,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    typ: Option<&'static str>,
+    leeway: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for ExternalIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalIssuer")
+            .field("keys", &self.keys)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExternalIssuer {
+    /// Tokens of `issuer` for `audience`, signed by a key of the JWKS document `jwks`
+    /// with one of `algorithms` (each key still accepts only its own algorithm).
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] when `jwks` is not a JWKS with a usable key, or `algorithms`
+    /// is empty or holds an HMAC algorithm.
+    pub fn new(
+        jwks: &str,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        algorithms: &[Algorithm],
+    ) -> Result<Self, JwtError> {
+        Self::with_keys(KeySet::from_jwks(jwks)?, issuer, audience, algorithms)
+    }
+
+    /// As [`new`](Self::new), with keys already loaded.
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] when `algorithms` is empty or holds an HMAC algorithm.
+    pub fn with_keys(
+        keys: KeySet,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        algorithms: &[Algorithm],
+    ) -> Result<Self, JwtError> {
+        if algorithms.is_empty() {
+            return Err(JwtError::Key("no algorithm allowed".to_owned()));
+        }
+        if let Some(hmac) = algorithms
+            .iter()
+            .find(|a| a.family() == jsonwebtoken::AlgorithmFamily::Hmac)
+        {
+            return Err(JwtError::Key(format!(
+                "{hmac:?} needs a shared secret; an external issuer is verified by public keys"
+            )));
+        }
+        Ok(Self {
+            keys,
+            issuers: vec![issuer.into()],
+            audiences: vec![audience.into()],
+            algorithms: algorithms.to_vec(),
+            typ: None,
+            leeway: Duration::from_secs(30),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Also accepts `audience`.
+    #[must_use]
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Requires the `typ` claim to be `typ` (such as [`ACCESS`]).
+    #[must_use]
+    pub fn with_token_type(mut self, typ: &'static str) -> Self {
+        self.typ = Some(typ);
+        self
+    }
+
+    /// Sets the clock skew tolerated (default 30 seconds).
+    #[must_use]
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Takes the time from `clock` (a [`ManualClock`] in tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The issuer's keys.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Verifies `token`: signature, algorithm, issuer, audience, times (and `typ` when
+    /// required).
+    ///
+    /// # Errors
+    /// The [`JwtError`] variant naming the first check that failed.
+    pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        let expect = token::Expect {
+            issuers: &self.issuers,
+            audiences: &self.audiences,
+            typ: self.typ,
+            leeway: seconds(self.leeway),
+            algorithms: Some(&self.algorithms),
+        };
+        token::verify(&self.keys, token, &expect, self.clock.now().timestamp())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -24,11 +24,13 @@ use batteries_orm::migration::MigrationSet;
 mod m20261125_000001_auth_create_tables;
 
 /// The migrations of `batteries-auth`, in order: Django's auth tables, the login
-/// throttle's table ([`crate::throttle::DatabaseStore`]), the sessions' table
+/// throttle's table ([`crate::throttle::DatabaseStore`]), the JWT refresh tokens' table
+/// ([`crate::jwt::DatabaseRefreshStore`]), the sessions' table
 /// ([`crate::sessions::DatabaseStore`]).
 pub fn migrations() -> MigrationSet {
     MigrationSet::new("batteries-auth")
         .with(m20261125_000001_auth_create_tables::Migration)
         .with(crate::throttle::migration())
+        .with(crate::jwt::migration())
         .with(crate::sessions::migration())
 }

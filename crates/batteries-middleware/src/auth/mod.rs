@@ -52,8 +52,9 @@ use current_user::{Erased, ErasedLoader, LoadedUser};
 
 /// Verifies bearer tokens for the auth layer: a token in, the user's primary key out.
 ///
-/// Implemented for `batteries_auth::jwt::Jwt` (access tokens); implement it to accept
-/// tokens of another kind. The error is only logged: the client always gets the same
+/// Implemented for [`Jwt`](batteries_auth::jwt::Jwt) (this app's access tokens) and
+/// [`ExternalIssuer`](batteries_auth::jwt::ExternalIssuer) (another issuer's tokens,
+/// checked against its JWKS); implement it to accept tokens of another kind. The error is only logged: the client always gets the same
 /// plain `401`.
 pub trait BearerVerifier: Send + Sync + 'static {
     /// The primary key of the token's user.
@@ -61,6 +62,18 @@ pub trait BearerVerifier: Send + Sync + 'static {
     /// # Errors
     /// Any reason the token is not acceptable.
     fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+impl BearerVerifier for batteries_auth::jwt::Jwt {
+    fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.verify_access(token)?.sub)
+    }
+}
+
+impl BearerVerifier for batteries_auth::jwt::ExternalIssuer {
+    fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(batteries_auth::jwt::ExternalIssuer::verify(self, token)?.sub)
+    }
 }
 
 /// Why the auth layer refused a request outright.
