@@ -64,6 +64,18 @@ async fn change_password(
     respond(super::change_password(&pieces, &session, &user, &form).await)
 }
 
+async fn token(pieces: web::Data<Pieces>, body: web::Bytes) -> HttpResponse {
+    respond(super::token(&pieces, &super::parse_json(&body)).await)
+}
+
+async fn refresh(pieces: web::Data<Pieces>, body: web::Bytes) -> HttpResponse {
+    respond(super::refresh(&pieces, &super::parse_json(&body)).await)
+}
+
+async fn revoke(pieces: web::Data<Pieces>, body: web::Bytes) -> HttpResponse {
+    respond(super::revoke(&pieces, &super::parse_json(&body)).await)
+}
+
 async fn csrf(Session(session): Session) -> HttpResponse {
     respond(super::csrf(&session).await)
 }
@@ -77,6 +89,9 @@ pub fn configure(pieces: &Pieces) -> impl Fn(&mut web::ServiceConfig) + Clone + 
             .route("/login", web::post().to(login_post))
             .route("/logout", web::post().to(logout))
             .route("/csrf", web::get().to(csrf))
+            .route("/api/token", web::post().to(token))
+            .route("/api/token/refresh", web::post().to(refresh))
+            .route("/api/token/revoke", web::post().to(revoke))
             .service(
                 web::resource("/me")
                     .wrap(RequireLogin::new(Denial::Redirect("/login".into())))

@@ -67,6 +67,18 @@ async fn change_password(
     super::change_password(&pieces, &session, &user, &form).await
 }
 
+async fn token(State(pieces): State<Pieces>, body: axum::body::Bytes) -> Reply {
+    super::token(&pieces, &super::parse_json(&body)).await
+}
+
+async fn refresh(State(pieces): State<Pieces>, body: axum::body::Bytes) -> Reply {
+    super::refresh(&pieces, &super::parse_json(&body)).await
+}
+
+async fn revoke(State(pieces): State<Pieces>, body: axum::body::Bytes) -> Reply {
+    super::revoke(&pieces, &super::parse_json(&body)).await
+}
+
 async fn csrf(Session(session): Session) -> Reply {
     super::csrf(&session).await
 }
@@ -97,6 +109,9 @@ pub fn router(pieces: Pieces) -> Router {
         .route("/login", get(login_get).post(login_post))
         .route("/logout", post(logout))
         .route("/csrf", get(csrf))
+        .route("/api/token", post(token))
+        .route("/api/token/refresh", post(refresh))
+        .route("/api/token/revoke", post(revoke))
         .merge(html)
         .merge(api)
         .merge(perm)

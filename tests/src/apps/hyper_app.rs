@@ -84,6 +84,29 @@ struct Routes {
     password: Handler,
     perm: Handler,
     limited: Handler,
+    token: Handler,
+    refresh: Handler,
+    revoke: Handler,
+}
+
+fn json_handler<F, Fut>(pieces: &Pieces, f: F) -> Handler
+where
+    F: Fn(Pieces, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Reply> + Send + 'static,
+{
+    let pieces = pieces.clone();
+    handler(move |req: Request<Body>| {
+        let (pieces, f) = (pieces.clone(), f.clone());
+        async move {
+            let bytes = req
+                .into_body()
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes)
+                .unwrap_or_default();
+            f(pieces, super::parse_json(&bytes)).await
+        }
+    })
 }
 
 fn routes(pieces: &Pieces) -> Routes {
@@ -127,6 +150,18 @@ fn routes(pieces: &Pieces) -> Routes {
             |req: Request<Body>| async move { super::me(&user(&req), false).await },
         ))),
         password: BoxCloneSyncService::new(api_login_required.layer(password)),
+        token: json_handler(
+            pieces,
+            |p, body| async move { super::token(&p, &body).await },
+        ),
+        refresh: json_handler(
+            pieces,
+            |p, body| async move { super::refresh(&p, &body).await },
+        ),
+        revoke: json_handler(
+            pieces,
+            |p, body| async move { super::revoke(&p, &body).await },
+        ),
         limited: BoxCloneSyncService::new(
             RateLimitLayer::new(pieces.limiter.clone())
                 .layer(handler(|_: Request<Body>| async { super::limited_ok() })),
@@ -154,6 +189,9 @@ pub fn app(pieces: &Pieces) -> Handler {
                 (&Method::POST, "/password") => Some(&routes.password),
                 (&Method::GET, "/api/perm") => Some(&routes.perm),
                 (&Method::GET, "/api/limited") => Some(&routes.limited),
+                (&Method::POST, "/api/token") => Some(&routes.token),
+                (&Method::POST, "/api/token/refresh") => Some(&routes.refresh),
+                (&Method::POST, "/api/token/revoke") => Some(&routes.revoke),
                 _ => None,
             };
             match route {

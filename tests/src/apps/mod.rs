@@ -12,6 +12,11 @@
 //! | `POST /password` | changes the password, keeping this session logged in |
 //! | `GET /csrf` | a CSRF token as JSON, for API clients using the session |
 //! | `GET /api/limited` | rate limited per client IP: a burst of 3, then `429` |
+//! | `POST /api/token` | JSON credentials in, a JWT access/refresh pair out |
+//! | `POST /api/token/refresh` | a refresh token in, a new pair out (rotation) |
+//! | `POST /api/token/revoke` | revokes a refresh token's family (API logout) |
+//!
+//! `/api/*` routes also accept `Authorization: Bearer <access token>`.
 //!
 //! Every response carries the security headers.
 
@@ -30,6 +35,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use batteries::auth::entities::{permission, user, user_permissions};
+use batteries::auth::jwt::{Jwt, JwtConfig, JwtKey, KeySet, MemoryRefreshStore, RefreshStore};
 use batteries::auth::permissions::ensure_model_permissions;
 use batteries::auth::sessions::{self, Session, SessionSecret, SessionStore};
 use batteries::auth::{Authenticator, Credentials, ModelBackend, UserManager};
@@ -91,17 +97,31 @@ pub struct Pieces {
     pub headers: SecurityHeaders,
     /// The limit of `/api/limited`: a burst of 3 per client IP, one more per hour.
     pub limiter: RateLimiter,
+    /// Issues and verifies the API's tokens.
+    pub jwt: Jwt,
+    keys: KeySet,
+    backend: ModelBackend,
 }
 
 impl Pieces {
     /// The pieces on `db`, with sessions in `store` (cookies without `Secure`, since the
     /// tests speak plain HTTP).
+    /// JWTs are signed with a fresh Ed25519 key (see [`Pieces::with_jwt_key`]) and
+    /// their refresh tokens kept in memory (see [`Pieces::with_refresh_store`]).
     pub fn new(db: DatabaseConnection, store: Arc<dyn SessionStore>, secret: &[u8]) -> Self {
         let secret = SessionSecret::new(secret.to_vec()).expect("a long secret");
         let backend = ModelBackend::new(db.clone());
+        let keys = KeySet::new()
+            .with_key(JwtKey::generate_ed25519("k1").expect("key"))
+            .with_signing_key("k1")
+            .expect("signing key");
+        let jwt = jwt(&keys, MemoryRefreshStore::new());
         Self {
             sessions: SessionManager::from_arc(store, SessionConfig::new().with_secure(false)),
-            auth: Authentication::new(backend.clone(), secret),
+            auth: Authentication::new(backend.clone(), secret).with_bearer(jwt.clone()),
+            jwt,
+            keys,
+            backend: backend.clone(),
             csrf: CsrfLayer::new().exempt("/api/token"),
             authenticator: Arc::new(Authenticator::new().with_backend(backend)),
             headers: SecurityHeaders::new(),
@@ -111,12 +131,40 @@ impl Pieces {
         }
     }
 
+    /// Signs JWTs with this Ed25519 key (PEM), so that several instances share it.
+    #[must_use]
+    pub fn with_jwt_key(mut self, pem: &str) -> Self {
+        self.keys = KeySet::new()
+            .with_key(JwtKey::from_ed25519_pem("k1", pem).expect("key"))
+            .with_signing_key("k1")
+            .expect("signing key");
+        self.with_refresh_store(MemoryRefreshStore::new())
+    }
+
+    /// Keeps refresh tokens in `store` (a database or Redis, to share them).
+    #[must_use]
+    pub fn with_refresh_store(mut self, store: impl RefreshStore + 'static) -> Self {
+        self.jwt = jwt(&self.keys, store);
+        self.auth = Authentication::new(self.backend.clone(), self.auth.secret().clone())
+            .with_bearer(self.jwt.clone());
+        self
+    }
+
     /// Keeps the rate-limit buckets in `store` (Redis, to share them between instances).
     #[must_use]
     pub fn with_rate_limit_store(mut self, store: impl RateLimitStore + 'static) -> Self {
         self.limiter = RateLimiter::new(store, limited_bucket()).with_scope("limited");
         self
     }
+}
+
+fn jwt(keys: &KeySet, store: impl RefreshStore + 'static) -> Jwt {
+    Jwt::new(
+        keys.clone(),
+        JwtConfig::new("batteries-tests", "conformance"),
+        store,
+    )
+    .expect("jwt")
 }
 
 fn limited_bucket() -> Bucket {
@@ -296,6 +344,47 @@ pub fn perm_ok() -> Reply {
 /// `GET /api/limited` once the limiter has let the request through.
 pub fn limited_ok() -> Reply {
     Reply::Json(200, serde_json::json!({ "ok": true }))
+}
+
+/// `POST /api/token`: `{"username", "password"}` in, a token pair out.
+pub async fn token(pieces: &Pieces, body: &serde_json::Value) -> Reply {
+    let get = |k: &str| body[k].as_str().unwrap_or_default();
+    let credentials = Credentials::new(get("username"), get("password"));
+    match pieces.authenticator.authenticate(&credentials).await {
+        Ok(Some(user)) => {
+            let pair = pieces
+                .jwt
+                .issue_pair(&user.id.to_string())
+                .await
+                .expect("issue");
+            Reply::Json(200, serde_json::to_value(pair).expect("json"))
+        }
+        Ok(None) => Reply::Json(401, serde_json::json!({ "error": "invalid credentials" })),
+        Err(e) => Reply::Json(503, serde_json::json!({ "error": e.to_string() })),
+    }
+}
+
+/// `POST /api/token/refresh`: `{"refresh_token"}` in, a new pair out.
+pub async fn refresh(pieces: &Pieces, body: &serde_json::Value) -> Reply {
+    let token = body["refresh_token"].as_str().unwrap_or_default();
+    match pieces.jwt.refresh(token).await {
+        Ok(pair) => Reply::Json(200, serde_json::to_value(pair).expect("json")),
+        Err(_) => Reply::Json(401, serde_json::json!({ "error": "invalid token" })),
+    }
+}
+
+/// `POST /api/token/revoke`: `{"refresh_token"}`; revokes its family.
+pub async fn revoke(pieces: &Pieces, body: &serde_json::Value) -> Reply {
+    let token = body["refresh_token"].as_str().unwrap_or_default();
+    match pieces.jwt.revoke(token).await {
+        Ok(()) => Reply::Json(200, serde_json::json!({ "revoked": true })),
+        Err(_) => Reply::Json(401, serde_json::json!({ "error": "invalid token" })),
+    }
+}
+
+/// Parses a JSON body (`Null` when it is not JSON).
+pub fn parse_json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
 }
 
 /// `GET /csrf`.

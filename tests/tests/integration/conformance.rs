@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use batteries::auth::jwt::{DatabaseRefreshStore, RedisRefreshStore};
 use batteries::auth::sessions::{DatabaseStore, MemoryStore, RedisSessionStore, SessionStore};
 use batteries::middleware::ratelimit::RedisRateLimitStore;
 use batteries::orm::testing::{Backend, TestDb};
@@ -68,13 +69,23 @@ where
         }
     };
     let mut pieces = Pieces::new(db.clone(), sessions, SECRET);
+    if let Store::Database(_) = store {
+        pieces = pieces.with_refresh_store(DatabaseRefreshStore::new(db.clone()));
+    }
     if let Some(url) = redis {
-        pieces = pieces.with_rate_limit_store(
-            RedisRateLimitStore::open(&url)
-                .await
-                .expect("redis")
-                .with_prefix(batteries_tests::unique_prefix("conformance-rl")),
-        );
+        pieces = pieces
+            .with_refresh_store(
+                RedisRefreshStore::open(&url)
+                    .await
+                    .expect("redis")
+                    .with_prefix(batteries_tests::unique_prefix("conformance-jwt")),
+            )
+            .with_rate_limit_store(
+                RedisRateLimitStore::open(&url)
+                    .await
+                    .expect("redis")
+                    .with_prefix(batteries_tests::unique_prefix("conformance-rl")),
+            );
     }
     let running = apps::serve(framework, pieces).await;
     scenario(Ctx {
@@ -130,6 +141,10 @@ conformance!(
     session_cookie_is_http_only_and_lax,
     rate_limit_answers_429_with_retry_after,
     security_headers_are_on_every_response,
+    jwt_access_and_refresh_rotation,
+    refresh_token_reuse_revokes_the_family,
+    revoked_refresh_tokens_are_dead,
+    bad_bearer_tokens_get_a_plain_401,
 );
 
 async fn username(browser: &mut Browser) -> Option<String> {
@@ -522,4 +537,195 @@ async fn security_headers_are_on_every_response(ctx: Ctx) {
             .unwrap_or_default();
         assert!(hsts.starts_with("max-age=31536000"), "{context}: {hsts}");
     }
+}
+
+async fn token_pair(client: &mut Browser, username: &str) -> serde_json::Value {
+    let reply = client
+        .post_json(
+            "/api/token",
+            &serde_json::json!({ "username": username, "password": PASSWORD }),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()
+}
+
+async fn refresh(client: &mut Browser, refresh_token: &str) -> batteries_tests::browser::Reply {
+    client
+        .post_json(
+            "/api/token/refresh",
+            &serde_json::json!({ "refresh_token": refresh_token }),
+            &[],
+        )
+        .await
+}
+
+async fn me_with(client: &mut Browser, access: &str) -> batteries_tests::browser::Reply {
+    client
+        .get_api("/api/me", &[("authorization", &format!("Bearer {access}"))])
+        .await
+}
+
+async fn jwt_access_and_refresh_rotation(ctx: Ctx) {
+    let mut client = ctx.browser();
+    let wrong = client
+        .post_json(
+            "/api/token",
+            &serde_json::json!({ "username": "alice", "password": "nope" }),
+            &[],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+    let pair = token_pair(&mut client, "editor").await;
+    assert_eq!(pair["token_type"], "Bearer");
+    let access = pair["access_token"].as_str().expect("access");
+    let me = me_with(&mut client, access).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.json()["username"], "editor");
+    assert_eq!(me.json()["method"], "Some(Bearer)");
+    let perm = client
+        .get_api(
+            "/api/perm",
+            &[("authorization", &format!("Bearer {access}"))],
+        )
+        .await;
+    assert_eq!(
+        perm.status,
+        StatusCode::OK,
+        "permissions load for bearer users too"
+    );
+    assert!(client.cookies.is_empty(), "an API client gets no cookie");
+
+    let old_refresh = pair["refresh_token"].as_str().expect("refresh");
+    let rotated = refresh(&mut client, old_refresh).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let rotated = rotated.json();
+    assert_ne!(rotated["refresh_token"].as_str(), Some(old_refresh));
+    let me = me_with(
+        &mut client,
+        rotated["access_token"].as_str().expect("access"),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK);
+}
+
+async fn refresh_token_reuse_revokes_the_family(ctx: Ctx) {
+    let mut client = ctx.browser();
+    let pair = token_pair(&mut client, "alice").await;
+    let first = pair["refresh_token"].as_str().expect("refresh").to_owned();
+    let second = refresh(&mut client, &first).await.json()["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    // A thief replays the first refresh token: refused, and the whole family dies.
+    assert_eq!(
+        refresh(&mut client, &first).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&mut client, &second).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the legitimate holder's newer token is revoked too"
+    );
+    // Another login is another family.
+    let other = token_pair(&mut client, "alice").await;
+    let ok = refresh(
+        &mut client,
+        other["refresh_token"].as_str().expect("refresh"),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+}
+
+async fn revoked_refresh_tokens_are_dead(ctx: Ctx) {
+    let mut client = ctx.browser();
+    let pair = token_pair(&mut client, "alice").await;
+    let token = pair["refresh_token"].as_str().expect("refresh");
+    let revoked = client
+        .post_json(
+            "/api/token/revoke",
+            &serde_json::json!({ "refresh_token": token }),
+            &[],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert_eq!(
+        refresh(&mut client, token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn bad_bearer_tokens_get_a_plain_401(ctx: Ctx) {
+    let mut client = ctx.browser();
+    let pair = token_pair(&mut client, "alice").await;
+    let access = pair["access_token"].as_str().expect("access").to_owned();
+    let (header, rest) = access.split_once('.').expect("jwt");
+    let (claims, signature) = rest.split_once('.').expect("jwt");
+
+    // alg=none with the same claims and no signature.
+    let none = format!(
+        "{}.{claims}.",
+        b64(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#)
+    );
+    // HS256 "signed" with the public key: the HS/RS confusion attack.
+    let hs_header = b64(br#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#);
+    let hs = {
+        use hmac::{Hmac, Mac};
+        let public_key = b"the public key is public";
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(public_key).expect("hmac");
+        mac.update(format!("{hs_header}.{claims}").as_bytes());
+        format!("{hs_header}.{claims}.{}", b64(&mac.finalize().into_bytes()))
+    };
+    // Claims changed to another user, original signature kept.
+    let forged_claims = {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .expect("b64");
+        let mut json: serde_json::Value = serde_json::from_slice(&raw).expect("claims");
+        json["sub"] = serde_json::json!("2");
+        b64(json.to_string().as_bytes())
+    };
+    let swapped = format!("{header}.{forged_claims}.{signature}");
+    let refresh_as_access = pair["refresh_token"].as_str().expect("refresh").to_owned();
+
+    let mut bodies = Vec::new();
+    for (name, token) in [
+        ("garbage", "garbage".to_owned()),
+        ("alg none", none),
+        ("HS/EdDSA confusion", hs),
+        ("edited claims", swapped),
+        ("refresh token as access token", refresh_as_access),
+        ("truncated", access[..access.len() - 3].to_owned()),
+    ] {
+        let reply = me_with(&mut client, &token).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: {}",
+            reply.body
+        );
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\""),
+            "{name}"
+        );
+        bodies.push(reply.body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "one plain answer for every failure: {bodies:?}"
+    );
+    assert_eq!(
+        me_with(&mut client, &access).await.status,
+        StatusCode::OK,
+        "the real token still works"
+    );
 }
