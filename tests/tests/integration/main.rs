@@ -20,6 +20,7 @@ mod filters;
 mod fixtures;
 mod keyset;
 mod migration;
+mod multi_instance;
 mod paginate;
 mod ratelimit;
 mod sessions_store;
