@@ -16,6 +16,7 @@ mod conformance;
 mod create;
 mod db;
 mod example;
+mod example_hyper;
 mod filters;
 mod fixtures;
 mod keyset;

@@ -1,0 +1,97 @@
+//! The hyper-minimal example, served on loopback and driven by a browser-like client.
+
+use batteries::auth::UserManager;
+use batteries::auth::sessions::SessionSecret;
+use batteries::orm::testing::TestDb;
+use batteries_tests::backend_tests;
+use batteries_tests::browser::Browser;
+use http::StatusCode;
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+backend_tests!(hyper_minimal_logs_in_guards_and_logs_out);
+
+struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        batteries::auth::migrations::migrations().into_migrations()
+    }
+}
+
+async fn hyper_minimal_logs_in_guards_and_logs_out(db: &TestDb) {
+    let conn = db.conn().clone();
+    Migrator::up(&conn, None).await.expect("migrations");
+    UserManager::new()
+        .create_user(&conn, "demo", None, Some("a long enough password"))
+        .await
+        .expect("user");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = hyper_minimal::Config {
+        secret: SessionSecret::new("hyper-minimal test secret, long enough").expect("secret"),
+        https: false,
+    };
+    let server = tokio::spawn(hyper_minimal::serve(listener, conn, config));
+
+    let mut browser = Browser::new(addr);
+    let home = browser.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("not logged in"), "{}", home.body);
+    assert_eq!(home.header("x-frame-options"), Some("DENY"));
+
+    let private = browser.get("/private").await;
+    assert_eq!(private.status, StatusCode::FOUND);
+    assert_eq!(private.location(), Some("/login?next=%2Fprivate"));
+
+    let page = browser.get("/login?next=/private").await;
+    let token = page.form_token().expect("token");
+    let wrong = browser
+        .post_form(
+            "/login",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("username", "demo"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    assert!(
+        wrong.body.contains("Invalid username or password."),
+        "{}",
+        wrong.body
+    );
+    let token = wrong.form_token().expect("token");
+    let ok = browser
+        .post_form(
+            "/login",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("username", "demo"),
+                ("password", "a long enough password"),
+                ("next", "/private"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::FOUND, "{}", ok.body);
+    assert_eq!(ok.location(), Some("/private"));
+    let private = browser.get("/private").await;
+    assert_eq!(private.status, StatusCode::OK);
+    assert!(private.body.contains("Only demo sees this."));
+
+    let home = browser.get("/").await;
+    let token = home.form_token().expect("the logout form carries a token");
+    let forged = browser.post_form("/logout", &[]).await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "logout needs the token"
+    );
+    let out = browser
+        .post_form("/logout", &[("csrfmiddlewaretoken", &token)])
+        .await;
+    assert_eq!(out.status, StatusCode::FOUND);
+    assert_eq!(browser.get("/private").await.status, StatusCode::FOUND);
+    server.abort();
+}
