@@ -34,6 +34,7 @@ pub enum Error {
     InvalidPermission(String),
 
     /// A JSON Web Token was refused, or its keys or store failed.
+    #[cfg(feature = "jwt")]
     #[error(transparent)]
     Jwt(#[from] crate::jwt::JwtError),
 

@@ -14,13 +14,14 @@
 //! | [`validators`] | `password_validation` |
 //! | [`tokens`] | `PasswordResetTokenGenerator` |
 //! | [`throttle`] | (django-axes) login throttling |
-//! | [`jwt`] | (djangorestframework-simplejwt) access and refresh tokens, JWKS |
+//! | `jwt` (feature `jwt`) | (djangorestframework-simplejwt) access and refresh tokens, JWKS |
 //!
 //! ## Features
 //!
 //! | feature | enables |
 //! | --- | --- |
 //! | `sqlite` (default), `postgres`, `mysql` | the database backends, through `batteries-orm` |
+//! | `jwt` | [`jwt`]: JSON Web Tokens (jsonwebtoken with the aws-lc-rs backend) |
 //! | `redis` | Redis stores: login throttling, sessions, JWT refresh tokens |
 //! | `full` | all of the above |
 #![deny(missing_docs)]
@@ -29,6 +30,7 @@ pub mod backends;
 pub mod entities;
 pub mod error;
 pub mod hashers;
+#[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod migrations;
 pub mod permissions;

@@ -22,6 +22,7 @@
 //! | --- | --- |
 //! | `sqlite` (default), `postgres`, `mysql` | database backends of the stores |
 //! | `redis` | Redis stores |
+//! | `jwt` | JWT access tokens as bearer tokens in the auth layer |
 //! | `full` | all of the above |
 #![deny(missing_docs)]
 

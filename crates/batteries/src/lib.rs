@@ -1,7 +1,7 @@
 //! # batteries
 //!
-//! Django's "batteries included" for any Rust web framework: ORM conveniences today;
-//! auth, sessions, middleware, the admin and a CLI as they land. Each battery is its own
+//! Django's "batteries included" for any Rust web framework: ORM conveniences, auth,
+//! sessions, JWT and middleware today; the admin and a CLI as they land. Each battery is its own
 //! crate; this facade re-exports them behind features.
 //!
 //! | feature | brings |
@@ -10,7 +10,11 @@
 //! | `postgres` | [`orm`] with PostgreSQL |
 //! | `mysql` | [`orm`] with MySQL / MariaDB |
 //! | `auth` | `auth`: users, permissions, password hashing, reset tokens, throttling |
-//! | `redis` | Redis stores for `auth` |
+//! | `middleware` | `middleware`: sessions, auth, guards, CSRF, security headers, rate limits (tower) |
+//! | `axum` | `axum`: extractors and router helpers |
+//! | `actix` | `actix`: actix-web middleware and extractors |
+//! | `jwt` | `auth::jwt` and bearer tokens in the auth layer |
+//! | `redis` | Redis stores (throttling, sessions, refresh tokens, rate limits) |
 //! | `testing` | `orm::testing`: a fresh database per test |
 //! | `full` | everything |
 //!

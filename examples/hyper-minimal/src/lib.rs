@@ -187,7 +187,7 @@ pub async fn find_user(
 }
 
 /// The whole app as one tower service: security headers, sessions in the database,
-/// the current user, CSRF, then [`route`]'s handful of pages.
+/// the current user, CSRF, then the handful of pages listed in the crate docs.
 pub fn app(
     db: &DatabaseConnection,
     config: &Config,

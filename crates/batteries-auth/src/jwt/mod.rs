@@ -70,7 +70,6 @@ mod database;
 pub mod entity;
 mod error;
 mod keys;
-mod m20261125_000200_auth_create_jwt_refresh;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -101,7 +100,7 @@ pub use crate::throttle::{Clock, ManualClock, SystemClock};
 /// assert_eq!(set.names(), ["m20261125_000200_auth_create_jwt_refresh"]);
 /// ```
 pub fn migration() -> impl sea_orm_migration::MigrationTrait {
-    m20261125_000200_auth_create_jwt_refresh::Migration
+    crate::migrations::jwt_refresh()
 }
 
 /// The `typ` of access tokens.

@@ -22,15 +22,22 @@
 use batteries_orm::migration::MigrationSet;
 
 mod m20261125_000001_auth_create_tables;
+mod m20261125_000200_auth_create_jwt_refresh;
 
 /// The migrations of `batteries-auth`, in order: Django's auth tables, the login
 /// throttle's table ([`crate::throttle::DatabaseStore`]), the JWT refresh tokens' table
-/// ([`crate::jwt::DatabaseRefreshStore`]), the sessions' table
+/// (`jwt::DatabaseRefreshStore`; created whether or not the `jwt` feature is on, so that
+/// turning it on later needs no out-of-order migration), the sessions' table
 /// ([`crate::sessions::DatabaseStore`]).
 pub fn migrations() -> MigrationSet {
     MigrationSet::new("batteries-auth")
         .with(m20261125_000001_auth_create_tables::Migration)
         .with(crate::throttle::migration())
-        .with(crate::jwt::migration())
+        .with(jwt_refresh())
         .with(crate::sessions::migration())
+}
+
+/// The migration creating `batteries_jwt_refresh`.
+pub(crate) fn jwt_refresh() -> impl sea_orm_migration::MigrationTrait {
+    m20261125_000200_auth_create_jwt_refresh::Migration
 }

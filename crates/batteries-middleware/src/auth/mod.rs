@@ -52,8 +52,8 @@ use current_user::{Erased, ErasedLoader, LoadedUser};
 
 /// Verifies bearer tokens for the auth layer: a token in, the user's primary key out.
 ///
-/// Implemented for [`Jwt`](batteries_auth::jwt::Jwt) (this app's access tokens) and
-/// [`ExternalIssuer`](batteries_auth::jwt::ExternalIssuer) (another issuer's tokens,
+/// With the `jwt` feature, implemented for `batteries_auth::jwt::Jwt` (this app's
+/// access tokens) and `batteries_auth::jwt::ExternalIssuer` (another issuer's tokens,
 /// checked against its JWKS); implement it to accept tokens of another kind. The error is only logged: the client always gets the same
 /// plain `401`.
 pub trait BearerVerifier: Send + Sync + 'static {
@@ -64,12 +64,14 @@ pub trait BearerVerifier: Send + Sync + 'static {
     fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
 }
 
+#[cfg(feature = "jwt")]
 impl BearerVerifier for batteries_auth::jwt::Jwt {
     fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
         Ok(self.verify_access(token)?.sub)
     }
 }
 
+#[cfg(feature = "jwt")]
 impl BearerVerifier for batteries_auth::jwt::ExternalIssuer {
     fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
         Ok(batteries_auth::jwt::ExternalIssuer::verify(self, token)?.sub)

@@ -6,7 +6,7 @@
 //! - [`RequirePermLayer`]: as above for anonymous users; a logged-in user without the
 //!   permission gets `403`.
 //!
-//! Both read the [`CurrentUser`] that the auth layer added. `next=` only ever carries
+//! Both read the [`CurrentUser`](crate::auth::CurrentUser) that the auth layer added. `next=` only ever carries
 //! the request's own path and query, and [`safe_next`] is what a login view uses to
 //! follow it: only a local path is accepted, so `next=` cannot send a user to another
 //! site.

@@ -1,7 +1,7 @@
 //! The session layer: Django's `SessionMiddleware`.
 //!
 //! [`SessionLayer`] reads the session cookie, puts a lazily loaded
-//! [`Session`](batteries_auth::sessions::Session) in the request's extensions, and after
+//! [`Session`] in the request's extensions, and after
 //! the handler saves the session if it changed and sets or deletes the cookie. Cookies
 //! are `HttpOnly`, `Secure` and `SameSite=Lax` unless configured otherwise
 //! ([`SessionConfig`]); a request with a tampered, expired or unknown cookie simply gets
