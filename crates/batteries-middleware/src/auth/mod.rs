@@ -234,3 +234,31 @@ impl batteries_auth::AuthUser for LoadedUser {
         self.user.last_login()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_authorization_header_only() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            "Bearer abc.def".parse().expect("value"),
+        );
+        assert_eq!(bearer_token(&headers), Some("abc.def"));
+        headers.insert(
+            header::AUTHORIZATION,
+            "bearer   xyz ".parse().expect("value"),
+        );
+        assert_eq!(bearer_token(&headers), Some("xyz"));
+        headers.insert(
+            header::AUTHORIZATION,
+            "Basic dXNlcjpwdw==".parse().expect("value"),
+        );
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer ".parse().expect("value"));
+        assert_eq!(bearer_token(&headers), None);
+    }
+}

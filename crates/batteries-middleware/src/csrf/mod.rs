@@ -121,3 +121,110 @@ pub fn form_field(body: &[u8], field: &str) -> Option<String> {
         .find(|(k, _)| k == field)
         .map(|(_, v)| v.into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use batteries_auth::sessions::MemoryStore;
+    use bytes::Bytes;
+    use http::{Request, Response, StatusCode};
+    use http_body_util::Full;
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use super::*;
+    use crate::session::{SessionConfig, SessionLayer};
+
+    type Body = Full<Bytes>;
+
+    async fn post(
+        layer: CsrfLayer,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> StatusCode {
+        let app = ServiceBuilder::new()
+            .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+            .layer(layer)
+            .service_fn(|_: Request<Body>| async {
+                Ok::<_, Infallible>(Response::new(Body::default()))
+            });
+        let mut request = Request::post(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Body::from(body.to_owned())).expect("request");
+        app.oneshot(request).await.expect("infallible").status()
+    }
+
+    #[tokio::test]
+    async fn exempt_paths_skip_both_checks() {
+        let layer = CsrfLayer::new().exempt("/hooks/");
+        let cross = [("sec-fetch-site", "cross-site")];
+        assert_eq!(
+            post(layer.clone(), "/hooks/stripe", &cross, "").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            post(layer, "/hooksx", &cross, "").await,
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[tokio::test]
+    async fn bearer_requests_skip_the_token_but_not_the_origin_check() {
+        let bearer = ("authorization", "Bearer abc");
+        let same = ("sec-fetch-site", "same-origin");
+        let cross = ("sec-fetch-site", "cross-site");
+        assert_eq!(
+            post(CsrfLayer::new(), "/api", &[bearer, same], "").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            post(CsrfLayer::new(), "/api", &[bearer, cross], "").await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            post(CsrfLayer::new(), "/api", &[same], "").await,
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[tokio::test]
+    async fn trusted_origins_pass_the_origin_check() {
+        let layer = CsrfLayer::new()
+            .add_trusted_origin("https://app.example")
+            .expect("origin");
+        let method = http::Method::POST;
+        let uri: http::Uri = "/x".parse().expect("uri");
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "origin",
+            http::HeaderValue::from_static("https://app.example"),
+        );
+        headers.insert(
+            "sec-fetch-site",
+            http::HeaderValue::from_static("cross-site"),
+        );
+        assert_eq!(layer.check_origin(&method, &uri, &headers).await, Ok(()));
+        headers.insert(
+            "origin",
+            http::HeaderValue::from_static("https://evil.example"),
+        );
+        assert_eq!(
+            layer.check_origin(&method, &uri, &headers).await,
+            Err(CsrfError::CrossSite)
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_forms_are_refused() {
+        let layer = CsrfLayer::new().with_form_limit(16);
+        let form = [
+            ("sec-fetch-site", "same-origin"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ];
+        let body = format!("csrfmiddlewaretoken={}", "a".repeat(64));
+        assert_eq!(post(layer, "/f", &form, &body).await, StatusCode::FORBIDDEN);
+    }
+}

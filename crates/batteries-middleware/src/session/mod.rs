@@ -221,3 +221,109 @@ impl SessionManager {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use async_trait::async_trait;
+    use batteries_auth::sessions::{MemoryStore, SessionRecord};
+    use http::{Request, Response, StatusCode};
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use super::*;
+
+    async fn touch(layer: SessionLayer, cookie: Option<&str>) -> Response<String> {
+        let app =
+            ServiceBuilder::new()
+                .layer(layer)
+                .service_fn(|req: Request<String>| async move {
+                    let session = req.extensions().get::<Session>().cloned().expect("session");
+                    session.insert("k", 1).await.expect("store");
+                    Ok::<_, Infallible>(Response::new(String::new()))
+                });
+        let mut request = Request::new(String::new());
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert(
+                header::COOKIE,
+                HeaderValue::from_str(cookie).expect("cookie"),
+            );
+        }
+        app.oneshot(request).await.expect("infallible")
+    }
+
+    #[tokio::test]
+    async fn cookies_are_secure_http_only_and_lax_by_default() {
+        let response = touch(
+            SessionLayer::new(MemoryStore::new(), SessionConfig::new()),
+            None,
+        )
+        .await;
+        let cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .expect("ascii");
+        for flag in [
+            "Secure",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=1209600",
+        ] {
+            assert!(cookie.contains(flag), "{flag} missing from {cookie}");
+        }
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "private");
+    }
+
+    #[tokio::test]
+    async fn cookie_settings_are_honoured() {
+        let config = SessionConfig::new()
+            .with_cookie_name("sid")
+            .with_secure(false)
+            .with_same_site(SameSite::Strict)
+            .with_domain("example.com")
+            .with_expire_at_browser_close(true);
+        let response = touch(SessionLayer::new(MemoryStore::new(), config), None).await;
+        let cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .expect("ascii");
+        assert!(cookie.starts_with("sid="), "{cookie}");
+        assert!(!cookie.contains("Secure"), "{cookie}");
+        assert!(cookie.contains("SameSite=Strict") && cookie.contains("Domain=example.com"));
+        assert!(
+            !cookie.contains("Max-Age"),
+            "browser-session cookie: {cookie}"
+        );
+    }
+
+    #[derive(Debug)]
+    struct BrokenStore;
+
+    #[async_trait]
+    impl SessionStore for BrokenStore {
+        async fn load(&self, _: &str) -> Result<Option<SessionRecord>, SessionError> {
+            Ok(None)
+        }
+        async fn create(&self, _: &SessionRecord) -> Result<String, SessionError> {
+            Err(SessionError::Store(
+                "secret internals: redis://user:pw@host".into(),
+            ))
+        }
+        async fn save(&self, _: &str, _: &SessionRecord) -> Result<String, SessionError> {
+            Err(SessionError::Store("down".into()))
+        }
+        async fn delete(&self, _: &str) -> Result<(), SessionError> {
+            Ok(())
+        }
+        async fn clear_expired(&self) -> Result<u64, SessionError> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_is_a_503_without_internals() {
+        let response = touch(SessionLayer::new(BrokenStore, SessionConfig::new()), None).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!response.body().contains("redis://"), "{}", response.body());
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+    }
+}
