@@ -178,20 +178,30 @@ async fn login_rotates_the_session_key(ctx: Ctx) {
 }
 
 async fn a_planted_session_key_is_never_adopted(ctx: Ctx) {
-    let planted = "a".repeat(32);
+    // Session fixation: the attacker opens a real (anonymous) session, plants its key
+    // in the victim's browser, and waits for the victim to log in with it.
+    let mut attacker = ctx.browser();
+    attacker.get("/login").await;
+    let planted = attacker
+        .session_cookie()
+        .expect("a real session")
+        .to_owned();
     let mut victim = ctx.browser();
     victim.cookies.insert("sessionid".into(), planted.clone());
     let reply = victim.login("alice", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
     assert_ne!(victim.session_cookie(), Some(planted.as_str()));
-
-    let mut attacker = ctx.browser();
-    attacker.cookies.insert("sessionid".into(), planted);
     assert_eq!(
         username(&mut attacker).await,
         None,
-        "the attacker's key must not be logged in"
+        "the planted key must not be logged in"
     );
+
+    // A key the attacker made up is not adopted either.
+    let mut victim = ctx.browser();
+    victim.cookies.insert("sessionid".into(), "a".repeat(32));
+    victim.login("alice", PASSWORD).await;
+    assert_ne!(victim.session_cookie(), Some("a".repeat(32).as_str()));
 }
 
 async fn forged_and_tampered_cookies_are_anonymous(ctx: Ctx) {
