@@ -312,6 +312,12 @@ impl Session {
         self.inner.state.lock().await.key.clone()
     }
 
+    /// Whether this request read or wrote the session (then a response depends on the
+    /// cookie: `Vary: Cookie`).
+    pub async fn is_accessed(&self) -> bool {
+        self.inner.state.lock().await.loaded
+    }
+
     /// Whether the data changed in this request.
     pub async fn is_modified(&self) -> bool {
         self.inner.state.lock().await.modified

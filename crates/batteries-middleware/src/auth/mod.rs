@@ -11,6 +11,9 @@
 //!   password the session was opened with;
 //! - otherwise the request is anonymous.
 //!
+//! The layer also puts its [`Authentication`] in the extensions, for login views that
+//! need its [`SessionSecret`].
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::convert::Infallible;

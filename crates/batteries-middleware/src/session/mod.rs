@@ -192,7 +192,7 @@ impl SessionManager {
     }
 
     /// Saves `session` if it changed and sets or deletes the cookie in
-    /// `response_headers`; adds `Vary: Cookie` when the session was used.
+    /// `response_headers`; adds `Vary: Cookie` when the session was read or written.
     ///
     /// # Errors
     /// The store failed to save.
@@ -201,6 +201,9 @@ impl SessionManager {
         session: &Session,
         response_headers: &mut HeaderMap,
     ) -> Result<(), SessionError> {
+        if session.is_accessed().await {
+            add_vary(response_headers, "cookie");
+        }
         let cookie = match session.save().await? {
             CookieAction::Keep => return Ok(()),
             CookieAction::Set { value, max_age } => self.config.cookie(value, max_age),
@@ -213,7 +216,6 @@ impl SessionManager {
         if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
             response_headers.append(header::SET_COOKIE, value);
         }
-        add_vary(response_headers, "cookie");
         // A response that sets a session cookie must never be cached for others.
         response_headers
             .entry(header::CACHE_CONTROL)
