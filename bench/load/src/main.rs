@@ -3,7 +3,7 @@
 //! | app | authentication |
 //! | --- | --- |
 //! | `bare` | none |
-//! | `jwt` | batteries `AuthLayer` with a `Jwt` bearer verifier (EdDSA) |
+//! | `jwt` | batteries `AuthLayer` with a `Jwt` bearer verifier (`EdDSA`) |
 //! | `session` | batteries `SessionLayer` (`RedisSessionStore`) + `AuthLayer` |
 //! | `axum-login` | axum-login 0.18 + tower-sessions 0.14 (`tower-sessions-redis-store`) |
 //!
