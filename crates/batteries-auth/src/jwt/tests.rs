@@ -893,3 +893,104 @@ fn claims_serialize_like_a_jwt_payload() {
     let back: Claims = serde_json::from_value(value).unwrap();
     assert_eq!(back, claims);
 }
+
+#[test]
+fn a_remembered_token_still_expires_and_is_not_valid_before_its_time() {
+    let f = Fixture::new();
+    let token = f.jwt.issue_access("42", Map::new()).unwrap();
+    assert_eq!(f.jwt.verify_access(&token).unwrap().sub, "42");
+    let cache = f.jwt.verified.as_ref().expect("on by default");
+    assert_eq!(cache.len(), 1, "remembered");
+    // The clock goes back before `nbf` (and `iat`): the remembered token is refused.
+    f.clock.set(DateTime::from_timestamp(T0 - 31, 0).unwrap());
+    assert_eq!(
+        f.jwt.verify_access(&token).unwrap_err(),
+        JwtError::NotYetValid
+    );
+    f.clock
+        .set(DateTime::from_timestamp(T0 + 300 + 30, 0).unwrap());
+    assert_eq!(f.jwt.verify_access(&token).unwrap_err(), JwtError::Expired);
+    assert_eq!(
+        cache.len(),
+        1,
+        "the refusals came from the remembered claims"
+    );
+}
+
+#[test]
+fn a_remembered_token_vouches_for_no_other() {
+    let f = Fixture::new();
+    let good = f.sign(&payload());
+    assert!(f.jwt.verify_access(&good).is_ok());
+    assert!(f.jwt.verify_access(&good).is_ok(), "a hit");
+    let parts: Vec<&str> = good.split('.').collect();
+    // Same signature, another payload; same payload, a truncated signature; another
+    // header: none of them is the remembered token.
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(&with(payload(), "sub", json!("1"))),
+        parts[2]
+    );
+    assert_eq!(
+        f.jwt.verify_access(&tampered).unwrap_err(),
+        JwtError::InvalidSignature
+    );
+    let truncated = &good[..good.len() - 1];
+    assert!(f.jwt.verify_access(truncated).is_err());
+    let other_kid = format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "EdDSA", "kid": "x"})),
+        parts[1],
+        parts[2]
+    );
+    assert!(matches!(
+        f.jwt.verify_access(&other_kid).unwrap_err(),
+        JwtError::UnknownKid(_)
+    ));
+    // A refresh token is never an access token, remembered or not.
+    let refresh = f.sign(&with(payload(), "typ", json!("refresh")));
+    assert!(matches!(
+        f.jwt.verify_access(&refresh).unwrap_err(),
+        JwtError::WrongTokenType { .. }
+    ));
+    let cache = f.jwt.verified.as_ref().expect("on by default");
+    assert_eq!(cache.len(), 1, "only the token that verified");
+}
+
+#[test]
+fn the_cache_is_bounded_and_can_be_turned_off() {
+    let clock = clock();
+    let key = ed_key("ed");
+    let jwt = Jwt::new(
+        KeySet::new().with_key(key.clone()),
+        JwtConfig::new(ISS, AUD).with_verified_cache(2),
+        MemoryRefreshStore::new(),
+    )
+    .unwrap()
+    .with_clock(clock.clone());
+    let tokens: Vec<String> = (0..5)
+        .map(|i| jwt.issue_access(&format!("user{i}"), Map::new()).unwrap())
+        .collect();
+    for (i, token) in tokens.iter().enumerate() {
+        assert_eq!(jwt.verify_access(token).unwrap().sub, format!("user{i}"));
+        assert!(jwt.verified.as_ref().unwrap().len() <= 2);
+    }
+    // Evicted or not, every token still verifies.
+    for token in &tokens {
+        assert!(jwt.verify_access(token).is_ok());
+    }
+
+    let off = Jwt::new(
+        KeySet::new().with_key(key),
+        JwtConfig::new(ISS, AUD).with_verified_cache(0),
+        MemoryRefreshStore::new(),
+    )
+    .unwrap()
+    .with_clock(clock.clone());
+    assert!(off.verified.is_none());
+    let token = off.issue_access("42", Map::new()).unwrap();
+    assert!(off.verify_access(&token).is_ok());
+    clock.advance(Duration::from_secs(330));
+    assert_eq!(off.verify_access(&token).unwrap_err(), JwtError::Expired);
+}

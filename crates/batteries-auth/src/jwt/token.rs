@@ -15,7 +15,7 @@ use super::error::shorten;
 use super::{JwtError, KeySet};
 
 /// Longest token accepted, in bytes: a bound on the work an anonymous request causes.
-const MAX_TOKEN_LEN: usize = 16 * 1024;
+pub(super) const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// Claims this module sets itself, which extra claims may not overwrite.
 pub(super) const REGISTERED: [&str; 9] = [
@@ -218,7 +218,20 @@ fn check_claims(
     if !expect.audiences.iter().any(|a| claims.has_audience(a)) {
         return Err(JwtError::WrongAudience);
     }
-    let leeway = expect.leeway;
+    check_times(&claims, expect.leeway, now)?;
+    if let Some(expected) = expect.typ {
+        match claims.typ.as_deref() {
+            Some(typ) if typ == expected => {}
+            None => return Err(JwtError::MissingClaim { claim: "typ" }),
+            Some(_) => return Err(JwtError::WrongTokenType { expected }),
+        }
+    }
+    Ok(claims)
+}
+
+/// The checks of `exp`, `nbf` and `iat` at `now`, with `leeway` seconds of skew: the only
+/// ones whose outcome changes after a token has verified once.
+pub(super) fn check_times(claims: &Claims, leeway: i64, now: i64) -> Result<(), JwtError> {
     if now >= claims.exp.saturating_add(leeway) {
         return Err(JwtError::Expired);
     }
@@ -234,14 +247,7 @@ fn check_claims(
     {
         return Err(JwtError::IssuedInFuture);
     }
-    if let Some(expected) = expect.typ {
-        match claims.typ.as_deref() {
-            Some(typ) if typ == expected => {}
-            None => return Err(JwtError::MissingClaim { claim: "typ" }),
-            Some(_) => return Err(JwtError::WrongTokenType { expected }),
-        }
-    }
-    Ok(claims)
+    Ok(())
 }
 
 fn required<T>(value: Option<T>, claim: &'static str) -> Result<T, JwtError> {

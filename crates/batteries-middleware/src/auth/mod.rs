@@ -103,8 +103,15 @@ impl AuthRejection {
 
 /// The framework-neutral core of [`AuthLayer`]: resolves a request's [`CurrentUser`]
 /// from its headers and session. The actix-web adapter uses it directly.
+///
+/// Cheap to clone (one reference count): the layer clones it into every request.
 #[derive(Clone)]
 pub struct Authentication {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
     loader: Arc<dyn ErasedLoader>,
     secret: SessionSecret,
     bearer: Option<Arc<dyn BearerVerifier>>,
@@ -113,7 +120,7 @@ pub struct Authentication {
 impl fmt::Debug for Authentication {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authentication")
-            .field("bearer", &self.bearer.is_some())
+            .field("bearer", &self.inner.bearer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -122,22 +129,24 @@ impl Authentication {
     /// Users from `loader`; session auth hashes checked with `secret`.
     pub fn new<L: UserLoader + 'static>(loader: L, secret: SessionSecret) -> Self {
         Self {
-            loader: Arc::new(Erased(Arc::new(loader))),
-            secret,
-            bearer: None,
+            inner: Arc::new(Inner {
+                loader: Arc::new(Erased(Arc::new(loader))),
+                secret,
+                bearer: None,
+            }),
         }
     }
 
     /// Also accepts `Authorization: Bearer` tokens that `verifier` accepts.
     #[must_use]
     pub fn with_bearer(mut self, verifier: impl BearerVerifier) -> Self {
-        self.bearer = Some(Arc::new(verifier));
+        Arc::make_mut(&mut self.inner).bearer = Some(Arc::new(verifier));
         self
     }
 
     /// The secret that checks session auth hashes (login views need it too).
     pub fn secret(&self) -> &SessionSecret {
-        &self.secret
+        &self.inner.secret
     }
 
     /// Who made the request.
@@ -149,12 +158,12 @@ impl Authentication {
         headers: &HeaderMap,
         session: Option<&Session>,
     ) -> Result<CurrentUser, AuthRejection> {
-        if let (Some(token), Some(verifier)) = (bearer_token(headers), &self.bearer) {
+        if let (Some(token), Some(verifier)) = (bearer_token(headers), &self.inner.bearer) {
             return match verifier.verify(token) {
                 Ok(pk) => Ok(CurrentUser::lazy(
                     pk,
                     AuthMethod::Bearer,
-                    self.loader.clone(),
+                    self.inner.loader.clone(),
                 )),
                 Err(error) => {
                     tracing::debug!(%error, "bearer token refused");
@@ -165,12 +174,12 @@ impl Authentication {
         let Some(session) = session else {
             return Ok(CurrentUser::anonymous());
         };
-        let loader = SessionLoader(&*self.loader);
-        match batteries_auth::sessions::get_user(session, &loader, &self.secret).await {
+        let loader = SessionLoader(&*self.inner.loader);
+        match batteries_auth::sessions::get_user(session, &loader, &self.inner.secret).await {
             Ok(Some(user)) => Ok(CurrentUser::loaded(
                 user.user.pk_string(),
                 AuthMethod::Session,
-                self.loader.clone(),
+                self.inner.loader.clone(),
                 user,
             )),
             Ok(None) => Ok(CurrentUser::anonymous()),
