@@ -247,6 +247,8 @@ struct Target {
     host: String,
     /// The password, to scrub it from driver messages.
     password: Option<String>,
+    /// `sqlite::memory:` (kept on one connection); read only with the `sqlite` feature.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     in_memory: bool,
 }
 

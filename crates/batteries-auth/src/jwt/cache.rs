@@ -48,7 +48,7 @@ impl VerifiedCache {
     /// Remembers `claims`. When full, first drops the tokens expired at `now` (with
     /// `leeway`), then everything if that was not enough: the cache never exceeds its
     /// capacity, and a cleared cache only costs signature checks.
-    pub(super) fn insert(&self, digest: TokenDigest, claims: Claims, now: i64, leeway: i64) {
+    pub(super) fn insert(&self, digest: TokenDigest, claims: Arc<Claims>, now: i64, leeway: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= self.capacity {
             entries.retain(|_, c| now < c.exp.saturating_add(leeway));
@@ -56,7 +56,7 @@ impl VerifiedCache {
                 entries.clear();
             }
         }
-        entries.insert(digest, Arc::new(claims));
+        entries.insert(digest, claims);
     }
 
     #[cfg(test)]

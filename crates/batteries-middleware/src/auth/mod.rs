@@ -70,7 +70,7 @@ pub trait BearerVerifier: Send + Sync + 'static {
 #[cfg(feature = "jwt")]
 impl BearerVerifier for batteries_auth::jwt::Jwt {
     fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(self.verify_access(token)?.sub)
+        Ok(self.verify_access_subject(token)?)
     }
 }
 
