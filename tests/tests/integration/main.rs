@@ -24,4 +24,5 @@ mod migration;
 mod multi_instance;
 mod paginate;
 mod ratelimit;
+mod redis_restart;
 mod sessions_store;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::aio::{ConnectionLike, ConnectionManager};
 use sha2::{Digest, Sha256};
 
 use super::{Consumed, JwtError, RefreshRecord, RefreshStore};
@@ -66,10 +66,11 @@ return 1
 /// do. Each operation is one Lua script, atomic across instances. The scripts derive
 /// family keys from token hashes, so keep the store on one Redis node (not a cluster).
 ///
-/// Works on any async connection: [`open`](Self::open) makes a multiplexed one;
-/// [`new`](Self::new) takes yours (a `redis::aio::ConnectionManager`, say).
+/// Works on any async connection: [`open`](Self::open) makes a
+/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
+/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
 #[derive(Clone)]
-pub struct RedisRefreshStore<C = MultiplexedConnection> {
+pub struct RedisRefreshStore<C = ConnectionManager> {
     conn: C,
     prefix: String,
     scripts: Scripts,
@@ -91,14 +92,13 @@ impl<C> std::fmt::Debug for RedisRefreshStore<C> {
     }
 }
 
-impl RedisRefreshStore<MultiplexedConnection> {
+impl RedisRefreshStore<ConnectionManager> {
     /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
     ///
     /// # Errors
     /// [`JwtError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, JwtError> {
-        let client = redis::Client::open(url).or_store()?;
-        let conn = client.get_multiplexed_async_connection().await.or_store()?;
+        let conn = connect(url).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -234,4 +234,17 @@ where
     async fn clear_expired(&self, _now: DateTime<Utc>) -> Result<u64, JwtError> {
         Ok(0)
     }
+}
+
+/// A connection that reconnects by itself after Redis restarts or the network drops
+/// (the command that hits the broken connection fails; the next ones go through), with
+/// short timeouts so that a Redis that is down fails requests quickly instead of
+/// hanging them.
+async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(2))
+        .set_response_timeout(std::time::Duration::from_secs(2))
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    ConnectionManager::new_with_config(redis::Client::open(url)?, config).await
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::aio::{ConnectionLike, ConnectionManager};
 
 use super::cookie::{decode_record, encode_record};
 use super::store::{
@@ -24,9 +24,9 @@ const MAX_CREATE_TRIES: usize = 10;
 /// written with `SET NX`, so two instances never share a key. Only keys of the shape
 /// [`new_session_key`] makes reach Redis.
 ///
-/// Works on any async connection: [`open`](Self::open) makes a multiplexed one;
-/// [`new`](Self::new) takes yours, for instance a `redis::aio::ConnectionManager` that
-/// reconnects after Redis restarts (redis' feature `connection-manager`).
+/// Works on any async connection: [`open`](Self::open) makes a
+/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
+/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), batteries_auth::sessions::SessionError> {
@@ -39,7 +39,7 @@ const MAX_CREATE_TRIES: usize = 10;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct RedisSessionStore<C = MultiplexedConnection> {
+pub struct RedisSessionStore<C = ConnectionManager> {
     conn: C,
     prefix: String,
     clock: Arc<dyn Clock>,
@@ -53,14 +53,13 @@ impl<C> fmt::Debug for RedisSessionStore<C> {
     }
 }
 
-impl RedisSessionStore<MultiplexedConnection> {
+impl RedisSessionStore<ConnectionManager> {
     /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
     ///
     /// # Errors
     /// [`SessionError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, SessionError> {
-        let client = redis::Client::open(url).or_store()?;
-        let conn = client.get_multiplexed_async_connection().await.or_store()?;
+        let conn = connect(url).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -209,4 +208,17 @@ where
     async fn clear_expired(&self) -> Result<u64, SessionError> {
         Ok(0)
     }
+}
+
+/// A connection that reconnects by itself after Redis restarts or the network drops
+/// (the command that hits the broken connection fails; the next ones go through), with
+/// short timeouts so that a Redis that is down fails requests quickly instead of
+/// hanging them.
+async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(2))
+        .set_response_timeout(std::time::Duration::from_secs(2))
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    ConnectionManager::new_with_config(redis::Client::open(url)?, config).await
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::aio::{ConnectionLike, ConnectionManager};
 
 use super::record::Record;
 use super::{Attempts, Limit, ThrottleError, ThrottleStore, millis};
@@ -80,11 +80,11 @@ return {f, lockouts, l}
 /// it is quiet for a window. Keys carry only `user:<sha-256 hex>` or `ip:<address>`
 /// after the prefix: no username reaches Redis' key space.
 ///
-/// Works on any async connection: [`open`](Self::open) makes a multiplexed one;
-/// [`new`](Self::new) takes yours, for instance a `redis::aio::ConnectionManager` that
-/// reconnects after Redis restarts (redis' feature `connection-manager`).
+/// Works on any async connection: [`open`](Self::open) makes a
+/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
+/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
 #[derive(Clone)]
-pub struct RedisStore<C = MultiplexedConnection> {
+pub struct RedisStore<C = ConnectionManager> {
     conn: C,
     prefix: String,
     script: redis::Script,
@@ -98,14 +98,13 @@ impl<C> std::fmt::Debug for RedisStore<C> {
     }
 }
 
-impl RedisStore<MultiplexedConnection> {
+impl RedisStore<ConnectionManager> {
     /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
     ///
     /// # Errors
     /// [`ThrottleError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, ThrottleError> {
-        let client = redis::Client::open(url).or_store()?;
-        let conn = client.get_multiplexed_async_connection().await.or_store()?;
+        let conn = connect(url).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -215,4 +214,17 @@ where
             .or_store()?;
         Ok(())
     }
+}
+
+/// A connection that reconnects by itself after Redis restarts or the network drops
+/// (the command that hits the broken connection fails; the next ones go through), with
+/// short timeouts so that a Redis that is down fails requests quickly instead of
+/// hanging them.
+async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(2))
+        .set_response_timeout(std::time::Duration::from_secs(2))
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    ConnectionManager::new_with_config(redis::Client::open(url)?, config).await
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::aio::{ConnectionLike, ConnectionManager};
 
 use super::{Bucket, Decision, RateLimitError, RateLimitStore};
 
@@ -39,11 +39,11 @@ return {1, math.floor((now - allow_at) / interval)}
 /// clocks in sync (NTP). A bucket's state never moves back in time, so an instance whose
 /// clock lags sees the bucket emptier than it is, never fuller.
 ///
-/// Works on any async connection: [`open`](Self::open) makes a multiplexed one;
-/// [`new`](Self::new) takes yours, for instance a `redis::aio::ConnectionManager` that
-/// reconnects after Redis restarts (redis' feature `connection-manager`).
+/// Works on any async connection: [`open`](Self::open) makes a
+/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
+/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
 #[derive(Clone)]
-pub struct RedisRateLimitStore<C = MultiplexedConnection> {
+pub struct RedisRateLimitStore<C = ConnectionManager> {
     conn: C,
     prefix: String,
     script: redis::Script,
@@ -57,14 +57,13 @@ impl<C> std::fmt::Debug for RedisRateLimitStore<C> {
     }
 }
 
-impl RedisRateLimitStore<MultiplexedConnection> {
+impl RedisRateLimitStore<ConnectionManager> {
     /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
     ///
     /// # Errors
     /// [`RateLimitError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, RateLimitError> {
-        let client = redis::Client::open(url).or_store()?;
-        let conn = client.get_multiplexed_async_connection().await.or_store()?;
+        let conn = connect(url).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -144,4 +143,17 @@ where
             }
         })
     }
+}
+
+/// A connection that reconnects by itself after Redis restarts or the network drops
+/// (the command that hits the broken connection fails; the next ones go through), with
+/// short timeouts so that a Redis that is down fails requests quickly instead of
+/// hanging them.
+async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(2))
+        .set_response_timeout(std::time::Duration::from_secs(2))
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    ConnectionManager::new_with_config(redis::Client::open(url)?, config).await
 }
