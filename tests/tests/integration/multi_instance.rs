@@ -1,4 +1,4 @@
-//! Two app processes on different ports (one axum, one actix-web) sharing PostgreSQL
+//! App processes on different ports (axum, actix-web and hyper) sharing PostgreSQL
 //! (users, sessions, refresh tokens) and Redis (rate limits) must agree: a session
 //! opened on one is valid on the other, a logout on one ends it on both, a refresh
 //! token rotated on one cannot be replayed on the other, and the rate limit counts
@@ -46,7 +46,7 @@ fn start(framework: &str, env: &[(&str, String)]) -> Instance {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_share_sessions_logouts_revocations_and_limits() {
+async fn instances_share_sessions_logouts_revocations_and_limits() {
     let Some(db) = TestDb::for_test(Backend::Postgres).await else {
         return;
     };
@@ -67,6 +67,7 @@ async fn two_instances_share_sessions_logouts_revocations_and_limits() {
     ];
     let a = start("axum", &env);
     let b = start("actix", &env);
+    let c = start("hyper", &env);
 
     // Sessions: log in on A, use the cookie on B; log out on B, dead on A.
     let mut on_a = Browser::new(a.addr);
@@ -78,6 +79,8 @@ async fn two_instances_share_sessions_logouts_revocations_and_limits() {
     let me = on_b.get_api("/api/me", &[]).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
     assert_eq!(me.json()["username"], "alice");
+    let mut on_c = on_a.at(c.addr);
+    assert_eq!(on_c.get_api("/api/me", &[]).await.status, StatusCode::OK);
     let token = on_b.csrf_token().await;
     let logout = on_b
         .post_form("/logout", &[("csrfmiddlewaretoken", &token)])
