@@ -34,6 +34,8 @@ pub mod hashers;
 pub mod jwt;
 pub mod migrations;
 pub mod permissions;
+#[cfg(feature = "redis")]
+pub mod redis_conn;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

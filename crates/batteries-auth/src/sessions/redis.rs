@@ -59,7 +59,7 @@ impl RedisSessionStore<ConnectionManager> {
     /// # Errors
     /// [`SessionError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, SessionError> {
-        let conn = connect(url).await.or_store()?;
+        let conn = crate::redis_conn::connect(url).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -208,17 +208,4 @@ where
     async fn clear_expired(&self) -> Result<u64, SessionError> {
         Ok(0)
     }
-}
-
-/// A connection that reconnects by itself after Redis restarts or the network drops
-/// (the command that hits the broken connection fails; the next ones go through), with
-/// short timeouts so that a Redis that is down fails requests quickly instead of
-/// hanging them.
-async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(std::time::Duration::from_secs(2))
-        .set_response_timeout(std::time::Duration::from_secs(2))
-        .set_number_of_retries(2)
-        .set_max_delay(500);
-    ConnectionManager::new_with_config(redis::Client::open(url)?, config).await
 }
