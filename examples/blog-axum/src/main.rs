@@ -42,7 +42,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("  try: {base}/posts?title__icontains=rust&ordering=-created");
     println!("       {base}/posts?ordering=-created&page=2");
     println!("       {base}/posts?search=django&published=true");
-    println!("Login pages (sessions) and the admin arrive with later batteries.");
+    println!(
+        "Login pages and the admin arrive with the admin battery; `cargo run -p hyper-minimal` shows login and sessions today."
+    );
     println!("Press Ctrl+C to stop.");
 
     axum::serve(listener, blog_axum::app(db))
