@@ -149,6 +149,32 @@ impl Authentication {
         &self.inner.secret
     }
 
+    /// The user of an `Authorization: Bearer` request, decided without waiting: `None`
+    /// when the request carries no bearer token or no verifier is configured (then the
+    /// session decides, see [`Authentication::resolve`]).
+    ///
+    /// # Errors
+    /// [`AuthRejection::InvalidToken`] for a token that does not verify.
+    pub fn resolve_bearer(
+        &self,
+        headers: &HeaderMap,
+    ) -> Option<Result<CurrentUser, AuthRejection>> {
+        let (Some(token), Some(verifier)) = (bearer_token(headers), &self.inner.bearer) else {
+            return None;
+        };
+        Some(match verifier.verify(token) {
+            Ok(pk) => Ok(CurrentUser::lazy(
+                pk,
+                AuthMethod::Bearer,
+                self.inner.loader.clone(),
+            )),
+            Err(error) => {
+                tracing::debug!(%error, "bearer token refused");
+                Err(AuthRejection::InvalidToken)
+            }
+        })
+    }
+
     /// Who made the request.
     ///
     /// # Errors
@@ -158,18 +184,8 @@ impl Authentication {
         headers: &HeaderMap,
         session: Option<&Session>,
     ) -> Result<CurrentUser, AuthRejection> {
-        if let (Some(token), Some(verifier)) = (bearer_token(headers), &self.inner.bearer) {
-            return match verifier.verify(token) {
-                Ok(pk) => Ok(CurrentUser::lazy(
-                    pk,
-                    AuthMethod::Bearer,
-                    self.inner.loader.clone(),
-                )),
-                Err(error) => {
-                    tracing::debug!(%error, "bearer token refused");
-                    Err(AuthRejection::InvalidToken)
-                }
-            };
+        if let Some(bearer) = self.resolve_bearer(headers) {
+            return bearer;
         }
         let Some(session) = session else {
             return Ok(CurrentUser::anonymous());
