@@ -113,6 +113,11 @@ pub fn configure(pieces: &Pieces) -> impl Fn(&mut web::ServiceConfig) + Clone + 
                     .route(web::get().to(|| async { respond(super::limited_ok()) })),
             )
             .service(
+                web::resource("/api/limited-user")
+                    .wrap(RateLimit::new(pieces.user_limiter.clone(), ClientIp::new()).per_user())
+                    .route(web::get().to(|| async { respond(super::limited_ok()) })),
+            )
+            .service(
                 web::resource("/api/perm")
                     .wrap(RequirePerm::new("blog.add_post", Denial::Unauthorized))
                     .route(web::get().to(|| async { respond(super::perm_ok()) })),

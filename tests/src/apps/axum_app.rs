@@ -10,7 +10,7 @@ use batteries::axum::{CurrentUser, RequireUser, RouterExt, Session};
 use batteries::middleware::auth::AuthLayer;
 use batteries::middleware::guard::Denial;
 use batteries::middleware::headers::SecurityHeadersLayer;
-use batteries::middleware::ratelimit::{ClientIp, RateLimitLayer};
+use batteries::middleware::ratelimit::{ClientIp, RateLimitLayer, per_user_or_client_ip};
 use batteries::middleware::session::SessionLayer;
 use tower::ServiceBuilder;
 
@@ -83,6 +83,16 @@ async fn csrf(Session(session): Session) -> Reply {
     super::csrf(&session).await
 }
 
+/// The client's address as axum's `serve` reports it.
+fn client_ip() -> ClientIp {
+    ClientIp::new().with_peer(|parts| {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
 /// The app's router.
 pub fn router(pieces: Pieces) -> Router {
     let html = Router::new()
@@ -105,6 +115,14 @@ pub fn router(pieces: Pieces) -> Router {
                     .map(|c| c.0.ip())
             }),
         ));
+    let limited_user = Router::new()
+        .route("/api/limited-user", get(|| async { super::limited_ok() }))
+        .route_layer(RateLimitLayer::new(pieces.user_limiter.clone()).with_key(
+            per_user_or_client_ip(
+                |u: &batteries::middleware::auth::CurrentUser| u.pk().map(str::to_owned),
+                client_ip(),
+            ),
+        ));
     Router::new()
         .route("/login", get(login_get).post(login_post))
         .route("/logout", post(logout))
@@ -116,6 +134,7 @@ pub fn router(pieces: Pieces) -> Router {
         .merge(api)
         .merge(perm)
         .merge(limited)
+        .merge(limited_user)
         .with_state(pieces.clone())
         .layer(
             ServiceBuilder::new()

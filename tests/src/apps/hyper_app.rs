@@ -6,7 +6,7 @@ use batteries::auth::sessions::Session;
 use batteries::middleware::auth::{AuthLayer, CurrentUser};
 use batteries::middleware::guard::{Denial, RequireLoginLayer, RequirePermLayer};
 use batteries::middleware::headers::SecurityHeadersLayer;
-use batteries::middleware::ratelimit::RateLimitLayer;
+use batteries::middleware::ratelimit::{ClientIp, RateLimitLayer, per_user_or_client_ip};
 use batteries::middleware::session::SessionLayer;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
@@ -84,6 +84,7 @@ struct Routes {
     password: Handler,
     perm: Handler,
     limited: Handler,
+    limited_user: Handler,
     token: Handler,
     refresh: Handler,
     revoke: Handler,
@@ -162,6 +163,14 @@ fn routes(pieces: &Pieces) -> Routes {
             pieces,
             |p, body| async move { super::revoke(&p, &body).await },
         ),
+        limited_user: BoxCloneSyncService::new(
+            RateLimitLayer::new(pieces.user_limiter.clone())
+                .with_key(per_user_or_client_ip(
+                    |u: &CurrentUser| u.pk().map(str::to_owned),
+                    ClientIp::new(),
+                ))
+                .layer(handler(|_: Request<Body>| async { super::limited_ok() })),
+        ),
         limited: BoxCloneSyncService::new(
             RateLimitLayer::new(pieces.limiter.clone())
                 .layer(handler(|_: Request<Body>| async { super::limited_ok() })),
@@ -189,6 +198,7 @@ pub fn app(pieces: &Pieces) -> Handler {
                 (&Method::POST, "/password") => Some(&routes.password),
                 (&Method::GET, "/api/perm") => Some(&routes.perm),
                 (&Method::GET, "/api/limited") => Some(&routes.limited),
+                (&Method::GET, "/api/limited-user") => Some(&routes.limited_user),
                 (&Method::POST, "/api/token") => Some(&routes.token),
                 (&Method::POST, "/api/token/refresh") => Some(&routes.refresh),
                 (&Method::POST, "/api/token/revoke") => Some(&routes.revoke),

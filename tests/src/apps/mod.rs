@@ -12,6 +12,7 @@
 //! | `POST /password` | changes the password, keeping this session logged in |
 //! | `GET /csrf` | a CSRF token as JSON, for API clients using the session |
 //! | `GET /api/limited` | rate limited per client IP: a burst of 3, then `429` |
+//! | `GET /api/limited-user` | rate limited per user (per client IP when anonymous) |
 //! | `POST /api/token` | JSON credentials in, a JWT access/refresh pair out |
 //! | `POST /api/token/refresh` | a refresh token in, a new pair out (rotation) |
 //! | `POST /api/token/revoke` | revokes a refresh token's family (API logout) |
@@ -97,6 +98,8 @@ pub struct Pieces {
     pub headers: SecurityHeaders,
     /// The limit of `/api/limited`: a burst of 3 per client IP, one more per hour.
     pub limiter: RateLimiter,
+    /// The limit of `/api/limited-user`: the same, per user.
+    pub user_limiter: RateLimiter,
     /// Issues and verifies the API's tokens.
     pub jwt: Jwt,
     keys: KeySet,
@@ -127,6 +130,8 @@ impl Pieces {
             headers: SecurityHeaders::new(),
             limiter: RateLimiter::new(MemoryRateLimitStore::new(), limited_bucket())
                 .with_scope("limited"),
+            user_limiter: RateLimiter::new(MemoryRateLimitStore::new(), limited_bucket())
+                .with_scope("limited-user"),
             db,
         }
     }
@@ -153,7 +158,9 @@ impl Pieces {
     /// Keeps the rate-limit buckets in `store` (Redis, to share them between instances).
     #[must_use]
     pub fn with_rate_limit_store(mut self, store: impl RateLimitStore + 'static) -> Self {
-        self.limiter = RateLimiter::new(store, limited_bucket()).with_scope("limited");
+        let store = Arc::new(store);
+        self.limiter = RateLimiter::new(store.clone(), limited_bucket()).with_scope("limited");
+        self.user_limiter = RateLimiter::new(store, limited_bucket()).with_scope("limited-user");
         self
     }
 }

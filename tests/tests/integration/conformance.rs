@@ -140,6 +140,7 @@ conformance!(
     csrf_token_from_before_login_is_useless,
     session_cookie_is_http_only_and_lax,
     rate_limit_answers_429_with_retry_after,
+    rate_limit_per_user_gives_each_user_a_bucket,
     security_headers_are_on_every_response,
     jwt_access_and_refresh_rotation,
     refresh_token_reuse_revokes_the_family,
@@ -737,5 +738,40 @@ async fn bad_bearer_tokens_get_a_plain_401(ctx: Ctx) {
         me_with(&mut client, &access).await.status,
         StatusCode::OK,
         "the real token still works"
+    );
+}
+
+async fn rate_limit_per_user_gives_each_user_a_bucket(ctx: Ctx) {
+    let mut alice = ctx.browser();
+    alice.login("alice", PASSWORD).await;
+    let mut editor = ctx.browser();
+    editor.login("editor", PASSWORD).await;
+    for _ in 0..3 {
+        assert_eq!(
+            alice.get_api("/api/limited-user", &[]).await.status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        alice.get_api("/api/limited-user", &[]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Same address, another user: a bucket of their own.
+    assert_eq!(
+        editor.get_api("/api/limited-user", &[]).await.status,
+        StatusCode::OK
+    );
+    // Alice's bucket follows her to a new connection; a new session of hers too.
+    let mut alice_again = ctx.browser();
+    alice_again.login("alice", PASSWORD).await;
+    assert_eq!(
+        alice_again.get_api("/api/limited-user", &[]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Anonymous requests are limited per client IP, apart from the users.
+    let mut anonymous = ctx.browser();
+    assert_eq!(
+        anonymous.get_api("/api/limited-user", &[]).await.status,
+        StatusCode::OK
     );
 }
