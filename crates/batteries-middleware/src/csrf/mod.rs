@@ -218,6 +218,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_clone_configured_later_does_not_change_the_original() {
+        let original = CsrfLayer::new();
+        let exempted = original.clone().exempt("/hooks/");
+        let cross = [("sec-fetch-site", "cross-site")];
+        assert_eq!(post(exempted, "/hooks/x", &cross, "").await, StatusCode::OK);
+        assert_eq!(
+            post(original, "/hooks/x", &cross, "").await,
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[tokio::test]
     async fn oversized_forms_are_refused() {
         let layer = CsrfLayer::new().with_form_limit(16);
         let form = [

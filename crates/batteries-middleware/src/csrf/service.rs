@@ -26,6 +26,7 @@ pub struct CsrfLayer {
     inner: Arc<Config>,
 }
 
+#[derive(Clone)]
 struct Config {
     origin: tower_http::csrf::CsrfLayer,
     exempt: Vec<String>,
@@ -60,7 +61,7 @@ impl CsrfLayer {
     }
 
     fn config(&mut self) -> &mut Config {
-        Arc::get_mut(&mut self.inner).expect("configured before it is shared")
+        Arc::make_mut(&mut self.inner)
     }
 
     /// Accepts requests whose `Origin` is exactly `origin` (`https://app.example`), as
