@@ -14,8 +14,8 @@ use crate::user::AuthUser;
 pub const USER_ID_KEY: &str = "_auth_user_id";
 /// Session key holding the session auth hash (Django's `HASH_SESSION_KEY`).
 pub const HASH_KEY: &str = "_auth_user_hash";
-/// Session key holding the CSRF secret (Django's `CSRF_SESSION_KEY`). Login removes it so
-/// that a token seen before login is useless after it (Django's `rotate_token`).
+/// Session key holding the CSRF secret (Django's `CSRF_SESSION_KEY`). Login replaces it
+/// so that a token seen before login is useless after it (Django's `rotate_token`).
 pub const CSRF_KEY: &str = "_csrftoken";
 
 /// Django's salt for `get_session_auth_hash`, so the hashes match Django's.
@@ -96,6 +96,17 @@ impl SessionSecret {
     }
 }
 
+/// A new CSRF secret: 32 characters of `[a-zA-Z0-9]`, Django's format, which the CSRF
+/// middleware masks into form tokens.
+fn new_csrf_secret() -> String {
+    use rand::Rng as _;
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
+}
+
 fn check_len(secret: &[u8]) -> Result<()> {
     if secret.len() < SessionSecret::MIN_LEN {
         return Err(Error::InvalidField {
@@ -123,7 +134,7 @@ fn hash_with(secret: &[u8], user: &(impl AuthUser + ?Sized)) -> String {
 ///
 /// Against session fixation the session never keeps its key: if it belonged to another
 /// user (or to this user with an old password) it is flushed, otherwise its data moves
-/// to a new key. The CSRF secret is dropped, so a token from before login is useless.
+/// to a new key. The CSRF secret is replaced, so a token from before login is useless.
 /// The caller has authenticated the user (see [`crate::authenticate`]).
 ///
 /// # Errors
@@ -147,7 +158,7 @@ pub async fn login(
         session.flush().await?;
     }
     session.cycle_key().await?;
-    session.remove(CSRF_KEY).await?;
+    session.insert(CSRF_KEY, new_csrf_secret()).await?;
     session.insert(USER_ID_KEY, pk).await?;
     session
         .insert(HASH_KEY, secret.session_auth_hash(user))
