@@ -290,3 +290,87 @@ mod tests {
         assert_eq!(bearer_token(&headers), None);
     }
 }
+
+#[cfg(all(test, feature = "jwt"))]
+mod jwt_tests {
+    use std::convert::Infallible;
+
+    use batteries_auth::ModelBackend;
+    use batteries_auth::jwt::{
+        Algorithm, ExternalIssuer, Jwt, JwtConfig, JwtKey, KeySet, MemoryRefreshStore,
+    };
+    use http::{Request, Response, StatusCode};
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use super::*;
+
+    fn issuer(kid: &str, iss: &str) -> Jwt {
+        let keys = KeySet::new()
+            .with_key(JwtKey::generate_ed25519(kid).expect("key"))
+            .with_signing_key(kid)
+            .expect("signing key");
+        Jwt::new(
+            keys,
+            JwtConfig::new(iss, "our-api"),
+            MemoryRefreshStore::new(),
+        )
+        .expect("jwt")
+    }
+
+    async fn whoami(verifier: impl BearerVerifier, token: &str) -> (StatusCode, String) {
+        let db = batteries_orm::db::connect("sqlite::memory:")
+            .await
+            .expect("db");
+        let secret = SessionSecret::new("a secret key of at least 32 bytes!!").expect("secret");
+        let app = ServiceBuilder::new()
+            .layer(AuthLayer::new(ModelBackend::new(db), secret).with_bearer(verifier))
+            .service_fn(|req: Request<String>| async move {
+                let user = req
+                    .extensions()
+                    .get::<CurrentUser>()
+                    .cloned()
+                    .expect("user");
+                Ok::<_, Infallible>(Response::new(user.pk().unwrap_or("anonymous").to_owned()))
+            });
+        let request = Request::builder()
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(String::new())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("infallible");
+        (response.status(), response.into_body())
+    }
+
+    #[tokio::test]
+    async fn an_external_issuers_tokens_are_accepted_by_its_jwks() {
+        let idp = issuer("idp-1", "https://idp.example");
+        let jwks = serde_json::to_string(&idp.jwks()).expect("jwks");
+        let external =
+            || ExternalIssuer::new(&jwks, "https://idp.example", "our-api", &[Algorithm::EdDSA]);
+        let token = idp
+            .issue_access("42", serde_json::Map::new())
+            .expect("token");
+        assert_eq!(
+            whoami(external().expect("issuer"), &token).await,
+            (StatusCode::OK, "42".to_owned())
+        );
+
+        // Same kid, another key (an impostor): refused.
+        let impostor = issuer("idp-1", "https://idp.example");
+        let forged = impostor
+            .issue_access("1", serde_json::Map::new())
+            .expect("token");
+        assert_eq!(
+            whoami(external().expect("issuer"), &forged).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        // The right key but another issuer name: refused.
+        let other = ExternalIssuer::new(
+            &jwks,
+            "https://other.example",
+            "our-api",
+            &[Algorithm::EdDSA],
+        )
+        .expect("issuer");
+        assert_eq!(whoami(other, &token).await.0, StatusCode::UNAUTHORIZED);
+    }
+}
