@@ -13,6 +13,7 @@
 //! | `middleware` | `middleware`: sessions, auth, guards, CSRF, security headers, rate limits (tower) |
 //! | `axum` | `axum`: extractors and router helpers |
 //! | `actix` | `actix`: actix-web middleware and extractors |
+//! | `cli` | `cli`: `migrate`, `createsuperuser`, `dumpdata`... for your own binary |
 //! | `jwt` | `auth::jwt` and bearer tokens in the auth layer |
 //! | `redis` | Redis stores (throttling, sessions, refresh tokens, rate limits) |
 //! | `testing` | `orm::testing`: a fresh database per test |
@@ -44,3 +45,7 @@ pub use batteries_axum as axum;
 /// actix-web middleware and extractors.
 #[cfg(feature = "actix")]
 pub use batteries_actix as actix;
+
+/// manage.py-style commands for the application's own binary.
+#[cfg(feature = "cli")]
+pub use batteries_cli as cli;

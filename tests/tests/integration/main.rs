@@ -11,6 +11,7 @@ mod auth_hashers;
 mod auth_jwt;
 mod auth_throttle;
 mod auth_tokens;
+mod cli;
 mod common;
 mod conformance;
 mod create;

@@ -1,0 +1,284 @@
+//! The commands themselves.
+
+use batteries_auth::entities::user;
+use batteries_auth::sessions::{DatabaseStore, SessionStore};
+use batteries_auth::validators::Validators;
+use batteries_auth::{UserManager, user::validate_username};
+use batteries_orm::fixtures::Fixtures;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm_migration::{MigrationStatus, MigratorTrait};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::{Cli, CliError, Command};
+
+type Out<'a> = &'a mut (dyn AsyncWrite + Unpin + Send);
+
+async fn say(out: Out<'_>, line: &str) -> Result<(), CliError> {
+    out.write_all(line.as_bytes()).await?;
+    out.write_all(b"\n").await?;
+    Ok(())
+}
+
+async fn connect(url: Option<&str>) -> Result<DatabaseConnection, CliError> {
+    let url = url.ok_or(CliError::NoDatabase)?;
+    Ok(batteries_orm::db::connect(url).await?)
+}
+
+pub(crate) async fn execute<M: MigratorTrait>(
+    fixtures: &Fixtures,
+    cli: Cli,
+    out: Out<'_>,
+) -> Result<(), CliError> {
+    let db = connect(cli.database_url.as_deref()).await?;
+    match cli.command {
+        Command::Migrate { plan } => migrate::<M>(&db, plan, out).await,
+        Command::Showmigrations => showmigrations::<M>(&db, out).await,
+        Command::Createsuperuser {
+            no_input,
+            username,
+            email,
+        } => createsuperuser(&db, no_input, username, email, out).await,
+        Command::Changepassword { username } => changepassword(&db, &username, out).await,
+        Command::Clearsessions => {
+            let removed = DatabaseStore::new(db)
+                .clear_expired()
+                .await
+                .map_err(|e| CliError::Auth(batteries_auth::Error::from(e)))?;
+            say(out, &format!("Removed {removed} expired session(s).")).await
+        }
+        Command::Dumpdata { labels, output } => {
+            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+            if let Some(path) = output {
+                let file = tokio::fs::File::create(&path).await.map_err(|e| {
+                    CliError::Invalid(format!("cannot write {}: {e}", path.display()))
+                })?;
+                fixtures.dump(&db, &labels, file).await?;
+            } else {
+                fixtures.dump(&db, &labels, &mut *out).await?;
+            }
+            Ok(())
+        }
+        Command::Loaddata { fixture } => {
+            let report = fixtures.load_path(&db, &fixture).await?;
+            say(
+                out,
+                &format!("Installed {} object(s) from 1 fixture(s)", report.records),
+            )
+            .await
+        }
+        Command::Check => check::<M>(&db, out).await,
+    }
+}
+
+async fn migrate<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    plan: bool,
+    out: Out<'_>,
+) -> Result<(), CliError> {
+    let pending = M::get_pending_migrations(db).await?;
+    if pending.is_empty() {
+        return say(
+            out,
+            if plan {
+                "No planned migration operations."
+            } else {
+                "No migrations to apply."
+            },
+        )
+        .await;
+    }
+    if plan {
+        say(out, "Planned operations:").await?;
+        for m in &pending {
+            say(out, &format!("  {}", m.name())).await?;
+        }
+        return Ok(());
+    }
+    say(out, "Running migrations:").await?;
+    for m in &pending {
+        say(out, &format!("  Applying {}", m.name())).await?;
+    }
+    M::up(db, None).await?;
+    say(out, "OK").await
+}
+
+async fn showmigrations<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    out: Out<'_>,
+) -> Result<(), CliError> {
+    for m in M::get_migration_with_status(db).await? {
+        let mark = if m.status() == MigrationStatus::Applied {
+            'X'
+        } else {
+            ' '
+        };
+        say(out, &format!(" [{mark}] {}", m.name())).await?;
+    }
+    Ok(())
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn ask(prompt: &str) -> Result<String, CliError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout();
+    write!(stdout, "{prompt}")?;
+    stdout.flush()?;
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line)? == 0 {
+        return Err(CliError::Invalid("input ended".to_owned()));
+    }
+    Ok(line.trim().to_owned())
+}
+
+fn ask_password(username: &str, email: &str) -> Result<String, CliError> {
+    let validators = Validators::default();
+    for _ in 0..3 {
+        let first = rpassword::prompt_password("Password: ")
+            .map_err(|e| CliError::Invalid(format!("cannot read a password: {e}")))?;
+        let second = rpassword::prompt_password("Password (again): ")
+            .map_err(|e| CliError::Invalid(format!("cannot read a password: {e}")))?;
+        if first != second {
+            eprintln!("Error: Your passwords didn't match.");
+            continue;
+        }
+        match validators.validate(&first, Some(&[("username", username), ("email", email)])) {
+            Ok(()) => return Ok(first),
+            Err(errors) => {
+                for message in errors.messages() {
+                    eprintln!("This password is not accepted: {message}");
+                }
+            }
+        }
+    }
+    Err(CliError::Invalid(
+        "no acceptable password after 3 tries".to_owned(),
+    ))
+}
+
+async fn find_user(
+    db: &DatabaseConnection,
+    username: &str,
+) -> Result<Option<user::Model>, CliError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?)
+}
+
+async fn createsuperuser(
+    db: &DatabaseConnection,
+    no_input: bool,
+    username: Option<String>,
+    email: Option<String>,
+    out: Out<'_>,
+) -> Result<(), CliError> {
+    let username = username.or_else(|| env("BATTERIES_SUPERUSER_USERNAME"));
+    let email = email.or_else(|| env("BATTERIES_SUPERUSER_EMAIL"));
+    let (username, email, password) = if no_input {
+        let username = username.ok_or_else(|| {
+            CliError::Invalid(
+                "--no-input needs --username or BATTERIES_SUPERUSER_USERNAME".to_owned(),
+            )
+        })?;
+        let password = env("BATTERIES_SUPERUSER_PASSWORD").ok_or_else(|| {
+            CliError::Invalid("--no-input needs BATTERIES_SUPERUSER_PASSWORD".to_owned())
+        })?;
+        (username, email.unwrap_or_default(), password)
+    } else {
+        let username = match username {
+            Some(u) => u,
+            None => ask("Username: ")?,
+        };
+        validate_username(&username)?;
+        if find_user(db, &username).await?.is_some() {
+            return Err(CliError::Invalid(
+                "that username is already taken".to_owned(),
+            ));
+        }
+        let email = match email {
+            Some(e) => e,
+            None => ask("Email address: ")?,
+        };
+        let password = ask_password(&username, &email)?;
+        (username, email, password)
+    };
+    validate_username(&username)?;
+    if find_user(db, &username).await?.is_some() {
+        return Err(CliError::Invalid(
+            "that username is already taken".to_owned(),
+        ));
+    }
+    if let Err(errors) = Validators::default().validate(
+        &password,
+        Some(&[("username", &*username), ("email", &*email)]),
+    ) {
+        let messages: Vec<&str> = errors.messages().collect();
+        return Err(CliError::Invalid(format!(
+            "the password is not accepted: {}",
+            messages.join(" ")
+        )));
+    }
+    let email = (!email.is_empty()).then_some(email.as_str());
+    UserManager::new()
+        .create_superuser(db, &username, email, Some(&password))
+        .await?;
+    say(out, "Superuser created successfully.").await
+}
+
+async fn changepassword(
+    db: &DatabaseConnection,
+    username: &str,
+    out: Out<'_>,
+) -> Result<(), CliError> {
+    let Some(found) = find_user(db, username).await? else {
+        return Err(CliError::Invalid(format!(
+            "user `{username}` does not exist"
+        )));
+    };
+    say(out, &format!("Changing password for user '{username}'")).await?;
+    let password = ask_password(username, &found.email)?;
+    UserManager::new()
+        .set_password(db, found, Some(&password))
+        .await?;
+    say(
+        out,
+        &format!("Password changed successfully for user '{username}'"),
+    )
+    .await
+}
+
+/// Django's `security.W009`: at least 50 characters, at least 5 distinct.
+fn weak_secret(secret: &str) -> bool {
+    let distinct: std::collections::BTreeSet<char> = secret.chars().collect();
+    secret.chars().count() < 50 || distinct.len() < 5 || secret.starts_with("django-insecure-")
+}
+
+async fn check<M: MigratorTrait>(db: &DatabaseConnection, out: Out<'_>) -> Result<(), CliError> {
+    let mut problems = Vec::new();
+    match std::env::var("SECRET_KEY") {
+        Err(_) => problems.push("SECRET_KEY is not set".to_owned()),
+        Ok(secret) if weak_secret(&secret) => problems.push(
+            "SECRET_KEY is weak: use at least 50 random characters (Django's security.W009)"
+                .to_owned(),
+        ),
+        Ok(_) => {}
+    }
+    let pending = M::get_pending_migrations(db).await?;
+    if !pending.is_empty() {
+        problems.push(format!(
+            "{} migration(s) not applied: run `migrate`",
+            pending.len()
+        ));
+    }
+    for problem in &problems {
+        say(out, &format!("ERROR: {problem}")).await?;
+    }
+    if problems.is_empty() {
+        say(out, "System check identified no issues.").await
+    } else {
+        Err(CliError::Check(problems.len()))
+    }
+}

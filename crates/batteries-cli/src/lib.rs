@@ -1,0 +1,192 @@
+//! # batteries-cli
+//!
+//! Django's `manage.py` commands as a library: your application's binary embeds them,
+//! so they see *its* migrations and fixtures, the way `manage.py` loads the project.
+//!
+//! | command | what it does |
+//! | --- | --- |
+//! | `migrate [--plan]` | applies the pending migrations (batteries' and the app's, in order) |
+//! | `showmigrations` | lists migrations, `[X]` applied, `[ ]` pending |
+//! | `createsuperuser [--no-input]` | creates a superuser; without a terminal it reads `BATTERIES_SUPERUSER_USERNAME`, `_EMAIL`, `_PASSWORD` |
+//! | `changepassword <username>` | sets a user's password (prompted twice, hidden) |
+//! | `clearsessions` | deletes expired sessions from `batteries_session` |
+//! | `dumpdata [label ...] [-o file]` | writes rows in Django's JSON fixture format, streaming |
+//! | `loaddata <file>` | loads a fixture, all or nothing |
+//! | `check` | secret key, database, pending migrations; non-zero exit on errors |
+//!
+//! Every command takes `--database-url` (or `DATABASE_URL`). Bad arguments and
+//! failures print one line and exit non-zero; nothing panics.
+//!
+//! ```no_run
+//! use batteries_cli::Manage;
+//! use sea_orm_migration::{MigrationTrait, MigratorTrait};
+//!
+//! struct Migrator;
+//! impl MigratorTrait for Migrator {
+//!     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+//!         batteries_auth::migrations::migrations().into_migrations()
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     Manage::<Migrator>::new("manage").main().await
+//! }
+//! ```
+#![deny(missing_docs)]
+
+mod commands;
+mod error;
+
+use std::ffi::OsString;
+use std::marker::PhantomData;
+use std::process::ExitCode;
+
+use batteries_orm::fixtures::Fixtures;
+use clap::Parser;
+use sea_orm_migration::MigratorTrait;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+pub use error::CliError;
+
+/// The command line: global options and one command.
+#[derive(Debug, Parser)]
+#[command(
+    about = "Django-style management commands",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// The database (`sqlite://app.sqlite3?mode=rwc`, `postgres://...`, `mysql://...`).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, clap::Subcommand)]
+#[non_exhaustive]
+pub enum Command {
+    /// Applies pending migrations.
+    Migrate {
+        /// Only list what would be applied.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Lists migrations and whether they are applied.
+    Showmigrations,
+    /// Creates a superuser.
+    Createsuperuser {
+        /// Read everything from arguments and `BATTERIES_SUPERUSER_*` variables.
+        #[arg(long = "no-input", alias = "noinput")]
+        no_input: bool,
+        /// The username (else `BATTERIES_SUPERUSER_USERNAME`, else asked).
+        #[arg(long)]
+        username: Option<String>,
+        /// The e-mail address (else `BATTERIES_SUPERUSER_EMAIL`, else asked).
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Changes a user's password.
+    Changepassword {
+        /// The user.
+        username: String,
+    },
+    /// Deletes expired sessions.
+    Clearsessions,
+    /// Writes rows as a Django JSON fixture.
+    Dumpdata {
+        /// Model labels (`app_label.model`); all registered models when none.
+        labels: Vec<String>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Loads a Django JSON fixture, all or nothing.
+    Loaddata {
+        /// The fixture file.
+        fixture: std::path::PathBuf,
+    },
+    /// Checks the configuration for problems.
+    Check,
+}
+
+/// The management commands of one application: its migrator `M` and the models its
+/// fixtures may name.
+pub struct Manage<M> {
+    name: String,
+    fixtures: Fixtures,
+    migrator: PhantomData<fn() -> M>,
+}
+
+impl<M> std::fmt::Debug for Manage<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manage")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: MigratorTrait> Manage<M> {
+    /// Commands for the application's migrator `M`; `name` is the binary's name in
+    /// messages and help.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            fixtures: Fixtures::new(),
+            migrator: PhantomData,
+        }
+    }
+
+    /// The models `dumpdata` and `loaddata` know.
+    #[must_use]
+    pub fn with_fixtures(mut self, fixtures: Fixtures) -> Self {
+        self.fixtures = fixtures;
+        self
+    }
+
+    /// Runs the command of the process's arguments, printing to standard output and
+    /// error; the exit code to return from `main`.
+    pub async fn main(&self) -> ExitCode {
+        let mut out = tokio::io::stdout();
+        let mut err = tokio::io::stderr();
+        let code = self.run_from(std::env::args_os(), &mut out, &mut err).await;
+        let _ = out.flush().await;
+        let _ = err.flush().await;
+        ExitCode::from(code)
+    }
+
+    /// Runs the command `args` name (the first one is the program name), writing to
+    /// `out` and `err`; returns the exit code: 0 on success, 1 on failure, 2 for bad
+    /// arguments.
+    pub async fn run_from<I, T>(
+        &self,
+        args: I,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        err: &mut (dyn AsyncWrite + Unpin + Send),
+    ) -> u8
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let cli = match Cli::try_parse_from(args) {
+            Ok(cli) => cli,
+            Err(e) => {
+                let text = e.render().to_string();
+                let to_out = !e.use_stderr();
+                let target: &mut (dyn AsyncWrite + Unpin + Send) = if to_out { out } else { err };
+                let _ = target.write_all(text.as_bytes()).await;
+                return if to_out { 0 } else { 2 };
+            }
+        };
+        match commands::execute::<M>(&self.fixtures, cli, out).await {
+            Ok(()) => 0,
+            Err(e) => {
+                let line = format!("{}: error: {e}\n", self.name);
+                let _ = err.write_all(line.as_bytes()).await;
+                1
+            }
+        }
+    }
+}
