@@ -293,3 +293,81 @@ fn bad_arguments_and_unreachable_databases_are_one_line_errors() {
     let nonsense = manage("ftp://nowhere", &["showmigrations"], &[]);
     assert_one_line_failure(&nonsense, "");
 }
+
+/// Runs `manage` in a pseudo-terminal through tests/pty/drive.py, answering `steps`
+/// (prompt, answer) in order; returns the exit code and the transcript.
+fn manage_in_a_terminal(url: &str, args: &[&str], steps: &[(&str, &str)]) -> (i32, String) {
+    let steps: Vec<[&str; 2]> = steps.iter().map(|(p, a)| [*p, *a]).collect();
+    let output = Command::new("python3")
+        .arg(batteries_tests::workspace_root().join("tests/pty/drive.py"))
+        .arg(serde_json::to_string(&steps).expect("json"))
+        .arg(env!("CARGO_BIN_EXE_manage"))
+        .args(["--database-url", url])
+        .args(args)
+        .env_remove("BATTERIES_SUPERUSER_USERNAME")
+        .env_remove("BATTERIES_SUPERUSER_EMAIL")
+        .env_remove("BATTERIES_SUPERUSER_PASSWORD")
+        .output()
+        .expect("python3 runs (it is required by the test suite)");
+    (output.status.code().unwrap_or(-1), stdout(&output))
+}
+
+backend_tests!(interactive_createsuperuser_and_changepassword_in_a_terminal);
+
+async fn interactive_createsuperuser_and_changepassword_in_a_terminal(db: &TestDb) {
+    let url = url_of(db, "pty");
+    manage(&url, &["migrate"], &[]);
+    let (code, transcript) = manage_in_a_terminal(
+        &url,
+        &["createsuperuser"],
+        &[
+            ("Username: ", "admin"),
+            ("Email address: ", "admin@example.com"),
+            ("Password: ", "password"),
+            ("Password (again): ", "password"),
+            ("Password: ", "a long and unusual passphrase"),
+            ("Password (again): ", "a long and unusual passphrase, typo"),
+            ("Password: ", "a long and unusual passphrase"),
+            ("Password (again): ", "a long and unusual passphrase"),
+        ],
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("This password is too common."),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Your passwords didn't match."),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Superuser created successfully."),
+        "{transcript}"
+    );
+    assert!(
+        !transcript.contains("unusual passphrase"),
+        "passwords are never echoed: {transcript}"
+    );
+
+    let (code, transcript) = manage_in_a_terminal(
+        &url,
+        &["changepassword", "admin"],
+        &[
+            ("Password: ", "another long passphrase"),
+            ("Password (again): ", "another long passphrase"),
+        ],
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(transcript.contains("Password changed successfully for user 'admin'"));
+    let conn = batteries::orm::db::connect(&url).await.expect("connect");
+    let admin = user::Entity::find()
+        .one(&conn)
+        .await
+        .expect("query")
+        .expect("admin");
+    assert!(
+        batteries::auth::hashers::check_password("another long passphrase", &admin.password),
+        "the new password is stored"
+    );
+    conn.close().await.expect("close");
+}
