@@ -17,6 +17,7 @@ mod conformance;
 mod create;
 mod db;
 mod example;
+mod example_actix;
 mod example_hyper;
 mod filters;
 mod fixtures;

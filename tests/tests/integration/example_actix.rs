@@ -1,0 +1,185 @@
+//! The api-actix example, served on loopback and driven as an API client would.
+
+use actix_web::HttpServer;
+use batteries::auth::UserManager;
+use batteries::auth::jwt::JwtKey;
+use batteries::auth::sessions::SessionSecret;
+use batteries::orm::testing::TestDb;
+use batteries_tests::backend_tests;
+use batteries_tests::browser::Browser;
+use http::StatusCode;
+use sea_orm_migration::MigratorTrait;
+
+backend_tests!(api_actix_issues_tokens_checks_permissions_and_limits);
+
+fn serve(app: api_actix::App) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                let app = app.clone();
+                actix_web::App::new()
+                    .wrap(app.batteries())
+                    .configure(move |cfg| app.configure(cfg))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .expect("listen")
+            .run();
+            let _ = tx.send(server.handle());
+            let _ = server.await;
+        });
+    });
+    (addr, rx.recv().expect("started"))
+}
+
+async fn api_actix_issues_tokens_checks_permissions_and_limits(db: &TestDb) {
+    // Not the in-memory SQLite database: actix drops an extractor's future when another
+    // extractor of the same handler fails, sqlx then closes that connection, and an
+    // in-memory database dies with its only connection. A file behaves like a server.
+    let url = db.url().unwrap_or_else(|| {
+        let dir = std::env::temp_dir()
+            .join(batteries_tests::unique_prefix("api-actix").replace(':', "-"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        format!("sqlite://{}?mode=rwc", dir.join("db.sqlite3").display())
+    });
+    let conn = batteries::orm::db::connect(&url).await.expect("connect");
+    api_actix::Migrator::up(&conn, None)
+        .await
+        .expect("migrations");
+    let users = UserManager::new();
+    api_actix::seed_demo_user(&conn, &users, "demo's long password")
+        .await
+        .expect("demo");
+    users
+        .create_user(&conn, "viewer", None, Some("viewer's long password"))
+        .await
+        .expect("viewer");
+    let pem = JwtKey::generate_ed25519_pem().expect("key");
+    let secret = SessionSecret::new("api-actix test secret, long enough").expect("secret");
+    let app = api_actix::App::new(conn, &pem, secret, false).expect("app");
+    let (addr, handle) = serve(app);
+    let mut client = Browser::new(addr);
+    let login = |username: &str, password: &str| serde_json::json!({ "username": username, "password": password });
+
+    let wrong = client
+        .post_json("/api/token", &login("demo", "nope"), &[])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let pair = client
+        .post_json("/api/token", &login("demo", "demo's long password"), &[])
+        .await;
+    assert_eq!(pair.status, StatusCode::OK, "{}", pair.body);
+    assert_eq!(pair.header("x-content-type-options"), Some("nosniff"));
+    let pair = pair.json();
+    let bearer = format!("Bearer {}", pair["access_token"].as_str().expect("access"));
+    let auth = [("authorization", bearer.as_str())];
+
+    let me = client.get_api("/api/me", &auth).await;
+    assert_eq!(me.json()["username"], "demo", "{}", me.body);
+    assert_eq!(
+        client.get_api("/api/me", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        client.get_api("/api/notes", &auth).await.json(),
+        serde_json::json!([])
+    );
+
+    let created = client
+        .post_json("/api/notes", &serde_json::json!({ "text": "hello" }), &auth)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let empty = client
+        .post_json("/api/notes", &serde_json::json!({ "text": "  " }), &auth)
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    let malformed = client
+        .send(
+            http::Method::POST,
+            "/api/notes",
+            &[
+                ("authorization", bearer.as_str()),
+                ("content-type", "application/json"),
+            ],
+            bytes::Bytes::from_static(b"{\"text\": "),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(malformed.json()["error"].is_string(), "{}", malformed.body);
+    let notes = client.get_api("/api/notes", &auth).await;
+    assert_eq!(notes.json()[0]["text"], "hello", "{}", notes.body);
+
+    let viewer = client
+        .post_json(
+            "/api/token",
+            &login("viewer", "viewer's long password"),
+            &[],
+        )
+        .await
+        .json();
+    let viewer_bearer = format!(
+        "Bearer {}",
+        viewer["access_token"].as_str().expect("access")
+    );
+    let denied = client
+        .post_json(
+            "/api/notes",
+            &serde_json::json!({ "text": "x" }),
+            &[("authorization", &viewer_bearer)],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        client
+            .get_api("/api/notes", &[("authorization", &viewer_bearer)])
+            .await
+            .json(),
+        serde_json::json!([]),
+        "each user sees only their notes"
+    );
+
+    let refresh = pair["refresh_token"].as_str().expect("refresh");
+    let body = serde_json::json!({ "refresh_token": refresh });
+    assert_eq!(
+        client
+            .post_json("/api/token/refresh", &body, &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        client
+            .post_json("/api/token/refresh", &body, &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let jwks = client.get_api("/.well-known/jwks.json", &[]).await.json();
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "no private key in the JWKS"
+    );
+
+    // Three token requests so far; two more pass, then 429.
+    for _ in 0..2 {
+        assert_ne!(
+            client
+                .post_json("/api/token", &login("demo", "nope"), &[])
+                .await
+                .status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let limited = client
+        .post_json("/api/token", &login("demo", "demo's long password"), &[])
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+    handle.stop(false).await;
+}
