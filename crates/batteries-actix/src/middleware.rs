@@ -215,16 +215,15 @@ where
     if let Some(csrf) = &config.csrf {
         let (method, uri) = (method_in(req.method()), uri_in(req.uri()));
         if csrf.applies(&method, &uri) {
-            let body = if CsrfLayer::needs_token(&headers, user.as_ref())
-                && CsrfLayer::wants_form_body(&headers)
-            {
-                match buffer_payload(&mut req, csrf.form_limit()).await {
-                    Ok(bytes) => Some(bytes),
-                    Err(error) => return Ok(refuse(req, error.response())),
-                }
-            } else {
-                None
-            };
+            let body =
+                if CsrfLayer::needs_token(user.as_ref()) && CsrfLayer::wants_form_body(&headers) {
+                    match buffer_payload(&mut req, csrf.form_limit()).await {
+                        Ok(bytes) => Some(bytes),
+                        Err(error) => return Ok(refuse(req, error.response())),
+                    }
+                } else {
+                    None
+                };
             let checked = csrf
                 .check(
                     &method,

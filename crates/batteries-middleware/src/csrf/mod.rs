@@ -8,8 +8,9 @@
 //!    request must present the session's CSRF token in the `X-CSRFToken` header or in
 //!    an `application/x-www-form-urlencoded` form field `csrfmiddlewaretoken`. Forms
 //!    render the token with [`csrf_token`], masked afresh each time as Django does. A
-//!    request authenticated by an `Authorization: Bearer` header is not a browser's
-//!    ambient credential and skips this part.
+//!    request that the auth layer authenticated by an `Authorization: Bearer` token is
+//!    not using a browser's ambient credential and skips this part (a bearer header the
+//!    auth layer did not verify skips nothing).
 //!
 //! Routes can be exempted by path prefix ([`CsrfLayer::exempt`]); every refusal is a
 //! `403` with a one-line reason.
@@ -172,20 +173,67 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn bearer_requests_skip_the_token_but_not_the_origin_check() {
-        let bearer = ("authorization", "Bearer abc");
+    async fn only_verified_bearer_requests_skip_the_token() {
+        struct AcceptAbc;
+        impl crate::auth::BearerVerifier for AcceptAbc {
+            fn verify(
+                &self,
+                token: &str,
+            ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+                if token == "abc" {
+                    Ok("1".to_owned())
+                } else {
+                    Err("unknown token".into())
+                }
+            }
+        }
+        let db = batteries_orm::db::connect("sqlite::memory:")
+            .await
+            .expect("db");
+        let secret =
+            batteries_auth::sessions::SessionSecret::new("a secret of at least 32 bytes!!!")
+                .expect("secret");
+        let app = ServiceBuilder::new()
+            .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+            .layer(
+                crate::auth::AuthLayer::new(batteries_auth::ModelBackend::new(db), secret)
+                    .with_bearer(AcceptAbc),
+            )
+            .layer(CsrfLayer::new())
+            .service_fn(|_: Request<Body>| async {
+                Ok::<_, Infallible>(Response::new(Body::default()))
+            });
+        let send = |headers: &[(&'static str, &'static str)]| {
+            let mut request = Request::post("/api");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            app.clone()
+                .oneshot(request.body(Body::default()).expect("request"))
+        };
         let same = ("sec-fetch-site", "same-origin");
         let cross = ("sec-fetch-site", "cross-site");
+        let status = |r: Result<Response<Body>, Infallible>| r.expect("infallible").status();
         assert_eq!(
-            post(CsrfLayer::new(), "/api", &[bearer, same], "").await,
+            status(send(&[("authorization", "Bearer abc"), same]).await),
             StatusCode::OK
         );
         assert_eq!(
-            post(CsrfLayer::new(), "/api", &[bearer, cross], "").await,
-            StatusCode::FORBIDDEN
+            status(send(&[("authorization", "Bearer abc"), cross]).await),
+            StatusCode::FORBIDDEN,
+            "the origin check still applies"
         );
+        assert_eq!(status(send(&[same]).await), StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn an_unverified_bearer_header_skips_nothing() {
+        let headers = [
+            ("authorization", "Bearer anything"),
+            ("sec-fetch-site", "same-origin"),
+        ];
         assert_eq!(
-            post(CsrfLayer::new(), "/api", &[same], "").await,
+            post(CsrfLayer::new(), "/api", &headers, "").await,
             StatusCode::FORBIDDEN
         );
     }

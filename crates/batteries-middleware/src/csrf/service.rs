@@ -14,7 +14,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{CsrfError, FORM_FIELD, HEADER, check_token, form_field};
-use crate::auth::{AuthMethod, CurrentUser, bearer_token};
+use crate::auth::{AuthMethod, CurrentUser};
 use crate::util::{BoxFuture, text};
 
 /// Largest form body searched for the token (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
@@ -146,14 +146,11 @@ impl CsrfLayer {
         }
     }
 
-    /// Whether the token check applies: not for requests authenticated by a bearer token
-    /// (no ambient browser credential).
-    pub fn needs_token(headers: &HeaderMap, user: Option<&CurrentUser>) -> bool {
-        match user.and_then(CurrentUser::method) {
-            Some(AuthMethod::Bearer) => false,
-            Some(AuthMethod::Session) => true,
-            None => bearer_token(headers).is_none(),
-        }
+    /// Whether the token check applies: always, except for requests the auth layer
+    /// authenticated by a bearer token (not an ambient browser credential). A bearer
+    /// header that no auth layer verified skips nothing.
+    pub fn needs_token(user: Option<&CurrentUser>) -> bool {
+        user.and_then(CurrentUser::method) != Some(AuthMethod::Bearer)
     }
 
     /// Whether a form body should be read for the token: no header token, and a
@@ -188,7 +185,7 @@ impl CsrfLayer {
             return Ok(());
         }
         self.check_origin(method, uri, headers).await?;
-        if !Self::needs_token(headers, user) {
+        if !Self::needs_token(user) {
             return Ok(());
         }
         let presented = headers
@@ -262,8 +259,8 @@ where
             let (parts, body) = request.into_parts();
             let session = parts.extensions.get::<Session>();
             let user = parts.extensions.get::<CurrentUser>();
-            let needs_body = CsrfLayer::needs_token(&parts.headers, user)
-                && CsrfLayer::wants_form_body(&parts.headers);
+            let needs_body =
+                CsrfLayer::needs_token(user) && CsrfLayer::wants_form_body(&parts.headers);
             let (body, bytes) = if needs_body {
                 match Limited::new(body, layer.inner.form_limit).collect().await {
                     Ok(collected) => {
