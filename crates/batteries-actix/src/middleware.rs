@@ -176,34 +176,52 @@ where
         let service = self.service.clone();
         let config = self.config.clone();
         Box::pin(async move {
-            let mut response = pipeline(service, config.clone(), req).await?;
-            if let Some(security) = &config.headers {
-                let mut headers = headers_in(response.headers());
-                security.apply(&mut headers);
-                replace_out(&headers, response.headers_mut());
+            // The session is opened first and saved last, whatever answers the request
+            // (the handler or a refusal), as the tower session layer does.
+            let headers = headers_in(req.headers());
+            let session = config.sessions.as_ref().map(|m| m.open(&headers));
+            if let Some(session) = &session {
+                req.extensions_mut().insert(session.clone());
             }
+            let mut response =
+                pipeline(service, config.clone(), req, &headers, session.as_ref()).await?;
+            let mut out = headers_in(response.headers());
+            if let (Some(manager), Some(session)) = (&config.sessions, &session)
+                && let Err(error) = manager.finish(session, &mut out).await
+            {
+                tracing::error!(%error, "could not save the session");
+                let failed = http::Response::builder()
+                    .status(http::StatusCode::SERVICE_UNAVAILABLE)
+                    .body("The session could not be saved; please try again.".to_owned())
+                    .unwrap_or_default();
+                let (req, _) = response.into_parts();
+                response = ServiceResponse::new(req, response_out(failed)).map_into_right_body();
+                out = headers_in(response.headers());
+            }
+            if let Some(security) = &config.headers {
+                security.apply(&mut out);
+            }
+            replace_out(&out, response.headers_mut());
             Ok(response)
         })
     }
 }
 
+/// Authentication, CSRF, then the inner service.
 async fn pipeline<S, B>(
     service: Rc<S>,
     config: Rc<Config>,
     mut req: ServiceRequest,
+    headers: &http::HeaderMap,
+    session: Option<&batteries_auth::sessions::Session>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
 {
-    let headers = headers_in(req.headers());
-    let session = config.sessions.as_ref().map(|m| m.open(&headers));
-    if let Some(session) = &session {
-        req.extensions_mut().insert(session.clone());
-    }
     let mut user = None;
     if let Some(auth) = &config.auth {
-        match auth.resolve(&headers, session.as_ref()).await {
+        match auth.resolve(headers, session).await {
             Ok(current) => {
                 req.extensions_mut().insert(current.clone());
                 req.extensions_mut().insert(auth.clone());
@@ -216,7 +234,7 @@ where
         let (method, uri) = (method_in(req.method()), uri_in(req.uri()));
         if csrf.applies(&method, &uri) {
             let body =
-                if CsrfLayer::needs_token(user.as_ref()) && CsrfLayer::wants_form_body(&headers) {
+                if CsrfLayer::needs_token(user.as_ref()) && CsrfLayer::wants_form_body(headers) {
                     match buffer_payload(&mut req, csrf.form_limit()).await {
                         Ok(bytes) => Some(bytes),
                         Err(error) => return Ok(refuse(req, error.response())),
@@ -228,8 +246,8 @@ where
                 .check(
                     &method,
                     &uri,
-                    &headers,
-                    session.as_ref(),
+                    headers,
+                    session,
                     user.as_ref(),
                     body.as_deref(),
                 )
@@ -241,19 +259,5 @@ where
         }
     }
 
-    let mut response = service.call(req).await?;
-    if let (Some(manager), Some(session)) = (&config.sessions, &session) {
-        let mut out = headers_in(response.headers());
-        if let Err(error) = manager.finish(session, &mut out).await {
-            tracing::error!(%error, "could not save the session");
-            let failed = http::Response::builder()
-                .status(http::StatusCode::SERVICE_UNAVAILABLE)
-                .body("The session could not be saved; please try again.".to_owned())
-                .unwrap_or_default();
-            let (req, _) = response.into_parts();
-            return Ok(ServiceResponse::new(req, response_out(failed)).map_into_right_body());
-        }
-        replace_out(&out, response.headers_mut());
-    }
-    Ok(response.map_into_left_body())
+    Ok(service.call(req).await?.map_into_left_body())
 }
