@@ -235,3 +235,15 @@ pub fn unique_prefix(test: &str) -> String {
         .map_or(0, |d| d.as_nanos());
     format!("batteries-test:{}:{nanos}:{test}:", std::process::id())
 }
+
+/// The URL of a fresh SQLite file for `test`, for what must outlive one connection
+/// (another process, or an app whose connection may be dropped) where the in-memory
+/// test database cannot serve.
+///
+/// # Panics
+/// If the temporary directory cannot be created.
+pub fn sqlite_file_url(test: &str) -> String {
+    let dir = std::env::temp_dir().join(unique_prefix(test).replace(':', "-"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    format!("sqlite://{}?mode=rwc", dir.join("db.sqlite3").display())
+}

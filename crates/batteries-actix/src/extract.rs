@@ -10,30 +10,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use batteries_middleware::auth;
 use futures_util::future::LocalBoxFuture;
 
-/// A permission an extractor requires: see [`permission!`](crate::permission).
-pub trait Permission: 'static {
-    /// `"app_label.codename"`.
-    const NAME: &'static str;
-}
-
-/// Declares a unit type naming a permission, for [`Perm`].
-///
-/// ```
-/// batteries_actix::permission!(pub AddPost = "blog.add_post");
-/// use batteries_actix::Permission;
-/// assert_eq!(AddPost::NAME, "blog.add_post");
-/// ```
-#[macro_export]
-macro_rules! permission {
-    ($vis:vis $name:ident = $perm:literal) => {
-        #[doc = concat!("The permission `", $perm, "`.")]
-        #[derive(Debug, Clone, Copy)]
-        $vis struct $name;
-        impl $crate::Permission for $name {
-            const NAME: &'static str = $perm;
-        }
-    };
-}
+pub use batteries_middleware::guard::Permission;
+/// Declares a unit type naming a permission, for [`Perm`] (batteries-middleware's macro).
+pub use batteries_middleware::permission;
 
 /// Why an extractor refused the request; the same answers as batteries-axum's.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,7 @@ mod middleware;
 mod ratelimit;
 
 pub use extract::{
-    Auth, CsrfToken, CurrentUser, Perm, Permission, Rejection, RequireUser, Session,
+    Auth, CsrfToken, CurrentUser, Perm, Permission, Rejection, RequireUser, Session, permission,
 };
 pub use guard::{GuardMiddleware, RequireLogin, RequirePerm};
 pub use middleware::{Batteries, BatteriesMiddleware};

@@ -16,7 +16,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::convert::{headers_in, method_in, replace_out, response_out, uri_in};
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Config {
     sessions: Option<SessionManager>,
     auth: Option<Authentication>,
@@ -75,14 +75,7 @@ impl Batteries {
     }
 
     fn with(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Rc::try_unwrap(self.config).unwrap_or_else(|rc| Config {
-            sessions: rc.sessions.clone(),
-            auth: rc.auth.clone(),
-            csrf: rc.csrf.clone(),
-            headers: rc.headers.clone(),
-        });
-        f(&mut config);
-        self.config = Rc::new(config);
+        f(Rc::make_mut(&mut self.config));
         self
     }
 

@@ -34,6 +34,7 @@ pub struct RateLimit {
     inner: Rc<Config>,
 }
 
+#[derive(Clone)]
 struct Config {
     limiter: RateLimiter,
     client_ip: ClientIp,
@@ -64,18 +65,9 @@ impl RateLimit {
     /// A bucket per logged-in user (from the `Batteries` middleware's current user), and
     /// per client IP for anonymous requests.
     #[must_use]
-    pub fn per_user(self) -> Self {
-        let config = Rc::try_unwrap(self.inner).unwrap_or_else(|rc| Config {
-            limiter: rc.limiter.clone(),
-            client_ip: rc.client_ip.clone(),
-            per_user: rc.per_user,
-        });
-        Self {
-            inner: Rc::new(Config {
-                per_user: true,
-                ..config
-            }),
-        }
+    pub fn per_user(mut self) -> Self {
+        Rc::make_mut(&mut self.inner).per_user = true;
+        self
     }
 }
 

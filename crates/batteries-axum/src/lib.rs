@@ -49,30 +49,9 @@ use axum::response::{IntoResponse, Response};
 use batteries_middleware::auth;
 use batteries_middleware::guard::{Denial, RequireLoginLayer, RequirePermLayer};
 
-/// A permission an extractor requires: see [`permission!`].
-pub trait Permission: Send + Sync + 'static {
-    /// `"app_label.codename"`.
-    const NAME: &'static str;
-}
-
-/// Declares a unit type naming a permission, for [`Perm`].
-///
-/// ```
-/// batteries_axum::permission!(pub AddPost = "blog.add_post");
-/// use batteries_axum::Permission;
-/// assert_eq!(AddPost::NAME, "blog.add_post");
-/// ```
-#[macro_export]
-macro_rules! permission {
-    ($vis:vis $name:ident = $perm:literal) => {
-        #[doc = concat!("The permission `", $perm, "`.")]
-        #[derive(Debug, Clone, Copy)]
-        $vis struct $name;
-        impl $crate::Permission for $name {
-            const NAME: &'static str = $perm;
-        }
-    };
-}
+pub use batteries_middleware::guard::Permission;
+/// Declares a unit type naming a permission, for [`Perm`] (batteries-middleware's macro).
+pub use batteries_middleware::permission;
 
 /// Why an extractor refused the request.
 #[derive(Debug)]

@@ -20,11 +20,8 @@ backend_tests!(
 /// The database URL the CLI is pointed at: the test's server database, or a fresh
 /// SQLite file (the in-memory test database is out of another process's reach).
 fn url_of(db: &TestDb, test: &str) -> String {
-    db.url().unwrap_or_else(|| {
-        let dir = std::env::temp_dir().join(batteries_tests::unique_prefix(test).replace(':', "-"));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        format!("sqlite://{}?mode=rwc", dir.join("db.sqlite3").display())
-    })
+    db.url()
+        .unwrap_or_else(|| batteries_tests::sqlite_file_url(test))
 }
 
 fn manage(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -40,12 +40,9 @@ async fn api_actix_issues_tokens_checks_permissions_and_limits(db: &TestDb) {
     // Not the in-memory SQLite database: actix drops an extractor's future when another
     // extractor of the same handler fails, sqlx then closes that connection, and an
     // in-memory database dies with its only connection. A file behaves like a server.
-    let url = db.url().unwrap_or_else(|| {
-        let dir = std::env::temp_dir()
-            .join(batteries_tests::unique_prefix("api-actix").replace(':', "-"));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        format!("sqlite://{}?mode=rwc", dir.join("db.sqlite3").display())
-    });
+    let url = db
+        .url()
+        .unwrap_or_else(|| batteries_tests::sqlite_file_url("api-actix"));
     let conn = batteries::orm::db::connect(&url).await.expect("connect");
     api_actix::Migrator::up(&conn, None)
         .await

@@ -98,7 +98,7 @@ impl SessionSecret {
 
 /// A new CSRF secret: 32 characters of `[a-zA-Z0-9]`, Django's format, which the CSRF
 /// middleware masks into form tokens.
-fn new_csrf_secret() -> String {
+pub fn new_csrf_secret() -> String {
     use rand::Rng as _;
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();

@@ -57,8 +57,8 @@ mod store;
 pub use cookie::{CookieStore, MAX_COOKIE_LEN, MIN_SECRET_LEN};
 pub use database::DatabaseStore;
 pub use login::{
-    CSRF_KEY, HASH_KEY, SessionSecret, USER_ID_KEY, get_user, login, logout, session_user_id,
-    update_session_auth_hash,
+    CSRF_KEY, HASH_KEY, SessionSecret, USER_ID_KEY, get_user, login, logout, new_csrf_secret,
+    session_user_id, update_session_auth_hash,
 };
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]

@@ -22,9 +22,9 @@ fn index(c: u8) -> Option<usize> {
     CHARS.iter().position(|&x| x == c)
 }
 
-/// A new random secret.
+/// A new random secret (the one login also makes).
 pub fn new_secret() -> String {
-    String::from_utf8(random_chars(SECRET_LEN)).unwrap_or_default()
+    batteries_auth::sessions::new_csrf_secret()
 }
 
 /// `secret` masked with a fresh random mask: Django's `_mask_cipher_secret`.

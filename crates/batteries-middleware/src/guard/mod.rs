@@ -40,6 +40,33 @@ pub use service::{RequireLoginLayer, RequireLoginService, RequirePermLayer, Requ
 
 use crate::util::{json, text, wants_html};
 
+/// A permission named by a type, for the adapters' `Perm<P>` extractors: see
+/// [`permission!`](crate::permission).
+pub trait Permission: Send + Sync + 'static {
+    /// `"app_label.codename"`.
+    const NAME: &'static str;
+}
+
+/// Declares a unit type naming a permission, for the `Perm<P>` extractors of
+/// `batteries-axum` and `batteries-actix` (which re-export this macro).
+///
+/// ```
+/// batteries_middleware::permission!(pub AddPost = "blog.add_post");
+/// use batteries_middleware::guard::Permission;
+/// assert_eq!(AddPost::NAME, "blog.add_post");
+/// ```
+#[macro_export]
+macro_rules! permission {
+    ($vis:vis $name:ident = $perm:literal) => {
+        #[doc = concat!("The permission `", $perm, "`.")]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::guard::Permission for $name {
+            const NAME: &'static str = $perm;
+        }
+    };
+}
+
 /// What a guard answers when the request is not allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denial {
