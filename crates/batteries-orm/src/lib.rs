@@ -11,6 +11,7 @@
 //! | [`create`] | `get_or_create`, `update_or_create` |
 //! | [`fixtures`] | `dumpdata` / `loaddata` in Django's JSON format |
 //! | [`migration`] | each app's migrations, run together |
+//! | [`value`] | how each column type is spelled as text and JSON (used by filters, fixtures and the admin) |
 //! | `testing` (feature `testing`) | a fresh test database per test on each backend |
 //!
 //! ## Features
@@ -73,7 +74,7 @@ pub mod migration;
 pub mod paginate;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod value;
+pub mod value;
 
 pub use error::{CursorError, Error, FilterError, FixtureError, Result};
 

@@ -15,27 +15,50 @@ use serde_json::Value as Json;
 
 /// The family of a column, which decides how its values are parsed and which lookups
 /// apply to it.
+///
+/// ```
+/// use batteries_orm::value::Kind;
+/// use sea_orm::Value;
+/// use sea_orm::sea_query::ColumnType;
+///
+/// let kind = Kind::of(&ColumnType::SmallInteger);
+/// assert_eq!(kind.parse("42"), Ok(Value::Int(Some(42))));
+/// assert!(kind.parse("40000").is_err()); // beyond i16
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Kind {
+#[non_exhaustive]
+pub enum Kind {
+    /// `true` / `false`.
     Bool,
     /// Signed or unsigned integer with its bounds.
     Int {
+        /// The smallest value the column holds.
         min: i128,
+        /// The largest value the column holds.
         max: i128,
     },
+    /// A floating-point number.
     Float,
+    /// A fixed-point decimal.
     Decimal {
+        /// Digits after the point, when the column fixes them.
         scale: Option<u32>,
     },
+    /// Text of any length.
     Text,
+    /// A calendar date.
     Date,
+    /// A time of day.
     Time,
     /// Date and time without a time zone.
     DateTime,
     /// Date and time with a time zone (stored in UTC).
     DateTimeTz,
+    /// A UUID.
     Uuid,
+    /// A JSON document.
     Json,
+    /// Raw bytes (base64 in text and JSON).
     Bytes,
     /// A database enum: one of the variants, compared as text.
     Enum(Vec<String>),
@@ -44,7 +67,8 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) fn of(ty: &ColumnType) -> Self {
+    /// The kind of a column of type `ty`.
+    pub fn of(ty: &ColumnType) -> Self {
         let int = |min: i128, max: i128| Kind::Int { min, max };
         match ty {
             ColumnType::Boolean => Kind::Bool,
@@ -77,7 +101,7 @@ impl Kind {
     }
 
     /// What a value of this kind looks like, for error messages.
-    pub(crate) fn expected(&self) -> String {
+    pub fn expected(&self) -> String {
         match self {
             Kind::Bool => "a boolean (true, false, 1 or 0)".into(),
             Kind::Int { min, max } => format!("an integer from {min} to {max}"),
@@ -97,7 +121,7 @@ impl Kind {
     }
 
     /// A typed SQL `NULL` for this kind (PostgreSQL wants parameters of the right type).
-    pub(crate) fn null(&self) -> Value {
+    pub fn null(&self) -> Value {
         match self {
             Kind::Bool => Value::Bool(None),
             Kind::Int { max, .. } if *max <= i128::from(i32::MAX) => Value::Int(None),
@@ -116,12 +140,12 @@ impl Kind {
     }
 
     /// Whether text lookups (`contains`, `startswith`, ...) make sense.
-    pub(crate) fn is_text(&self) -> bool {
+    pub fn is_text(&self) -> bool {
         matches!(self, Kind::Text | Kind::Enum(_))
     }
 
     /// Whether values can be ordered and compared with `<`/`>`.
-    pub(crate) fn is_ordered(&self) -> bool {
+    pub fn is_ordered(&self) -> bool {
         matches!(
             self,
             Kind::Int { .. }
@@ -137,7 +161,10 @@ impl Kind {
     }
 
     /// Parses a value given as text (a query string, a cursor, a fixture string).
-    pub(crate) fn parse(&self, s: &str) -> Result<Value, String> {
+    ///
+    /// # Errors
+    /// What a value of this kind looks like ([`Kind::expected`]).
+    pub fn parse(&self, s: &str) -> Result<Value, String> {
         let bad = || self.expected();
         let s_trim = s.trim();
         Ok(match self {
@@ -198,7 +225,10 @@ impl Kind {
     }
 
     /// Converts a JSON value (from a fixture or a cursor) to a value of this kind.
-    pub(crate) fn parse_json(&self, json: &Json) -> Result<Value, String> {
+    ///
+    /// # Errors
+    /// What a value of this kind looks like ([`Kind::expected`]).
+    pub fn parse_json(&self, json: &Json) -> Result<Value, String> {
         match (self, json) {
             (_, Json::Null) => Ok(self.null()),
             (Kind::Json, other) => Ok(Value::Json(Some(Box::new(other.clone())))),
@@ -256,7 +286,7 @@ fn parse_datetime_utc(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Converts a database value to JSON the way Django's `dumpdata` writes it.
-pub(crate) fn to_json(value: &Value, kind: &Kind) -> Json {
+pub fn to_json(value: &Value, kind: &Kind) -> Json {
     match value {
         Value::Bool(Some(b)) => Json::Bool(*b),
         Value::TinyInt(Some(n)) => Json::from(*n),
@@ -357,7 +387,10 @@ fn django_utc(dt: &DateTime<Utc>) -> String {
 /// Sets `column` of `model` to `value`, converting between the variants that share a
 /// column type (`Integer` may be an `i32` or an `i64` field, `TimestampWithTimeZone` a
 /// `DateTime<Utc>` or a `DateTime<FixedOffset>`).
-pub(crate) fn set_column<A: ActiveModelTrait>(
+///
+/// # Errors
+/// SeaORM's message when no variant fits the field.
+pub fn set_column<A: ActiveModelTrait>(
     model: &mut A,
     column: <A::Entity as EntityTrait>::Column,
     value: Value,

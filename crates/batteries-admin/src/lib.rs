@@ -1,0 +1,6 @@
+//! # batteries-admin
+//!
+//! Django's admin for SeaORM entities.
+#![deny(missing_docs)]
+
+mod templates;
