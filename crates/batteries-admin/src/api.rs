@@ -1,0 +1,466 @@
+//! The JSON API: the same registrations, permissions and validation as the HTML pages,
+//! under `{prefix}/api/`, with its OpenAPI 3.1 document at `{prefix}/api/openapi.json`.
+
+use std::collections::HashMap;
+
+use batteries_middleware::auth::AuthMethod;
+use batteries_middleware::csrf::{HEADER, check_token};
+use batteries_orm::value::{Kind, to_json};
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use sea_orm::{DbErr, TransactionTrait, Value};
+use serde_json::{Map, Value as Json, json};
+
+use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
+use crate::model::{ListError, ModelInfo, Row, SaveError};
+use crate::site::{AdminBody, Inner, Registered, Req, Staff, json_response};
+use crate::views::{has_perm, save_row};
+
+fn error(status: StatusCode, message: &str) -> Response<AdminBody> {
+    json_response(status, &json!({"error": message}))
+}
+
+fn unavailable() -> Response<AdminBody> {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The database is unavailable; try again.",
+    )
+}
+
+fn field_errors(errors: &HashMap<String, Vec<String>>) -> Response<AdminBody> {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": "Invalid data.", "fields": errors}),
+    )
+}
+
+/// A database error while saving: a refusal of the values (400) or an outage (503).
+fn db_refusal(e: &DbErr) -> Response<AdminBody> {
+    tracing::warn!(error = %e, "admin API save refused by the database");
+    match e {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => unavailable(),
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            "The database refused these values.",
+        ),
+    }
+}
+
+/// A row as JSON: every column, by name, as Django's serializer writes it.
+pub(crate) fn row_json(info: &ModelInfo, row: &Row) -> Json {
+    let mut object = Map::new();
+    for (field, value) in info.fields.iter().zip(&row.values) {
+        object.insert(field.name.clone(), to_json(value, &field.kind));
+    }
+    Json::Object(object)
+}
+
+pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Response<AdminBody> {
+    let staff = match req.staff().await {
+        Ok(Some(staff)) => staff,
+        Ok(None) => {
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "Authentication credentials were not provided or are not those of an active staff user.",
+            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+        Err(()) => return unavailable(),
+    };
+    // Session-authenticated writes need the CSRF token in `X-CSRFToken`; bearer
+    // tokens are not sent by browsers on their own, so they need none.
+    if !matches!(req.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && staff.method != Some(AuthMethod::Bearer)
+    {
+        let Some(session) = &req.session else {
+            return unavailable();
+        };
+        let token = req.headers.get(HEADER).and_then(|v| v.to_str().ok());
+        if let Err(e) = check_token(session, token).await {
+            return error(StatusCode::FORBIDDEN, &e.to_string());
+        }
+    }
+    let api = Api {
+        inner,
+        req,
+        staff: &staff,
+    };
+    match segs {
+        ["openapi.json"] => json_response(StatusCode::OK, &crate::openapi::document(inner, &staff)),
+        [] => api.root(),
+        [app, model, rest @ ..] => {
+            let Some(reg) = inner.find(app, model) else {
+                return error(StatusCode::NOT_FOUND, "Not found.");
+            };
+            match (rest, &req.method) {
+                ([], &Method::GET) => api.list(reg).await,
+                ([], &Method::POST) => api.create(reg).await,
+                ([pk], &Method::GET) => api.retrieve(reg, pk).await,
+                ([pk], &Method::PUT) => api.update(reg, pk, false).await,
+                ([pk], &Method::PATCH) => api.update(reg, pk, true).await,
+                ([pk], &Method::DELETE) => api.delete(reg, pk).await,
+                ([] | [_], _) => error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed."),
+                _ => error(StatusCode::NOT_FOUND, "Not found."),
+            }
+        }
+        _ => error(StatusCode::NOT_FOUND, "Not found."),
+    }
+}
+
+struct Api<'a> {
+    inner: &'a Inner,
+    req: &'a Req,
+    staff: &'a Staff,
+}
+
+impl Api<'_> {
+    fn url(&self, info: &ModelInfo) -> String {
+        format!(
+            "{}/api/{}/{}/",
+            self.inner.prefix, info.app_label, info.model_name
+        )
+    }
+
+    fn root(&self) -> Response<AdminBody> {
+        let models: Vec<Json> = self
+            .inner
+            .models
+            .iter()
+            .map(|r| r.model.info())
+            .filter(|info| has_perm(self.staff, info, "view"))
+            .map(|info| {
+                json!({
+                    "app_label": info.app_label,
+                    "model": info.model_name,
+                    "verbose_name": info.verbose_name,
+                    "verbose_name_plural": info.verbose_name_plural,
+                    "url": self.url(info),
+                })
+            })
+            .collect();
+        json_response(StatusCode::OK, &json!({"models": models}))
+    }
+
+    async fn list(&self, reg: &Registered) -> Response<AdminBody> {
+        let info = reg.model.info();
+        if !has_perm(self.staff, info, "view") {
+            return error(
+                StatusCode::FORBIDDEN,
+                "You don't have permission to do this.",
+            );
+        }
+        let pairs = self.req.query_pairs();
+        let page = match reg
+            .model
+            .list(&self.inner.db, &pairs, self.inner.count_limit)
+            .await
+        {
+            Ok(page) => page,
+            Err(ListError::Query(message)) => return error(StatusCode::BAD_REQUEST, &message),
+            Err(ListError::Db(_)) => return unavailable(),
+        };
+        let base: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "page").collect();
+        let page_url = |n: u64| {
+            let mut s = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &base {
+                s.append_pair(k, v);
+            }
+            s.append_pair("page", &n.to_string());
+            format!("{}?{}", self.url(info), s.finish())
+        };
+        let count = page.total.value();
+        json_response(
+            StatusCode::OK,
+            &json!({
+                "count": count,
+                "count_exact": page.total.is_exact(),
+                "page": page.number,
+                "per_page": page.per_page,
+                "num_pages": count.div_ceil(page.per_page).max(1),
+                "next": page.has_next.then(|| page_url(page.number + 1)),
+                "previous": (page.number > 1).then(|| page_url(page.number - 1)),
+                "results": page.rows.iter().map(|r| row_json(info, r)).collect::<Vec<_>>(),
+            }),
+        )
+    }
+
+    async fn retrieve(&self, reg: &Registered, pk: &str) -> Response<AdminBody> {
+        let info = reg.model.info();
+        if !has_perm(self.staff, info, "view") {
+            return error(
+                StatusCode::FORBIDDEN,
+                "You don't have permission to do this.",
+            );
+        }
+        match reg.model.get(&self.inner.db, pk).await {
+            Ok(Some(row)) => json_response(StatusCode::OK, &row_json(info, &row)),
+            Ok(None) => error(StatusCode::NOT_FOUND, "Not found."),
+            Err(_) => unavailable(),
+        }
+    }
+
+    /// The values of a JSON body, or errors by field. Unknown fields are refused;
+    /// read-only ones (and the primary key after creation) are ignored.
+    fn parse_body(
+        &self,
+        info: &ModelInfo,
+        adding: bool,
+        partial: bool,
+    ) -> Result<Vec<(usize, Value)>, Box<Response<AdminBody>>> {
+        if !self.req.is_json() {
+            return Err(Box::new(error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Send a JSON object with Content-Type: application/json.",
+            )));
+        }
+        let body: Json = serde_json::from_slice(&self.req.body).map_err(|e| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                &format!("Malformed JSON: {e}."),
+            ))
+        })?;
+        let Json::Object(object) = body else {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "Send a JSON object.",
+            )));
+        };
+        let on_form: Vec<usize> = info
+            .fieldsets
+            .iter()
+            .flat_map(|(_, f)| f.iter().copied())
+            .collect();
+        let mut errors: HashMap<String, Vec<String>> = HashMap::new();
+        let mut values = Vec::new();
+        for key in object.keys() {
+            if info.field_index(key).is_none() {
+                errors.insert(key.clone(), vec!["Unknown field.".into()]);
+            }
+        }
+        for &i in &on_form {
+            let field = &info.fields[i];
+            if !field.editable(adding) {
+                continue;
+            }
+            match object.get(&field.name) {
+                Some(json) => match field.parse_json(json) {
+                    Ok(v) => values.push((i, v)),
+                    Err(m) => {
+                        errors.insert(field.name.clone(), vec![m]);
+                    }
+                },
+                None if partial => {}
+                None if matches!(field.kind, Kind::Bool) && !field.nullable && !adding => {}
+                None if field.nullable => values.push((i, field.kind.null())),
+                None if field.has_default || matches!(field.kind, Kind::Bool) || field.blank => {}
+                None => {
+                    errors.insert(field.name.clone(), vec!["This field is required.".into()]);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(values)
+        } else {
+            Err(Box::new(field_errors(&errors)))
+        }
+    }
+
+    async fn check_foreign_keys(
+        &self,
+        info: &ModelInfo,
+        values: &[(usize, Value)],
+    ) -> Result<(), Box<Response<AdminBody>>> {
+        let mut errors = HashMap::new();
+        for (i, value) in values {
+            let field = &info.fields[*i];
+            let Some(fk) = &field.foreign_key else {
+                continue;
+            };
+            let key = crate::field::pk_string(value);
+            if key.is_empty() {
+                continue;
+            }
+            let Some(target) = self.inner.by_table(&fk.table) else {
+                continue;
+            };
+            if target.model.info().pk_field().name != fk.column {
+                continue;
+            }
+            match target
+                .model
+                .reprs(&self.inner.db, vec![value.clone()])
+                .await
+            {
+                Ok(found) if found.contains_key(&key) => {}
+                Ok(_) => {
+                    errors.insert(
+                        field.name.clone(),
+                        vec![format!(
+                            "Invalid pk “{}” - object does not exist.",
+                            crate::field::truncate(&key)
+                        )],
+                    );
+                }
+                Err(_) => return Err(Box::new(unavailable())),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Box::new(field_errors(&errors)))
+        }
+    }
+
+    fn save_error(info: &ModelInfo, e: &SaveError) -> Response<AdminBody> {
+        match e {
+            SaveError::Field(i, m) => field_errors(&HashMap::from([(
+                info.fields[*i].name.clone(),
+                vec![m.clone()],
+            )])),
+            SaveError::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
+            SaveError::Unique(m) => {
+                let field = info
+                    .fields
+                    .iter()
+                    .find(|f| f.unique && !f.auto && m.contains(&f.name));
+                match field {
+                    Some(f) => field_errors(&HashMap::from([(
+                        f.name.clone(),
+                        vec![format!(
+                            "{} with this {} already exists.",
+                            crate::field::label_of(&info.verbose_name),
+                            f.label
+                        )],
+                    )])),
+                    None => error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("A {} with these values already exists.", info.verbose_name),
+                    ),
+                }
+            }
+            SaveError::ForeignKey(_) => {
+                error(StatusCode::BAD_REQUEST, "A related row does not exist.")
+            }
+            SaveError::NotFound => error(StatusCode::NOT_FOUND, "Not found."),
+            SaveError::Db(e) => db_refusal(e),
+        }
+    }
+
+    async fn create(&self, reg: &Registered) -> Response<AdminBody> {
+        let info = reg.model.info();
+        if !has_perm(self.staff, info, "add") {
+            return error(
+                StatusCode::FORBIDDEN,
+                "You don't have permission to do this.",
+            );
+        }
+        let values = match self.parse_body(info, true, false) {
+            Ok(v) => v,
+            Err(response) => return *response,
+        };
+        if let Err(response) = self.check_foreign_keys(info, &values).await {
+            return *response;
+        }
+        match save_row(self.inner, self.staff, reg, None, values).await {
+            Ok(row) => {
+                let mut response = json_response(StatusCode::CREATED, &row_json(info, &row));
+                let location = format!(
+                    "{}{}/",
+                    self.url(info),
+                    percent_encoding::utf8_percent_encode(
+                        &row.pk,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
+                );
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(header::LOCATION, v);
+                }
+                response
+            }
+            Err(e) => Self::save_error(info, &e),
+        }
+    }
+
+    async fn update(&self, reg: &Registered, pk: &str, partial: bool) -> Response<AdminBody> {
+        let info = reg.model.info();
+        if !has_perm(self.staff, info, "change") {
+            return error(
+                StatusCode::FORBIDDEN,
+                "You don't have permission to do this.",
+            );
+        }
+        let existing = match reg.model.get(&self.inner.db, pk).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return error(StatusCode::NOT_FOUND, "Not found."),
+            Err(_) => return unavailable(),
+        };
+        let values = match self.parse_body(info, false, partial) {
+            Ok(v) => v,
+            Err(response) => return *response,
+        };
+        if let Err(response) = self.check_foreign_keys(info, &values).await {
+            return *response;
+        }
+        match save_row(self.inner, self.staff, reg, Some(&existing), values).await {
+            Ok(row) => json_response(StatusCode::OK, &row_json(info, &row)),
+            Err(e) => Self::save_error(info, &e),
+        }
+    }
+
+    async fn delete(&self, reg: &Registered, pk: &str) -> Response<AdminBody> {
+        let info = reg.model.info();
+        if !has_perm(self.staff, info, "delete") {
+            return error(
+                StatusCode::FORBIDDEN,
+                "You don't have permission to do this.",
+            );
+        }
+        let db = &self.inner.db;
+        let row = match reg.model.get(db, pk).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return error(StatusCode::NOT_FOUND, "Not found."),
+            Err(_) => return unavailable(),
+        };
+        let Some(user_id) = self.staff.user_id() else {
+            return error(
+                StatusCode::FORBIDDEN,
+                "Only users with integer ids can edit.",
+            );
+        };
+        let result = async {
+            let txn = db.begin().await?;
+            reg.model
+                .delete(&txn, std::slice::from_ref(&row.pk))
+                .await?;
+            log::log_action(
+                &txn,
+                NewEntry {
+                    user_id,
+                    content_type_id: reg.content_type_id,
+                    object_id: &row.pk,
+                    object_repr: &row.repr,
+                    flag: ActionFlag::Deletion,
+                    message: ChangeMessage::deleted(),
+                },
+            )
+            .await?;
+            txn.commit().await?;
+            Ok::<(), SaveError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                let mut response = Response::new(AdminBody::default());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                response
+            }
+            Err(SaveError::ForeignKey(_)) => error(
+                StatusCode::CONFLICT,
+                "Other rows still refer to this one; delete or change them first.",
+            ),
+            Err(e) => Self::save_error(info, &e),
+        }
+    }
+}

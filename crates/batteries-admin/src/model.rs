@@ -1,0 +1,1063 @@
+//! [`ModelAdmin`]: how one SeaORM entity appears in the admin, and the type-erased
+//! [`AdminModel`] the site drives.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use batteries_orm::filter::FilterSet;
+use batteries_orm::paginate::{Paginator, Total};
+use batteries_orm::value::{Kind, set_column};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, ModelTrait, PaginatorTrait,
+    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    RelationTrait, SqlErr, Value,
+};
+
+use crate::field::{Field, ForeignKey, label_of, pk_string};
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type DisplayFn<M> = Arc<dyn Fn(&M) -> String + Send + Sync>;
+type SaveHook<A> = Arc<dyn Fn(&mut A, bool) -> Result<(), String> + Send + Sync>;
+type DeleteHook<M> = Arc<dyn Fn(&M) -> Result<(), String> + Send + Sync>;
+type ActionFn<M> =
+    Arc<dyn Fn(DatabaseConnection, Vec<M>) -> BoxFuture<Result<String, String>> + Send + Sync>;
+
+enum ListItem<E: EntityTrait> {
+    Column(E::Column),
+    Computed {
+        label: String,
+        f: DisplayFn<E::Model>,
+    },
+}
+
+struct Action<M> {
+    name: String,
+    label: String,
+    permission: &'static str,
+    f: ActionFn<M>,
+}
+
+/// How one entity appears in the admin: Django's `ModelAdmin` options.
+///
+/// Every option has a sensible default, so `ModelAdmin::new()` alone gives a working
+/// changelist (every column), search-less, ordered by descending primary key, and forms
+/// with every column.
+///
+/// ```
+/// # mod post {
+/// #     use sea_orm::entity::prelude::*;
+/// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+/// #     #[sea_orm(table_name = "blog_post")]
+/// #     pub struct Model {
+/// #         #[sea_orm(primary_key)]
+/// #         pub id: i32,
+/// #         pub title: String,
+/// #         pub published: bool,
+/// #         #[sea_orm(column_type = "Text")]
+/// #         pub body: String,
+/// #     }
+/// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+/// #     pub enum Relation {}
+/// #     impl ActiveModelBehavior for ActiveModel {}
+/// # }
+/// use batteries_admin::ModelAdmin;
+///
+/// let posts = ModelAdmin::<post::Entity>::new()
+///     .list_display([post::Column::Title, post::Column::Published])
+///     .computed("words", "Words", |p| p.body.split_whitespace().count().to_string())
+///     .search_fields([post::Column::Title, post::Column::Body])
+///     .list_filter([post::Column::Published])
+///     .ordering("-id")
+///     .display(|p| p.title.clone());
+/// ```
+#[must_use]
+pub struct ModelAdmin<E: EntityTrait> {
+    app_label: Option<String>,
+    model_name: Option<String>,
+    verbose_name: Option<String>,
+    verbose_name_plural: Option<String>,
+    list_display: Vec<ListItem<E>>,
+    list_display_links: Vec<String>,
+    search_fields: Vec<E::Column>,
+    list_filter: Vec<E::Column>,
+    ordering: Option<String>,
+    list_per_page: u64,
+    readonly_fields: Vec<E::Column>,
+    fields: Option<Vec<E::Column>>,
+    fieldsets: Vec<(Option<String>, Vec<E::Column>)>,
+    actions: Vec<Action<E::Model>>,
+    autocomplete_fields: Vec<E::Column>,
+    blank: Vec<E::Column>,
+    labels: HashMap<String, String>,
+    help: HashMap<String, String>,
+    choices: HashMap<String, Vec<(String, String)>>,
+    display: Option<DisplayFn<E::Model>>,
+    on_save: Option<SaveHook<E::ActiveModel>>,
+    on_delete: Option<DeleteHook<E::Model>>,
+}
+
+impl<E: EntityTrait> fmt::Debug for ModelAdmin<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelAdmin")
+            .field("table", &E::default().table_name())
+            .field("app_label", &self.app_label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: EntityTrait> Default for ModelAdmin<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: EntityTrait> ModelAdmin<E> {
+    /// The defaults: every column listed and editable, 100 rows a page.
+    pub fn new() -> Self {
+        Self {
+            app_label: None,
+            model_name: None,
+            verbose_name: None,
+            verbose_name_plural: None,
+            list_display: Vec::new(),
+            list_display_links: Vec::new(),
+            search_fields: Vec::new(),
+            list_filter: Vec::new(),
+            ordering: None,
+            list_per_page: 100,
+            readonly_fields: Vec::new(),
+            fields: None,
+            fieldsets: Vec::new(),
+            actions: Vec::new(),
+            autocomplete_fields: Vec::new(),
+            blank: Vec::new(),
+            labels: HashMap::new(),
+            help: HashMap::new(),
+            choices: HashMap::new(),
+            display: None,
+            on_save: None,
+            on_delete: None,
+        }
+    }
+
+    /// The app the model belongs to (its group on the index page and the first part of
+    /// its permissions, `blog.change_post`). Default: the table name's part before the
+    /// first `_` (`blog` for `blog_post`), or `app`.
+    pub fn app_label(mut self, app_label: impl Into<String>) -> Self {
+        self.app_label = Some(app_label.into());
+        self
+    }
+
+    /// The model's name in URLs and permission codenames. Default: the table name
+    /// without the app label (`post` for `blog_post`).
+    pub fn model_name(mut self, name: impl Into<String>) -> Self {
+        self.model_name = Some(name.into());
+        self
+    }
+
+    /// The singular and plural names people read (default: the model name, plus `s`).
+    pub fn verbose_name(mut self, singular: impl Into<String>, plural: impl Into<String>) -> Self {
+        self.verbose_name = Some(singular.into());
+        self.verbose_name_plural = Some(plural.into());
+        self
+    }
+
+    /// The changelist's columns (Django's `list_display`), in order.
+    pub fn list_display(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.list_display
+            .extend(columns.into_iter().map(ListItem::Column));
+        self
+    }
+
+    /// A computed changelist column: `f` turns a row into the text shown (escaped).
+    pub fn computed(
+        mut self,
+        name: &str,
+        label: impl Into<String>,
+        f: impl Fn(&E::Model) -> String + Send + Sync + 'static,
+    ) -> Self {
+        let _ = name;
+        self.list_display.push(ListItem::Computed {
+            label: label.into(),
+            f: Arc::new(f),
+        });
+        self
+    }
+
+    /// The columns that link to the change form (default: the first one).
+    pub fn list_display_links(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.list_display_links = columns.into_iter().map(|c| c.as_str().to_owned()).collect();
+        self
+    }
+
+    /// The columns the search box looks in: each word must appear (ignoring case) in one
+    /// of them.
+    pub fn search_fields(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.search_fields = columns.into_iter().collect();
+        self
+    }
+
+    /// The filter sidebar: booleans, enums, dates and foreign keys get choices.
+    pub fn list_filter(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.list_filter = columns.into_iter().collect();
+        self
+    }
+
+    /// Default ordering, as `-created,title` (default: descending primary key).
+    pub fn ordering(mut self, ordering: impl Into<String>) -> Self {
+        self.ordering = Some(ordering.into());
+        self
+    }
+
+    /// Rows per changelist page (default 100).
+    pub fn list_per_page(mut self, n: u64) -> Self {
+        self.list_per_page = n.clamp(1, 1000);
+        self
+    }
+
+    /// Columns shown on the form but never written, whatever is posted.
+    pub fn readonly_fields(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.readonly_fields = columns.into_iter().collect();
+        self
+    }
+
+    /// The form's fields, in order (default: every column). Columns left out are neither
+    /// shown nor written.
+    pub fn fields(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.fields = Some(columns.into_iter().collect());
+        self
+    }
+
+    /// Adds a fieldset (a titled group of fields) to the form, as Django's `fieldsets`.
+    pub fn fieldset(
+        mut self,
+        title: Option<&str>,
+        columns: impl IntoIterator<Item = E::Column>,
+    ) -> Self {
+        self.fieldsets
+            .push((title.map(str::to_owned), columns.into_iter().collect()));
+        self
+    }
+
+    /// Foreign keys edited with a search-as-you-type box instead of a `<select>` of every
+    /// row (the related model should have `search_fields`).
+    pub fn autocomplete_fields(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.autocomplete_fields = columns.into_iter().collect();
+        self
+    }
+
+    /// Text columns that may be saved empty (Django's `blank=True`).
+    pub fn blank(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.blank = columns.into_iter().collect();
+        self
+    }
+
+    /// The label of a column on forms and changelists (default: its name, capitalised).
+    pub fn label(mut self, column: E::Column, label: impl Into<String>) -> Self {
+        self.labels.insert(column.as_str().to_owned(), label.into());
+        self
+    }
+
+    /// Help text under a form field.
+    pub fn help_text(mut self, column: E::Column, help: impl Into<String>) -> Self {
+        self.help.insert(column.as_str().to_owned(), help.into());
+        self
+    }
+
+    /// The values a column may hold, each with its label (Django's `choices`): the
+    /// form shows a `<select>`, anything else is refused, and a `list_filter` on the
+    /// column offers them.
+    pub fn choices<V: ToString, L: Into<String>>(
+        mut self,
+        column: E::Column,
+        choices: impl IntoIterator<Item = (V, L)>,
+    ) -> Self {
+        self.choices.insert(
+            column.as_str().to_owned(),
+            choices
+                .into_iter()
+                .map(|(v, l)| (v.to_string(), l.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// How a row is named in titles, links, confirmations and the history (Django's
+    /// `__str__`). Default: `Post object (3)`.
+    pub fn display(mut self, f: impl Fn(&E::Model) -> String + Send + Sync + 'static) -> Self {
+        self.display = Some(Arc::new(f));
+        self
+    }
+
+    /// Called before each save from a form or the API with the active model and whether
+    /// it is a change (`false` when adding). It may set more columns; an `Err` stops the
+    /// save and shows its message on the form.
+    pub fn on_save(
+        mut self,
+        f: impl Fn(&mut E::ActiveModel, bool) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_save = Some(Arc::new(f));
+        self
+    }
+
+    /// Called before a row is deleted (alone or in bulk); an `Err` stops the deletion.
+    pub fn on_delete(
+        mut self,
+        f: impl Fn(&E::Model) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_delete = Some(Arc::new(f));
+        self
+    }
+
+    /// A bulk action on the changelist, run on the selected rows after a confirmation
+    /// page. It needs the model's `change` permission; its `Ok` text is shown as a success
+    /// message, its `Err` text as an error.
+    ///
+    /// ```
+    /// # mod post {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "blog_post")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i32,
+    /// #         pub published: bool,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use batteries_admin::ModelAdmin;
+    /// use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    ///
+    /// let admin = ModelAdmin::<post::Entity>::new().action(
+    ///     "publish",
+    ///     "Publish selected posts",
+    ///     |db, posts| async move {
+    ///         let ids: Vec<i32> = posts.iter().map(|p| p.id).collect();
+    ///         let n = post::Entity::update_many()
+    ///             .col_expr(post::Column::Published, Expr::value(true))
+    ///             .filter(post::Column::Id.is_in(ids))
+    ///             .exec(&db)
+    ///             .await
+    ///             .map_err(|e| e.to_string())?
+    ///             .rows_affected;
+    ///         Ok(format!("{n} posts published."))
+    ///     },
+    /// );
+    /// ```
+    pub fn action<F, Fut>(mut self, name: &str, label: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(DatabaseConnection, Vec<E::Model>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, String>> + Send + 'static,
+    {
+        self.actions.push(Action {
+            name: name.to_owned(),
+            label: label.into(),
+            permission: "change",
+            f: Arc::new(move |db, rows| Box::pin(f(db, rows))),
+        });
+        self
+    }
+}
+
+/// One changelist column.
+#[derive(Debug, Clone)]
+pub(crate) enum Column {
+    Field(usize),
+    Computed { index: usize, label: String },
+}
+
+/// Everything the site needs to know of a registered model, without its type.
+#[derive(Debug, Clone)]
+pub(crate) struct ModelInfo {
+    pub(crate) app_label: String,
+    pub(crate) model_name: String,
+    pub(crate) verbose_name: String,
+    pub(crate) verbose_name_plural: String,
+    pub(crate) table: String,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) pk: usize,
+    pub(crate) list_display: Vec<Column>,
+    pub(crate) list_display_links: Vec<usize>,
+    pub(crate) list_filter: Vec<usize>,
+    pub(crate) search: Vec<usize>,
+    /// Fields the changelist may be ordered and filtered by.
+    pub(crate) sortable: Vec<usize>,
+    pub(crate) fieldsets: Vec<(Option<String>, Vec<usize>)>,
+    pub(crate) actions: Vec<(String, String, &'static str)>,
+    pub(crate) per_page: u64,
+    pub(crate) default_ordering: String,
+}
+
+impl ModelInfo {
+    pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    pub(crate) fn pk_field(&self) -> &Field {
+        &self.fields[self.pk]
+    }
+
+    pub(crate) fn perm(&self, action: &str) -> String {
+        format!("{}.{action}_{}", self.app_label, self.model_name)
+    }
+}
+
+/// A row as the site sees it: one value per field, its name and its computed columns.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) pk: String,
+    pub(crate) values: Vec<Value>,
+    pub(crate) repr: String,
+    pub(crate) computed: Vec<String>,
+}
+
+/// One page of a changelist.
+#[derive(Debug)]
+pub(crate) struct ListPage {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) total: Total,
+    pub(crate) number: u64,
+    pub(crate) per_page: u64,
+    pub(crate) has_next: bool,
+}
+
+/// Why a listing could not be made.
+#[derive(Debug)]
+pub(crate) enum ListError {
+    /// The query string: a readable message.
+    Query(String),
+    Db(DbErr),
+}
+
+/// Why a save or a deletion failed.
+#[derive(Debug)]
+pub(crate) enum SaveError {
+    /// A field's value was refused by the model (index, message).
+    Field(usize, String),
+    /// A hook or a constraint refused the save; a readable message.
+    Invalid(String),
+    /// A unique constraint: the columns it names, if they could be told.
+    Unique(String),
+    /// A foreign key points nowhere, or rows still point here.
+    ForeignKey(String),
+    NotFound,
+    Db(DbErr),
+}
+
+impl From<DbErr> for SaveError {
+    fn from(e: DbErr) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(m)) => SaveError::Unique(m),
+            Some(SqlErr::ForeignKeyConstraintViolation(m)) => SaveError::ForeignKey(m),
+            _ => SaveError::Db(e),
+        }
+    }
+}
+
+/// A registered model with its type erased.
+#[async_trait]
+pub(crate) trait AdminModel: Send + Sync {
+    fn info(&self) -> &ModelInfo;
+
+    /// A changelist page for the query string's pairs.
+    async fn list(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        count_limit: u64,
+    ) -> Result<ListPage, ListError>;
+
+    /// The row with primary key `pk` (`None` for a malformed or unknown key).
+    async fn get(&self, db: &DatabaseConnection, pk: &str) -> Result<Option<Row>, DbErr>;
+
+    /// The rows with these primary keys (malformed keys are skipped).
+    async fn get_many(&self, db: &DatabaseConnection, pks: &[String]) -> Result<Vec<Row>, DbErr>;
+
+    /// The names of the rows whose primary key is among `values`, by primary key.
+    async fn reprs(
+        &self,
+        db: &DatabaseConnection,
+        values: Vec<Value>,
+    ) -> Result<HashMap<String, String>, DbErr>;
+
+    /// `(pk, name)` of up to `limit` rows, searched by `term` when given.
+    async fn choices(
+        &self,
+        db: &DatabaseConnection,
+        term: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<(String, String)>, DbErr>;
+
+    /// How many rows have `column` among `values`, with the names of the first few.
+    async fn related(
+        &self,
+        db: &DatabaseConnection,
+        column: usize,
+        values: Vec<Value>,
+        examples: u64,
+    ) -> Result<(u64, Vec<String>), DbErr>;
+
+    async fn insert(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
+        values: Vec<(usize, Value)>,
+    ) -> Result<Row, SaveError>;
+
+    async fn update(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
+        pk: &str,
+        values: Vec<(usize, Value)>,
+    ) -> Result<Row, SaveError>;
+
+    /// Deletes the rows (after the `on_delete` hook accepted each one).
+    async fn delete(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
+        pks: &[String],
+    ) -> Result<u64, SaveError>;
+
+    async fn run_action(
+        &self,
+        db: &DatabaseConnection,
+        name: &str,
+        pks: &[String],
+    ) -> Result<String, String>;
+}
+
+pub(crate) struct EntityAdmin<E: EntityTrait> {
+    info: ModelInfo,
+    columns: Vec<E::Column>,
+    filters: FilterSet<E>,
+    computed: Vec<DisplayFn<E::Model>>,
+    display: Option<DisplayFn<E::Model>>,
+    on_save: Option<SaveHook<E::ActiveModel>>,
+    on_delete: Option<DeleteHook<E::Model>>,
+    actions: Vec<Action<E::Model>>,
+}
+
+fn foreign_keys<E: EntityTrait>() -> HashMap<String, ForeignKey>
+where
+    E::Relation: RelationTrait,
+{
+    let mut out = HashMap::new();
+    for relation in E::Relation::iter() {
+        let def: RelationDef = relation.def();
+        if !def.is_owner {
+            continue;
+        }
+        if let (
+            sea_orm::Identity::Unary(from),
+            sea_orm::Identity::Unary(to),
+            sea_orm::sea_query::TableRef::Table(table, _),
+        ) = (&def.from_col, &def.to_col, &def.to_tbl)
+        {
+            out.insert(
+                from.to_string(),
+                ForeignKey {
+                    table: table.1.to_string(),
+                    column: to.to_string(),
+                    on_delete: def.on_delete.as_ref().map(|a| {
+                        use sea_orm::sea_query::ForeignKeyAction as A;
+                        match a {
+                            A::Cascade => "CASCADE",
+                            A::SetNull => "SET NULL",
+                            A::SetDefault => "SET DEFAULT",
+                            A::Restrict => "RESTRICT",
+                            _ => "NO ACTION",
+                        }
+                        .to_owned()
+                    }),
+                },
+            );
+        }
+    }
+    out
+}
+
+impl<E> EntityAdmin<E>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + IntoActiveModel<E::ActiveModel> + Send + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send + Sync,
+{
+    pub(crate) fn new(admin: ModelAdmin<E>) -> Result<Self, String> {
+        let table = E::default().table_name().to_owned();
+        let mut pks = E::PrimaryKey::iter();
+        let (Some(pk_col), None) = (pks.next().map(PrimaryKeyToColumn::into_column), pks.next())
+        else {
+            return Err(format!(
+                "`{table}` needs a single-column primary key to be registered"
+            ));
+        };
+        let auto = <E::PrimaryKey as PrimaryKeyTrait>::auto_increment();
+        let fks = foreign_keys::<E>();
+        let (app_default, model_default) = match table.split_once('_') {
+            Some((app, model)) => (app.to_owned(), model.to_owned()),
+            None => ("app".to_owned(), table.clone()),
+        };
+        let app_label = admin.app_label.clone().unwrap_or(app_default);
+        let model_name = admin
+            .model_name
+            .clone()
+            .unwrap_or(model_default)
+            .to_lowercase();
+        let verbose_name = admin
+            .verbose_name
+            .clone()
+            .unwrap_or_else(|| model_name.replace('_', " "));
+        let verbose_name_plural = admin
+            .verbose_name_plural
+            .clone()
+            .unwrap_or_else(|| format!("{verbose_name}s"));
+        let columns: Vec<E::Column> = E::Column::iter().collect();
+        let has = |list: &[E::Column], c: &E::Column| list.iter().any(|x| x.as_str() == c.as_str());
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|c| {
+                let def = c.def();
+                let name = c.as_str().to_owned();
+                let (kind, max_length, long_text) = Field::from_column_type(def.get_column_type());
+                let primary_key = c.as_str() == pk_col.as_str();
+                Field {
+                    label: admin
+                        .labels
+                        .get(&name)
+                        .cloned()
+                        .unwrap_or_else(|| label_of(&name)),
+                    help: admin.help.get(&name).cloned(),
+                    choices: admin.choices.get(&name).cloned(),
+                    kind,
+                    nullable: def.is_null(),
+                    primary_key,
+                    auto: primary_key && auto,
+                    has_default: def.get_column_default().is_some() || (primary_key && auto),
+                    max_length,
+                    digits: Field::digits_of(def.get_column_type()),
+                    long_text,
+                    unique: def.is_unique() || primary_key,
+                    foreign_key: fks.get(&name).cloned(),
+                    readonly: has(&admin.readonly_fields, c),
+                    blank: has(&admin.blank, c),
+                    autocomplete: has(&admin.autocomplete_fields, c),
+                    name,
+                }
+            })
+            .collect();
+        let index_of = |c: &E::Column| {
+            columns
+                .iter()
+                .position(|x| x.as_str() == c.as_str())
+                .unwrap_or_default()
+        };
+        let pk = index_of(&pk_col);
+
+        let mut computed = Vec::new();
+        let mut list_display = Vec::new();
+        for item in admin.list_display {
+            match item {
+                ListItem::Column(c) => list_display.push(Column::Field(index_of(&c))),
+                ListItem::Computed { label, f } => {
+                    list_display.push(Column::Computed {
+                        index: computed.len(),
+                        label,
+                    });
+                    computed.push(f);
+                }
+            }
+        }
+        if list_display.is_empty() {
+            list_display = (0..fields.len())
+                .filter(|&i| !matches!(fields[i].kind, Kind::Json | Kind::Bytes | Kind::Other))
+                .filter(|&i| !fields[i].long_text)
+                .take(8)
+                .map(Column::Field)
+                .collect();
+        }
+        let list_display_links: Vec<usize> = if admin.list_display_links.is_empty() {
+            vec![0]
+        } else {
+            list_display
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    matches!(c, Column::Field(i) if admin.list_display_links.contains(&fields[*i].name))
+                })
+                .map(|(i, _)| i)
+                .collect()
+        };
+
+        // What may be ordered and filtered: the listed columns, the filters, the pk.
+        let mut sortable: Vec<usize> = vec![pk];
+        for c in &list_display {
+            if let Column::Field(i) = c {
+                sortable.push(*i);
+            }
+        }
+        let list_filter: Vec<usize> = admin.list_filter.iter().map(index_of).collect();
+        sortable.extend(list_filter.iter().copied());
+        sortable.sort_unstable();
+        sortable.dedup();
+        let search: Vec<usize> = admin.search_fields.iter().map(index_of).collect();
+        if let Some(i) = search
+            .iter()
+            .find(|&&i| !matches!(fields[i].kind, Kind::Text | Kind::Enum(_)))
+        {
+            return Err(format!(
+                "search field `{}` of `{table}` is not a text column",
+                fields[*i].name
+            ));
+        }
+
+        let mut filters = FilterSet::<E>::new()
+            .search_param("q")
+            .default_per_page(admin.list_per_page)
+            .max_per_page(admin.list_per_page.max(1000))
+            .ignore("_changelist_filters");
+        for &i in &sortable {
+            filters = filters.field(columns[i]);
+        }
+        filters = filters.search(admin.search_fields.iter().copied());
+        let default_ordering = admin
+            .ordering
+            .clone()
+            .unwrap_or_else(|| format!("-{}", pk_col.as_str()));
+        // Validate the ordering before `default_ordering`, which panics on a bad one.
+        let probe = filters.parse(&format!(
+            "ordering={}",
+            url::form_urlencoded::byte_serialize(default_ordering.as_bytes()).collect::<String>()
+        ));
+        if let Err(e) = probe {
+            return Err(format!("ordering of `{table}`: {e}"));
+        }
+        // A total order: the primary key breaks ties, so pages never overlap.
+        let pk_name = pk_col.as_str();
+        let tie_break = if default_ordering
+            .split(',')
+            .any(|p| p.trim().trim_start_matches('-') == pk_name)
+        {
+            default_ordering.clone()
+        } else {
+            format!("{default_ordering},-{pk_name}")
+        };
+        let filters = filters.default_ordering(&tie_break);
+
+        let form_columns: Vec<usize> = match &admin.fields {
+            Some(cols) => cols.iter().map(index_of).collect(),
+            None => (0..fields.len()).collect(),
+        };
+        let fieldsets: Vec<(Option<String>, Vec<usize>)> = if admin.fieldsets.is_empty() {
+            vec![(None, form_columns)]
+        } else {
+            admin
+                .fieldsets
+                .iter()
+                .map(|(t, cols)| (t.clone(), cols.iter().map(index_of).collect()))
+                .collect()
+        };
+
+        let info = ModelInfo {
+            app_label,
+            model_name,
+            verbose_name,
+            verbose_name_plural,
+            table,
+            fields,
+            pk,
+            list_display,
+            list_display_links,
+            list_filter,
+            search,
+            sortable,
+            fieldsets,
+            actions: admin
+                .actions
+                .iter()
+                .map(|a| (a.name.clone(), a.label.clone(), a.permission))
+                .collect(),
+            per_page: admin.list_per_page,
+            default_ordering: tie_break,
+        };
+        Ok(Self {
+            info,
+            columns,
+            filters,
+            computed,
+            display: admin.display,
+            on_save: admin.on_save,
+            on_delete: admin.on_delete,
+            actions: admin.actions,
+        })
+    }
+
+    fn pk_column(&self) -> E::Column {
+        self.columns[self.info.pk]
+    }
+
+    fn parse_pk(&self, pk: &str) -> Option<Value> {
+        let field = self.info.pk_field();
+        field.kind.parse(pk).ok()
+    }
+
+    fn row(&self, model: &E::Model) -> Row {
+        let values: Vec<Value> = self.columns.iter().map(|c| model.get(*c)).collect();
+        let pk = pk_string(&values[self.info.pk]);
+        let repr = match &self.display {
+            Some(f) => f(model),
+            None => format!("{} object ({pk})", label_of(&self.info.verbose_name)),
+        };
+        Row {
+            pk,
+            computed: self.computed.iter().map(|f| f(model)).collect(),
+            values,
+            repr,
+        }
+    }
+
+    async fn models_by_pk(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        pks: &[String],
+    ) -> Result<Vec<E::Model>, DbErr> {
+        let values: Vec<Value> = pks.iter().filter_map(|p| self.parse_pk(p)).collect();
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        E::find()
+            .filter(self.pk_column().is_in(values))
+            .order_by_asc(self.pk_column())
+            .all(db)
+            .await
+    }
+}
+
+#[async_trait]
+impl<E> AdminModel for EntityAdmin<E>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + IntoActiveModel<E::ActiveModel> + Send + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send + Sync,
+{
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    async fn list(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        count_limit: u64,
+    ) -> Result<ListPage, ListError> {
+        let params = self
+            .filters
+            .parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| ListError::Query(e.to_string()))?;
+        let page = Paginator::new()
+            .count_limit(count_limit)
+            .page_for(db, E::find(), &params)
+            .await
+            .map_err(|e| match e {
+                batteries_orm::Error::Db(e) => ListError::Db(e),
+                other => ListError::Query(other.to_string()),
+            })?;
+        Ok(ListPage {
+            rows: page.items.iter().map(|m| self.row(m)).collect(),
+            total: page.total,
+            number: page.number,
+            per_page: page.per_page,
+            has_next: page.has_next,
+        })
+    }
+
+    async fn get(&self, db: &DatabaseConnection, pk: &str) -> Result<Option<Row>, DbErr> {
+        let Some(value) = self.parse_pk(pk) else {
+            return Ok(None);
+        };
+        Ok(E::find()
+            .filter(self.pk_column().eq(value))
+            .one(db)
+            .await?
+            .map(|m| self.row(&m)))
+    }
+
+    async fn get_many(&self, db: &DatabaseConnection, pks: &[String]) -> Result<Vec<Row>, DbErr> {
+        Ok(self
+            .models_by_pk(db, pks)
+            .await?
+            .iter()
+            .map(|m| self.row(m))
+            .collect())
+    }
+
+    async fn reprs(
+        &self,
+        db: &DatabaseConnection,
+        values: Vec<Value>,
+    ) -> Result<HashMap<String, String>, DbErr> {
+        if values.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = E::find()
+            .filter(self.pk_column().is_in(values))
+            .all(db)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|m| {
+                let row = self.row(m);
+                (row.pk, row.repr)
+            })
+            .collect())
+    }
+
+    async fn choices(
+        &self,
+        db: &DatabaseConnection,
+        term: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<(String, String)>, DbErr> {
+        let mut select = E::find();
+        if let Some(term) = term.map(str::trim).filter(|t| !t.is_empty()) {
+            let mut any = sea_orm::Condition::any();
+            if !self.info.search.is_empty() {
+                // The changelist's own search, so both find the same rows.
+                if let Ok(params) = self.filters.parse_pairs([("q", term)]) {
+                    any = any.add(params.condition(db.get_database_backend()));
+                }
+            }
+            if let Ok(pk) = self.info.pk_field().kind.parse(term) {
+                any = any.add(self.pk_column().eq(pk));
+            }
+            select = select.filter(any);
+        }
+        let rows = select
+            .order_by_asc(self.pk_column())
+            .limit(limit)
+            .all(db)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|m| {
+                let row = self.row(m);
+                (row.pk, row.repr)
+            })
+            .collect())
+    }
+
+    async fn related(
+        &self,
+        db: &DatabaseConnection,
+        column: usize,
+        values: Vec<Value>,
+        examples: u64,
+    ) -> Result<(u64, Vec<String>), DbErr> {
+        if values.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let select = E::find().filter(self.columns[column].is_in(values));
+        let count = select.clone().count(db).await?;
+        let first = select
+            .order_by_asc(self.pk_column())
+            .limit(examples)
+            .all(db)
+            .await?;
+        Ok((count, first.iter().map(|m| self.row(m).repr).collect()))
+    }
+
+    async fn insert(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
+        values: Vec<(usize, Value)>,
+    ) -> Result<Row, SaveError> {
+        let mut active = <E::ActiveModel as ActiveModelTrait>::default();
+        for (i, value) in values {
+            set_column(&mut active, self.columns[i], value).map_err(|e| SaveError::Field(i, e))?;
+        }
+        if let Some(hook) = &self.on_save {
+            hook(&mut active, false).map_err(SaveError::Invalid)?;
+        }
+        let model = active.insert(db).await?;
+        Ok(self.row(&model))
+    }
+
+    async fn update(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
+        pk: &str,
+        values: Vec<(usize, Value)>,
+    ) -> Result<Row, SaveError> {
+        let Some(pk_value) = self.parse_pk(pk) else {
+            return Err(SaveError::NotFound);
+        };
+        let Some(model) = E::find()
+            .filter(self.pk_column().eq(pk_value))
+            .one(db)
+            .await?
+        else {
+            return Err(SaveError::NotFound);
+        };
+        let mut active = model.clone().into_active_model();
+        for (i, value) in values {
+            if model.get(self.columns[i]) != value {
+                set_column(&mut active, self.columns[i], value)
+                    .map_err(|e| SaveError::Field(i, e))?;
+            }
+        }
+        if let Some(hook) = &self.on_save {
+            hook(&mut active, true).map_err(SaveError::Invalid)?;
+        }
+        if !active.is_changed() {
+            return Ok(self.row(&model));
+        }
+        let model = active.update(db).await?;
+        Ok(self.row(&model))
+    }
+
+    async fn delete(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
+        pks: &[String],
+    ) -> Result<u64, SaveError> {
+        let models = self.models_by_pk(db, pks).await?;
+        if let Some(hook) = &self.on_delete {
+            for m in &models {
+                hook(m).map_err(SaveError::Invalid)?;
+            }
+        }
+        if models.is_empty() {
+            return Ok(0);
+        }
+        let values: Vec<Value> = models.iter().map(|m| m.get(self.pk_column())).collect();
+        let result = E::delete_many()
+            .filter(self.pk_column().is_in(values))
+            .exec(db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    async fn run_action(
+        &self,
+        db: &DatabaseConnection,
+        name: &str,
+        pks: &[String],
+    ) -> Result<String, String> {
+        let Some(action) = self.actions.iter().find(|a| a.name == name) else {
+            return Err(format!("No action named {}.", crate::field::truncate(name)));
+        };
+        let models = self
+            .models_by_pk(db, pks)
+            .await
+            .map_err(|_| "The database is unavailable; nothing was done.".to_owned())?;
+        if models.is_empty() {
+            return Err("No items selected; nothing was done.".into());
+        }
+        (action.f)(db.clone(), models).await
+    }
+}
