@@ -8,6 +8,7 @@ use std::process::Command;
 use batteries::orm::testing::{Backend, TestDb};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Schema};
 
+pub mod admin_app;
 pub mod apps;
 pub mod browser;
 pub mod entities;

@@ -1,7 +1,7 @@
 //! # batteries
 //!
 //! Django's "batteries included" for any Rust web framework: ORM conveniences, auth,
-//! sessions, JWT and middleware today; the admin and a CLI as they land. Each battery is its own
+//! sessions, JWT, middleware, the admin and a CLI. Each battery is its own
 //! crate; this facade re-exports them behind features.
 //!
 //! | feature | brings |
@@ -13,6 +13,7 @@
 //! | `middleware` | `middleware`: sessions, auth, guards, CSRF, security headers, rate limits (tower) |
 //! | `axum` | `axum`: extractors and router helpers |
 //! | `actix` | `actix`: actix-web middleware and extractors |
+//! | `admin` | `admin`: Django's admin for SeaORM entities, HTML and JSON API |
 //! | `cli` | `cli`: `migrate`, `createsuperuser`, `dumpdata`... for your own binary |
 //! | `jwt` | `auth::jwt` and bearer tokens in the auth layer |
 //! | `redis` | Redis stores (throttling, sessions, refresh tokens, rate limits) |
@@ -45,6 +46,10 @@ pub use batteries_axum as axum;
 /// actix-web middleware and extractors.
 #[cfg(feature = "actix")]
 pub use batteries_actix as actix;
+
+/// Django's admin for SeaORM entities: pages, JSON API, OpenAPI document, history.
+#[cfg(feature = "admin")]
+pub use batteries_admin as admin;
 
 /// manage.py-style commands for the application's own binary.
 #[cfg(feature = "cli")]

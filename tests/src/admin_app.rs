@@ -1,0 +1,436 @@
+//! The admin test site: a small library (authors, books, reviews) whose columns cover
+//! every type the admin edits, registered with most `ModelAdmin` options, served on
+//! axum behind the session, auth, CSRF and security-header layers.
+//!
+//! Users (password [`PASSWORD`]): `admin` (superuser), `editor` (staff; view, add and
+//! change books, view authors), `viewer` (staff; view books only), `outsider` (not
+//! staff).
+
+#![allow(clippy::missing_panics_doc)]
+
+use std::net::SocketAddr;
+
+use batteries::admin::{Admin, AdminSite, ModelAdmin};
+use batteries::auth::entities::{permission, user_permissions};
+use batteries::auth::sessions::{DatabaseStore, SessionSecret};
+use batteries::auth::{ModelBackend, UserManager};
+use batteries::middleware::auth::AuthLayer;
+use batteries::middleware::csrf::CsrfLayer;
+use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
+use batteries::middleware::session::{SessionConfig, SessionLayer};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use tower::ServiceBuilder;
+
+/// The password of every seeded user.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The entities of the `library` app.
+#[allow(missing_docs)]
+pub mod entities {
+    /// `library_author`.
+    pub mod author {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "library_author")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            #[sea_orm(column_type = "String(StringLen::N(100))", unique)]
+            pub name: String,
+            #[sea_orm(column_type = "Text", nullable)]
+            pub bio: Option<String>,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {
+            #[sea_orm(has_many = "super::book::Entity")]
+            Book,
+        }
+
+        impl Related<super::book::Entity> for Entity {
+            fn to() -> RelationDef {
+                Relation::Book.def()
+            }
+        }
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    /// `library_book`: one column of each type the admin edits.
+    pub mod book {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "library_book")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            #[sea_orm(indexed)]
+            pub author_id: i32,
+            #[sea_orm(column_type = "String(StringLen::N(200))")]
+            pub title: String,
+            #[sea_orm(column_type = "String(StringLen::N(20))", unique)]
+            pub isbn: String,
+            #[sea_orm(column_type = "Text")]
+            pub summary: String,
+            #[sea_orm(column_type = "String(StringLen::N(10))")]
+            pub status: String,
+            pub pages: Option<i32>,
+            #[sea_orm(column_type = "Decimal(Some((8, 2)))")]
+            pub price: Decimal,
+            pub rating: Option<f64>,
+            pub in_stock: bool,
+            pub featured: Option<bool>,
+            pub published_on: Option<Date>,
+            pub added: DateTimeUtc,
+            pub reading_time: Option<Time>,
+            pub uuid: Uuid,
+            pub metadata: Option<Json>,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {
+            #[sea_orm(
+                belongs_to = "super::author::Entity",
+                from = "Column::AuthorId",
+                to = "super::author::Column::Id",
+                on_delete = "Cascade"
+            )]
+            Author,
+            #[sea_orm(has_many = "super::review::Entity")]
+            Review,
+        }
+
+        impl Related<super::author::Entity> for Entity {
+            fn to() -> RelationDef {
+                Relation::Author.def()
+            }
+        }
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    /// `library_review`.
+    pub mod review {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "library_review")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            #[sea_orm(indexed)]
+            pub book_id: i32,
+            pub stars: i16,
+            #[sea_orm(column_type = "Text")]
+            pub body: String,
+            pub created: DateTime,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {
+            #[sea_orm(
+                belongs_to = "super::book::Entity",
+                from = "Column::BookId",
+                to = "super::book::Column::Id",
+                on_delete = "Cascade"
+            )]
+            Book,
+        }
+
+        impl Related<super::book::Entity> for Entity {
+            fn to() -> RelationDef {
+                Relation::Book.def()
+            }
+        }
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+}
+
+use entities::{author, book, review};
+
+struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        batteries::orm::migration::compose([
+            batteries::auth::migrations::migrations(),
+            batteries::admin::migrations::migrations(),
+        ])
+        .expect("unique migration names")
+    }
+}
+
+/// Runs batteries' migrations and creates the library tables.
+pub async fn setup(db: &DatabaseConnection) {
+    Migrator::up(db, None).await.expect("migrations");
+    crate::create_table(db, author::Entity)
+        .await
+        .expect("author");
+    crate::create_table(db, book::Entity).await.expect("book");
+    crate::create_table(db, review::Entity)
+        .await
+        .expect("review");
+    if db.get_database_backend() == sea_orm::DbBackend::MySql {
+        db.execute_unprepared("ALTER TABLE library_book MODIFY added DATETIME(6) NOT NULL")
+            .await
+            .expect("datetime(6)");
+    }
+}
+
+/// The registrations of the test site.
+pub fn site() -> AdminSite {
+    AdminSite::new()
+        .register(
+            ModelAdmin::<author::Entity>::new()
+                .list_display([author::Column::Name])
+                .search_fields([author::Column::Name])
+                .ordering("name")
+                .display(|a| a.name.clone()),
+        )
+        .register(
+            ModelAdmin::<book::Entity>::new()
+                .list_display([
+                    book::Column::Title,
+                    book::Column::AuthorId,
+                    book::Column::Status,
+                    book::Column::Price,
+                    book::Column::InStock,
+                    book::Column::Added,
+                ])
+                .computed("summary_words", "Words", |b| {
+                    b.summary.split_whitespace().count().to_string()
+                })
+                .search_fields([book::Column::Title, book::Column::Isbn])
+                .list_filter([
+                    book::Column::InStock,
+                    book::Column::Status,
+                    book::Column::AuthorId,
+                    book::Column::PublishedOn,
+                ])
+                .choices(
+                    book::Column::Status,
+                    [
+                        ("draft", "Draft"),
+                        ("published", "Published"),
+                        ("archived", "Archived"),
+                    ],
+                )
+                .readonly_fields([book::Column::Uuid])
+                .label(book::Column::AuthorId, "Author")
+                .help_text(book::Column::Isbn, "ISBN-13, digits only.")
+                .list_per_page(20)
+                .ordering("-added")
+                .display(|b| b.title.clone())
+                .on_save(|book, adding| {
+                    if !adding {
+                        return Ok(());
+                    }
+                    // New books get their UUID here: the form never writes it.
+                    book.uuid = Set(uuid::Uuid::new_v4());
+                    Ok(())
+                })
+                .action(
+                    "mark_in_stock",
+                    "Mark selected books in stock",
+                    |db, books| async move {
+                        let ids: Vec<i32> = books.iter().map(|b| b.id).collect();
+                        let n = book::Entity::update_many()
+                            .col_expr(book::Column::InStock, sea_orm::sea_query::Expr::value(true))
+                            .filter(book::Column::Id.is_in(ids))
+                            .exec(&db)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .rows_affected;
+                        Ok(format!("{n} books marked in stock."))
+                    },
+                ),
+        )
+        .register(
+            ModelAdmin::<review::Entity>::new()
+                .list_display([
+                    review::Column::BookId,
+                    review::Column::Stars,
+                    review::Column::Created,
+                ])
+                .autocomplete_fields([review::Column::BookId])
+                .list_filter([review::Column::Created]),
+        )
+}
+
+/// Builds the admin for `db`.
+pub async fn admin(db: &DatabaseConnection, secret: &SessionSecret) -> Admin {
+    site()
+        .build(db.clone(), secret.clone())
+        .await
+        .expect("admin builds")
+}
+
+/// The secret the test site signs with.
+pub fn secret() -> SessionSecret {
+    SessionSecret::new("admin-test-secret-admin-test-secret-0123456789").expect("secret")
+}
+
+/// Creates the four users and their permissions (after [`setup`] and [`admin`], which
+/// creates the permissions).
+pub async fn seed_users(db: &DatabaseConnection) {
+    let users = UserManager::new();
+    users
+        .create_superuser(db, "admin", Some("admin@example.com"), Some(PASSWORD))
+        .await
+        .expect("admin");
+    for (name, perms) in [
+        (
+            "editor",
+            &[
+                "view_book",
+                "add_book",
+                "change_book",
+                "view_author",
+                "view_review",
+            ][..],
+        ),
+        ("viewer", &["view_book"][..]),
+        ("outsider", &[][..]),
+    ] {
+        let user = users
+            .create_user(db, name, None, Some(PASSWORD))
+            .await
+            .expect("user");
+        let mut active: batteries::auth::entities::user::ActiveModel = user.clone().into();
+        active.is_staff = Set(name != "outsider");
+        let user = active.update(db).await.expect("staff");
+        for codename in perms {
+            let perm = permission::Entity::find()
+                .filter(permission::Column::Codename.eq(*codename))
+                .one(db)
+                .await
+                .expect("query")
+                .expect("permission exists");
+            user_permissions::ActiveModel {
+                user_id: Set(user.id),
+                permission_id: Set(perm.id),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .expect("grant");
+        }
+    }
+}
+
+/// Adds `authors` authors and `books` books (round-robin over the authors), with
+/// `<script>` in the text of the first book, so escaping is checked everywhere.
+pub async fn seed_library(db: &DatabaseConnection, authors: usize, books: usize) {
+    use chrono::TimeZone as _;
+    for a in 0..authors {
+        author::ActiveModel {
+            name: Set(format!("Author {a:03}")),
+            bio: Set(if a == 0 {
+                Some("<script>alert('bio')</script>".into())
+            } else {
+                None
+            }),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("author");
+    }
+    let base = chrono::Utc
+        .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+        .single()
+        .expect("date");
+    for b in 0..books {
+        let title = if b == 0 {
+            "<script>alert('xss')</script>".to_owned()
+        } else {
+            format!(
+                "Book {b:04} about {}",
+                ["rust", "django", "databases", "web"][b % 4]
+            )
+        };
+        book::ActiveModel {
+            author_id: Set((b % authors.max(1)) as i32 + 1),
+            title: Set(title),
+            isbn: Set(format!("978{b:010}")),
+            summary: Set(format!("A summary of book {b} with some words")),
+            status: Set(["draft", "published", "archived"][b % 3].to_owned()),
+            pages: Set(Some(100 + b as i32)),
+            price: Set(rust_decimal::Decimal::new(1999 + b as i64, 2)),
+            rating: Set(if b % 2 == 0 { Some(4.5) } else { None }),
+            in_stock: Set(b % 2 == 0),
+            featured: Set(None),
+            published_on: Set(chrono::NaiveDate::from_ymd_opt(
+                2025,
+                1 + (b % 12) as u32,
+                1,
+            )),
+            added: Set(base + chrono::Duration::minutes(b as i64)),
+            reading_time: Set(chrono::NaiveTime::from_hms_opt(2, 30, 0)),
+            uuid: Set(uuid::Uuid::new_v4()),
+            metadata: Set(Some(serde_json::json!({"tags": ["a", "b"], "n": b}))),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("book");
+    }
+}
+
+/// The full tower stack the tests talk to: security headers, sessions in the database,
+/// the current user, CSRF, the admin at `/admin`.
+pub fn router(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) -> axum::Router {
+    let layers = ServiceBuilder::new()
+        .layer(SecurityHeadersLayer::new(
+            SecurityHeaders::new().without_hsts(),
+        ))
+        .layer(SessionLayer::new(
+            DatabaseStore::new(db.clone()),
+            SessionConfig::new().with_secure(false),
+        ))
+        .layer(AuthLayer::new(
+            ModelBackend::new(db.clone()),
+            secret.clone(),
+        ))
+        .layer(CsrfLayer::new());
+    axum::Router::new()
+        .nest_service("/admin", admin)
+        .layer(layers)
+}
+
+/// A running test site.
+pub struct Running {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves [`router`] on `addr` (port 0 picks one).
+pub async fn serve(db: &DatabaseConnection, addr: SocketAddr) -> Running {
+    let secret = secret();
+    let admin = admin(db, &secret).await;
+    let app = router(db, admin, &secret);
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Running { base, task }
+}
