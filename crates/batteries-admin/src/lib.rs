@@ -3,4 +3,5 @@
 //! Django's admin for SeaORM entities.
 #![deny(missing_docs)]
 
+pub mod migrations;
 mod templates;
