@@ -474,6 +474,15 @@ pub(crate) trait AdminModel: Send + Sync {
         count_limit: u64,
     ) -> Result<ListPage, ListError>;
 
+    /// The primary keys of every row the query string's filters and search select, at
+    /// most `cap` (Django's "select all" across pages). `None` when there are more.
+    async fn matching_pks(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        cap: u64,
+    ) -> Result<Option<Vec<String>>, ListError>;
+
     /// The row with primary key `pk` (`None` for a malformed or unknown key).
     async fn get(&self, db: &DatabaseConnection, pk: &str) -> Result<Option<Row>, DbErr>;
 
@@ -874,6 +883,36 @@ where
             per_page: page.per_page,
             has_next: page.has_next,
         })
+    }
+
+    async fn matching_pks(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        cap: u64,
+    ) -> Result<Option<Vec<String>>, ListError> {
+        let pairs = pairs
+            .iter()
+            .filter(|(k, _)| k != "page" && k != "per_page")
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let params = self
+            .filters
+            .parse_pairs(pairs)
+            .map_err(|e| ListError::Query(e.to_string()))?;
+        let rows = params
+            .apply(E::find(), db.get_database_backend())
+            .limit(cap + 1)
+            .all(db)
+            .await
+            .map_err(ListError::Db)?;
+        if rows.len() as u64 > cap {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows.iter()
+                .map(|m| pk_string(&m.get(self.pk_column())))
+                .collect(),
+        ))
     }
 
     async fn get(&self, db: &DatabaseConnection, pk: &str) -> Result<Option<Row>, DbErr> {

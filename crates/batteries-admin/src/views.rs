@@ -28,6 +28,9 @@ use crate::site::{
 
 const MESSAGES_KEY: &str = "_admin_messages";
 
+/// The most rows one action may act on.
+const SELECT_ACROSS_CAP: u64 = 10_000;
+
 /// Error messages by field name.
 pub(crate) type FieldErrors = HashMap<String, Vec<String>>;
 
@@ -638,6 +641,7 @@ impl View<'_> {
                             || matches!(field.kind, Kind::Bool | Kind::Enum(_)));
                     let position = ordering.iter().position(|(n, _)| *n == field.name);
                     let mut col = json!({
+                        "name": field.name,
                         "label": field.label,
                         "sortable": sortable,
                         "sorted": position.map(|p| if ordering[p].1 { "desc" } else { "asc" }),
@@ -862,12 +866,38 @@ impl View<'_> {
             }
         );
         let action = form_value(&form, "action").unwrap_or_default();
-        let selected: Vec<String> = form
+        let mut selected: Vec<String> = form
             .iter()
             .filter(|(k, _)| k == "_selected_action")
             .map(|(_, v)| v.clone())
-            .take(10_000)
+            .take(SELECT_ACROSS_CAP as usize)
             .collect();
+        if form_value(&form, "select_across").as_deref() == Some("1") {
+            // Every row the changelist's filters select, not only this page's.
+            let pairs = self.req.query_pairs();
+            match reg
+                .model
+                .matching_pks(&self.inner.db, &pairs, SELECT_ACROSS_CAP)
+                .await
+            {
+                Ok(Some(pks)) => selected = pks,
+                Ok(None) => {
+                    self.push_message(
+                        "error",
+                        &format!(
+                            "More than {SELECT_ACROSS_CAP} rows are selected; narrow the list with filters first. Nothing was changed."
+                        ),
+                    )
+                    .await;
+                    return redirect(&back);
+                }
+                Err(ListError::Query(m)) => {
+                    self.push_message("error", &m).await;
+                    return redirect(&back);
+                }
+                Err(ListError::Db(_)) => return unavailable(),
+            }
+        }
         if action.is_empty() {
             self.push_message("warning", "No action selected.").await;
             return redirect(&back);
