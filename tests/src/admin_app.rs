@@ -228,8 +228,8 @@ pub fn site() -> AdminSite {
                 .list_per_page(20)
                 .ordering("-added")
                 .display(|b| b.title.clone())
-                .on_save(|book, adding| {
-                    if !adding {
+                .on_save(|book, change| {
+                    if change {
                         return Ok(());
                     }
                     // New books get their UUID here: the form never writes it.
@@ -409,6 +409,8 @@ pub fn router(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) -> 
 pub struct Running {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The address served.
+    pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -424,7 +426,8 @@ pub async fn serve(db: &DatabaseConnection, addr: SocketAddr) -> Running {
     let admin = admin(db, &secret).await;
     let app = router(db, admin, &secret);
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
     let task = tokio::spawn(async move {
         let _ = axum::serve(
             listener,
@@ -432,5 +435,5 @@ pub async fn serve(db: &DatabaseConnection, addr: SocketAddr) -> Running {
         )
         .await;
     });
-    Running { base, task }
+    Running { base, addr, task }
 }

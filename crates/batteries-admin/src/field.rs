@@ -87,6 +87,9 @@ impl Field {
                 "select"
             };
         }
+        if self.choices.is_some() {
+            return "select";
+        }
         match &self.kind {
             Kind::Bool if self.nullable => "nullbool",
             Kind::Bool => "checkbox",
@@ -172,6 +175,14 @@ impl Field {
         }
         if let Kind::Enum(variants) = &self.kind
             && !variants.iter().any(|v| v == raw)
+        {
+            return Err(format!(
+                "Select a valid choice. {} is not one of the available choices.",
+                truncate(raw)
+            ));
+        }
+        if let Some(choices) = &self.choices
+            && !choices.iter().any(|(v, _)| v == raw)
         {
             return Err(format!(
                 "Select a valid choice. {} is not one of the available choices.",
@@ -399,6 +410,17 @@ mod tests {
             f.parse_form(Some("draft")),
             Ok(Some(Value::String(Some("draft".into()))))
         );
+    }
+
+    #[test]
+    fn choices_make_a_select_and_refuse_other_values() {
+        let mut f = field(&ColumnType::String(StringLen::N(10)), false);
+        f.choices = Some(vec![("draft".into(), "Draft".into())]);
+        assert_eq!(f.widget(), "select");
+        assert!(f.parse_form(Some("deleted")).is_err());
+        assert!(f.parse_json(&Json::from("deleted")).is_err());
+        assert!(f.parse_form(Some("draft")).is_ok());
+        assert_eq!(f.display(&Value::String(Some("draft".into()))), "Draft");
     }
 
     #[test]

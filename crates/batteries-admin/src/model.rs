@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use batteries_orm::filter::FilterSet;
 use batteries_orm::paginate::{Paginator, Total};
-use batteries_orm::value::{Kind, set_column};
+use batteries_orm::value::{Kind, set_column, to_json};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
     FromQueryResult, IdenStatic, IntoActiveModel, Iterable, ModelTrait, PaginatorTrait,
@@ -559,7 +559,10 @@ where
     let mut out = HashMap::new();
     for relation in E::Relation::iter() {
         let def: RelationDef = relation.def();
-        if !def.is_owner {
+        // `belongs_to` relations are the ones whose `from_col` is this entity's foreign
+        // key column; SeaORM marks them `is_owner == false` (`has_many`/`has_one` are
+        // the reverse of the other entity's `belongs_to`).
+        if def.is_owner {
             continue;
         }
         if let (
@@ -1044,7 +1047,8 @@ where
         };
         let mut active = model.clone().into_active_model();
         for (i, value) in values {
-            if model.get(self.columns[i]) != value {
+            let kind = &self.info.fields[i].kind;
+            if to_json(&model.get(self.columns[i]), kind) != to_json(&value, kind) {
                 set_column(&mut active, self.columns[i], value)
                     .map_err(|e| SaveError::Field(i, e))?;
             }

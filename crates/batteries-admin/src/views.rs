@@ -11,7 +11,7 @@ use batteries_auth::{Credentials, UserManager};
 use batteries_middleware::csrf::{FORM_FIELD, HEADER, check_token, csrf_token};
 use batteries_middleware::guard::safe_next;
 use batteries_orm::paginate::Total;
-use batteries_orm::value::Kind;
+use batteries_orm::value::{Kind, to_json};
 use bytes::Bytes;
 use chrono::{Datelike, Duration, Utc};
 use http::{Method, Request, Response, StatusCode};
@@ -1625,7 +1625,10 @@ pub(crate) async fn save_row(
     let changed: Vec<&str> = match existing {
         Some(row) => values
             .iter()
-            .filter(|(i, v)| row.values[*i] != *v)
+            .filter(|(i, v)| {
+                let kind = &info.fields[*i].kind;
+                to_json(&row.values[*i], kind) != to_json(v, kind)
+            })
             .map(|(i, _)| info.fields[*i].label.as_str())
             .collect(),
         None => Vec::new(),
