@@ -23,6 +23,7 @@ backend_tests!(
     sql_injection_goes_nowhere,
     readonly_unknown_and_forged_posts_change_nothing,
     changelist_queries_do_not_grow_with_rows,
+    password_change_validates_and_keeps_the_session,
 );
 
 /// Sets up the library with `books` books, serves the admin, returns it and a browser.
@@ -813,4 +814,72 @@ async fn changelist_queries_do_not_grow_with_rows(db: &TestDb) {
         "queries for 5 rows vs 20 rows: {counts:?}"
     );
     assert!(counts[3] <= 10, "a handful of queries per page: {counts:?}");
+}
+
+async fn password_change_validates_and_keeps_the_session(db: &TestDb) {
+    let (site, mut b) = site(db, 1).await;
+    login(&mut b, "editor").await;
+    let mut other = Browser::new(site.addr);
+    login(&mut other, "editor").await;
+    let path = "/admin/password_change/";
+    let wrong_old = submit(
+        &mut b,
+        path,
+        &[
+            ("old_password", "nope"),
+            ("new_password1", "a fresh passphrase 42"),
+            ("new_password2", "a fresh passphrase 42"),
+        ],
+    )
+    .await;
+    assert!(
+        wrong_old
+            .body
+            .contains("old password was entered incorrectly")
+    );
+    let mismatch = submit(
+        &mut b,
+        path,
+        &[
+            ("old_password", PASSWORD),
+            ("new_password1", "a fresh passphrase 42"),
+            ("new_password2", "another one 42"),
+        ],
+    )
+    .await;
+    assert!(mismatch.body.contains("didn’t match"));
+    let weak = submit(
+        &mut b,
+        path,
+        &[
+            ("old_password", PASSWORD),
+            ("new_password1", "password"),
+            ("new_password2", "password"),
+        ],
+    )
+    .await;
+    assert!(weak.body.contains("too common"), "{}", weak.body);
+    let done = submit(
+        &mut b,
+        path,
+        &[
+            ("old_password", PASSWORD),
+            ("new_password1", "a fresh passphrase 42"),
+            ("new_password2", "a fresh passphrase 42"),
+        ],
+    )
+    .await;
+    assert_eq!(done.status, 200);
+    assert_eq!(
+        b.get("/admin/").await.status,
+        200,
+        "this session stays logged in"
+    );
+    assert_eq!(other.get("/admin/").await.status, 302, "other sessions end");
+    let mut fresh = Browser::new(site.addr);
+    assert_eq!(
+        login(&mut fresh, "editor").await.status,
+        200,
+        "the old password is refused"
+    );
 }
