@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod check;
 mod error;
 mod field;
 pub mod log;
@@ -41,6 +42,7 @@ mod site;
 mod templates;
 mod views;
 
+pub use check::IndexAdvice;
 pub use error::{Error, Result};
 pub use model::ModelAdmin;
 pub use site::{Admin, AdminBody, AdminSite};

@@ -161,6 +161,10 @@ impl AdminSite {
         self
     }
 
+    pub(crate) fn models(&self) -> &[Arc<dyn AdminModel>] {
+        &self.models
+    }
+
     /// Registers an entity with its options. Mistakes (a composite primary key, an
     /// unknown ordering) are reported by [`build`](Self::build).
     pub fn register<E>(mut self, admin: ModelAdmin<E>) -> Self

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::{Cli, CliError, Command};
+use crate::{Cli, CliError, Command, ExtraCheck};
 
 type Out<'a> = &'a mut (dyn AsyncWrite + Unpin + Send);
 
@@ -26,6 +26,7 @@ async fn connect(url: Option<&str>) -> Result<DatabaseConnection, CliError> {
 
 pub(crate) async fn execute<M: MigratorTrait>(
     fixtures: &Fixtures,
+    checks: &[ExtraCheck],
     cli: Cli,
     out: Out<'_>,
 ) -> Result<(), CliError> {
@@ -66,7 +67,7 @@ pub(crate) async fn execute<M: MigratorTrait>(
             )
             .await
         }
-        Command::Check => check::<M>(&db, out).await,
+        Command::Check => check::<M>(&db, checks, out).await,
     }
 }
 
@@ -256,8 +257,19 @@ fn weak_secret(secret: &str) -> bool {
     secret.chars().count() < 50 || distinct.len() < 5 || secret.starts_with("django-insecure-")
 }
 
-async fn check<M: MigratorTrait>(db: &DatabaseConnection, out: Out<'_>) -> Result<(), CliError> {
+async fn check<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    checks: &[ExtraCheck],
+    out: Out<'_>,
+) -> Result<(), CliError> {
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    for extra in checks {
+        match extra(db.clone()).await {
+            Ok(found) => warnings.extend(found),
+            Err(e) => problems.push(format!("a check could not run: {e}")),
+        }
+    }
     match std::env::var("SECRET_KEY") {
         Err(_) => problems.push("SECRET_KEY is not set".to_owned()),
         Ok(secret) if weak_secret(&secret) => problems.push(
@@ -276,7 +288,16 @@ async fn check<M: MigratorTrait>(db: &DatabaseConnection, out: Out<'_>) -> Resul
     for problem in &problems {
         say(out, &format!("ERROR: {problem}")).await?;
     }
-    if problems.is_empty() {
+    for warning in &warnings {
+        say(out, &format!("WARNING: {warning}")).await?;
+    }
+    if problems.is_empty() && !warnings.is_empty() {
+        say(
+            out,
+            &format!("System check identified {} warning(s).", warnings.len()),
+        )
+        .await
+    } else if problems.is_empty() {
         say(out, "System check identified no issues.").await
     } else {
         Err(CliError::Check(problems.len()))

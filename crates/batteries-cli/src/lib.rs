@@ -12,7 +12,7 @@
 //! | `clearsessions` | deletes expired sessions from `batteries_session` |
 //! | `dumpdata [label ...] [-o file]` | writes rows in Django's JSON fixture format, streaming |
 //! | `loaddata <file>` | loads a fixture, all or nothing |
-//! | `check` | secret key, database, pending migrations; non-zero exit on errors |
+//! | `check` | secret key, database, pending migrations (errors: non-zero exit); the application's own checks, such as the admin's missing indexes (warnings) |
 //!
 //! Every command takes `--database-url` (or `DATABASE_URL`). Bad arguments and
 //! failures print one line and exit non-zero; nothing panics.
@@ -112,11 +112,23 @@ pub enum Command {
     Check,
 }
 
+/// An application's own check for `check`: given the database, the warnings it finds
+/// (`Err` for a check that could not run).
+pub type ExtraCheck = std::sync::Arc<
+    dyn Fn(
+            sea_orm::DatabaseConnection,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Vec<String>, String>> + Send>,
+        > + Send
+        + Sync,
+>;
+
 /// The management commands of one application: its migrator `M` and the models its
 /// fixtures may name.
 pub struct Manage<M> {
     name: String,
     fixtures: Fixtures,
+    checks: Vec<ExtraCheck>,
     migrator: PhantomData<fn() -> M>,
 }
 
@@ -135,6 +147,7 @@ impl<M: MigratorTrait> Manage<M> {
         Self {
             name: name.into(),
             fixtures: Fixtures::new(),
+            checks: Vec::new(),
             migrator: PhantomData,
         }
     }
@@ -143,6 +156,34 @@ impl<M: MigratorTrait> Manage<M> {
     #[must_use]
     pub fn with_fixtures(mut self, fixtures: Fixtures) -> Self {
         self.fixtures = fixtures;
+        self
+    }
+
+    /// Adds a check that `check` runs; what it returns is printed as warnings (they do
+    /// not fail the command). For example the admin's missing indexes:
+    ///
+    /// ```no_run
+    /// # use sea_orm_migration::{MigrationTrait, MigratorTrait};
+    /// # struct Migrator;
+    /// # impl MigratorTrait for Migrator {
+    /// #     fn migrations() -> Vec<Box<dyn MigrationTrait>> { Vec::new() }
+    /// # }
+    /// # fn site() -> batteries_admin::AdminSite { batteries_admin::AdminSite::new() }
+    /// use batteries_cli::Manage;
+    ///
+    /// let manage = Manage::<Migrator>::new("manage").with_check(|db| async move {
+    ///     let advice = site().index_advice(&db).await.map_err(|e| e.to_string())?;
+    ///     Ok(advice.iter().map(ToString::to_string).collect())
+    /// });
+    /// ```
+    #[must_use]
+    pub fn with_check<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn(sea_orm::DatabaseConnection) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Vec<String>, String>> + Send + 'static,
+    {
+        self.checks
+            .push(std::sync::Arc::new(move |db| Box::pin(check(db))));
         self
     }
 
@@ -180,7 +221,7 @@ impl<M: MigratorTrait> Manage<M> {
                 return if to_out { 0 } else { 2 };
             }
         };
-        match commands::execute::<M>(&self.fixtures, cli, out).await {
+        match commands::execute::<M>(&self.fixtures, &self.checks, cli, out).await {
             Ok(()) => 0,
             Err(e) => {
                 let line = format!("{}: error: {e}\n", self.name);
