@@ -6,6 +6,7 @@
 // `allow-unwrap-in-tests`; a failed unwrap is a failed test here.
 #![allow(clippy::unwrap_used)]
 
+mod admin_browser;
 mod admin_log;
 mod auth;
 mod auth_hashers;
