@@ -120,6 +120,7 @@ async function step(name, body) {
   console.log(`ok   ${name} (${Date.now() - started} ms)`);
 }
 
+const started = Date.now();
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'batteries-chromium-'));
 const limit = setTimeout(() => {
   console.error(`FAIL the browser run took more than ${RUN_LIMIT_MS / 1000} s (at: ${current})`);
@@ -172,7 +173,9 @@ if (failed) {
 await context.close();
 fs.rmSync(profile, { recursive: true, force: true });
 clearTimeout(limit);
-console.log(`${steps.length} passed, ${failed ? 1 : 0} failed`);
+// Not "N passed, N failed": that line is cargo test's to print.
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`admin.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`);
 process.exit(failed ? 1 : 0);
 
 async function login(page, username) {

@@ -152,7 +152,7 @@ async fn admin_works_in_a_browser(db: &TestDb) {
         shots.display()
     );
     assert!(
-        stdout.contains(", 0 failed"),
+        stdout.contains(" steps ok, 0 failed"),
         "the browser run on {backend} did not report its steps:\n{stdout}\n{stderr}"
     );
     println!("{stdout}");
