@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod admin_browser;
 mod admin_log;
 mod auth;
 mod auth_hashers;
