@@ -16,7 +16,7 @@ use bytes::Bytes;
 use chrono::{Datelike, Duration, Utc};
 use http::{Method, Request, Response, StatusCode};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-use sea_orm::{TransactionTrait, Value};
+use sea_orm::{DbErr, TransactionTrait, Value};
 use serde_json::{Map, Value as Json, json};
 
 use crate::field::{Field, pk_string};
@@ -844,9 +844,7 @@ impl View<'_> {
                     choices.push(choice("Unknown", vec![kv(&isnull, "true")]));
                 }
             }
-            out.push(
-                json!({"title": format!("By {}", field.label.to_lowercase()), "choices": choices}),
-            );
+            out.push(json!({"title": field.label.to_lowercase(), "choices": choices}));
         }
         Ok(Json::Array(out))
     }
@@ -1300,8 +1298,14 @@ impl View<'_> {
                         return self.not_found(staff, info, pk.unwrap_or_default()).await;
                     }
                     Err(SaveError::Db(e)) => {
-                        tracing::error!(error = %e, "admin save failed");
-                        return unavailable();
+                        if matches!(e, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) {
+                            tracing::error!(error = %e, "admin save failed");
+                            return unavailable();
+                        }
+                        // A constraint the admin could not check first (a CHECK, a
+                        // length the database counts differently): the form says so.
+                        tracing::warn!(error = %e, "admin save refused by the database");
+                        non_field.push("The database refused these values.".into());
                     }
                 }
             }
