@@ -1524,7 +1524,10 @@ impl View<'_> {
                     "required": editable && field.required(),
                     "readonly": !editable,
                     "display": display,
-                    "help": field.help,
+                    "help": field.help.clone().or_else(|| {
+                        matches!(field.kind, Kind::DateTimeTz)
+                            .then(|| "Date and time in UTC.".to_owned())
+                    }),
                     "errors": errors.get(&field.name).cloned().unwrap_or_default(),
                     "attrs": field.attrs(),
                 });
