@@ -1,6 +1,7 @@
 //! What the admin knows of a column, read from SeaORM's column definitions, and how a
 //! form value becomes a database value.
 
+pub(crate) use batteries_orm::value::truncate;
 use batteries_orm::value::{Kind, to_json};
 use sea_orm::Value;
 use sea_orm::sea_query::{ColumnType, StringLen};
@@ -326,18 +327,6 @@ pub(crate) fn label_of(name: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
-    }
-}
-
-/// Shortens user input quoted in an error message.
-pub(crate) fn truncate(s: &str) -> String {
-    const MAX: usize = 64;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push('…');
-        out
     }
 }
 

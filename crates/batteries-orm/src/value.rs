@@ -469,8 +469,8 @@ fn alternatives(value: &Value) -> Vec<Value> {
     }
 }
 
-/// Shortens user input for an error message.
-pub(crate) fn truncate(s: &str) -> String {
+/// Shortens user input quoted in an error message to 64 characters (and `…`).
+pub fn truncate(s: &str) -> String {
     const MAX: usize = 64;
     if s.chars().count() <= MAX {
         s.to_owned()
