@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_log;
+mod admin_mount;
 mod auth;
 mod auth_hashers;
 mod auth_jwt;
