@@ -1,9 +1,13 @@
 //! `cargo run -p blog-axum`: the blog on <http://127.0.0.1:8000>, its admin on
-//! <http://127.0.0.1:8000/admin/>.
+//! <http://127.0.0.1:8000/admin/>. With arguments it runs a management command instead:
+//! `cargo run -p blog-axum -- createsuperuser`, `migrate`, `check`, ... (batteries-cli).
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use batteries::auth::sessions::SessionSecret;
+use batteries::cli::Manage;
 use batteries::orm::db::{DbConfig, redact_url};
 use blog_axum::Settings;
 use rand::Rng as _;
@@ -22,7 +26,11 @@ fn random(n: usize) -> String {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.len() > 1 {
+        return manage(args).await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -30,8 +38,30 @@ async fn main() {
         .init();
     if let Err(e) = run().await {
         eprintln!("blog-axum: {e}");
-        std::process::exit(1);
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
+}
+
+/// `manage.py` for the blog: batteries-cli's commands on the blog's migrations and
+/// database (the same default file as the server's).
+async fn manage(mut args: Vec<OsString>) -> ExitCode {
+    let url_given = std::env::var_os("DATABASE_URL").is_some()
+        || args
+            .iter()
+            .any(|a| a.to_string_lossy().starts_with("--database-url"));
+    if !url_given {
+        args.push("--database-url".into());
+        args.push(DEFAULT_DATABASE_URL.into());
+    }
+    let mut out = tokio::io::stdout();
+    let mut err = tokio::io::stderr();
+    let code = Manage::<blog_axum::migrations::Migrator>::new("blog-axum")
+        .run_from(args, &mut out, &mut err)
+        .await;
+    let _ = tokio::io::AsyncWriteExt::flush(&mut out).await;
+    let _ = tokio::io::AsyncWriteExt::flush(&mut err).await;
+    ExitCode::from(code)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -85,7 +115,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             "  development superuser: `{DEV_SUPERUSER}`, password `{password}` (new on every start; set SECRET_KEY to run without it)"
         ),
         None => println!(
-            "  SECRET_KEY is set: no user was created. Create a superuser with batteries-cli's `createsuperuser` (see crates/batteries-cli) against DATABASE_URL."
+            "  SECRET_KEY is set: no user was created; make a superuser with `cargo run -p blog-axum -- createsuperuser`"
         ),
     }
     println!("Press Ctrl+C to stop.");
