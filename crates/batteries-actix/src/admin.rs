@@ -68,12 +68,10 @@ pub fn scope(admin: Admin) -> Scope {
 /// [`scope`] with another request body limit, in bytes.
 pub fn scope_with_limit(admin: Admin, limit: usize) -> Scope {
     let prefix = admin.prefix().trim_end_matches('/').to_owned();
-    web::scope(&prefix).default_service(web::to(
-        move |req: HttpRequest, payload: web::Payload| {
-            let admin = admin.clone();
-            async move { handle(&admin, &req, payload, limit).await }
-        },
-    ))
+    web::scope(&prefix).default_service(web::to(move |req: HttpRequest, payload: web::Payload| {
+        let admin = admin.clone();
+        async move { handle(&admin, &req, payload, limit).await }
+    }))
 }
 
 /// Answers one actix-web request with the admin: the building block of [`scope`], for an

@@ -64,7 +64,7 @@ fn listener() -> std::net::TcpListener {
     listener
 }
 
-async fn serve_axum(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) -> Site {
+fn serve_axum(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) -> Site {
     let app = admin_app::router(db, admin, secret);
     let listener = tokio::net::TcpListener::from_std(listener()).expect("listener");
     let addr = listener.local_addr().expect("addr");
@@ -325,7 +325,7 @@ async fn scenario(db: &DatabaseConnection, site: &Site, framework: &str) {
 async fn admin_on_axum(db: &TestDb) {
     let secret = admin_app::secret();
     let admin = prepare(db.conn(), &secret).await;
-    let site = serve_axum(db.conn(), admin, &secret).await;
+    let site = serve_axum(db.conn(), admin, &secret);
     scenario(db.conn(), &site, "axum").await;
     site.stop().await;
 }
