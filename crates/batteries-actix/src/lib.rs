@@ -14,8 +14,11 @@
 //! | [`RateLimit`] | (django-ratelimit) |
 //! | [`CurrentUser`], [`RequireUser`], [`Perm`] | `request.user`, `@login_required`, `@permission_required` |
 //! | [`Session`], [`CsrfToken`] | `request.session`, `{% csrf_token %}` |
+//! | `admin::scope` (feature `admin`) | `path("admin/", admin.site.urls)` |
 #![deny(missing_docs)]
 
+#[cfg(feature = "admin")]
+pub mod admin;
 mod convert;
 mod extract;
 mod guard;

@@ -13,7 +13,7 @@
 //! | `middleware` | `middleware`: sessions, auth, guards, CSRF, security headers, rate limits (tower) |
 //! | `axum` | `axum`: extractors and router helpers |
 //! | `actix` | `actix`: actix-web middleware and extractors |
-//! | `admin` | `admin`: Django's admin for SeaORM entities, HTML and JSON API |
+//! | `admin` | `admin`: Django's admin for SeaORM entities, HTML and JSON API (with `actix`, also `actix::admin` to mount it on actix-web) |
 //! | `cli` | `cli`: `migrate`, `createsuperuser`, `dumpdata`... for your own binary |
 //! | `jwt` | `auth::jwt` and bearer tokens in the auth layer |
 //! | `redis` | Redis stores (throttling, sessions, refresh tokens, rate limits) |

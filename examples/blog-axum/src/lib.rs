@@ -3,6 +3,9 @@
 //! `GET /posts` lists posts as JSON through `batteries-orm`: Django-style filters,
 //! search, ordering and pagination from the query string, for example
 //! `/posts?title__icontains=rust&ordering=-created&page=2`.
+//!
+//! `/admin/` is batteries' admin for the posts, behind the session, authentication, CSRF
+//! and security-header layers; staff users log in at `/admin/login/`.
 
 use std::sync::Arc;
 
@@ -11,12 +14,24 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use batteries::admin::{AdminSite, ModelAdmin};
+use batteries::auth::entities::user;
+use batteries::auth::sessions::{DatabaseStore, SessionSecret};
+use batteries::auth::{ModelBackend, UserManager};
+use batteries::middleware::auth::AuthLayer;
+use batteries::middleware::csrf::CsrfLayer;
+use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
+use batteries::middleware::session::{SessionConfig, SessionLayer};
 use batteries::orm::filter::FilterSet;
 use batteries::orm::paginate::{Page, Paginator};
 use chrono::{Duration, TimeZone, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set,
+};
 use sea_orm_migration::MigratorTrait;
 use serde_json::json;
+use tower::ServiceBuilder;
 
 pub mod migrations;
 pub mod post;
@@ -42,21 +57,116 @@ pub fn post_filters() -> FilterSet<post::Entity> {
         .max_per_page(100)
 }
 
-/// The application's routes.
-pub fn app(db: DatabaseConnection) -> Router {
+/// How the app is run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Signs sessions (Django's `SECRET_KEY`).
+    pub secret: SessionSecret,
+    /// Served over HTTPS: `Secure` cookies and HSTS. Off for development on
+    /// `http://127.0.0.1`.
+    pub https: bool,
+}
+
+/// The admin's registrations: the posts, listed newest first, searchable by title and
+/// body, filtered by state and date.
+pub fn admin_site() -> AdminSite {
+    AdminSite::new()
+        .title("blog admin", "Blog administration")
+        .register(
+            ModelAdmin::<post::Entity>::new()
+                .list_display([
+                    post::Column::Title,
+                    post::Column::Slug,
+                    post::Column::Published,
+                    post::Column::Created,
+                ])
+                .search_fields([post::Column::Title, post::Column::Slug, post::Column::Body])
+                .list_filter([post::Column::Published, post::Column::Created])
+                .ordering("-created")
+                .list_per_page(25)
+                .help_text(post::Column::Slug, "The post's URL name, unique.")
+                .display(|p| p.title.clone()),
+        )
+}
+
+/// The application: `/`, `/posts` and the admin at `/admin/`, behind security headers,
+/// sessions in the database, the current user and CSRF protection.
+///
+/// # Errors
+/// When the admin cannot be built (its permissions cannot be written: have the
+/// migrations run? [`prepare`] runs them).
+pub async fn app(
+    db: DatabaseConnection,
+    settings: &Settings,
+) -> Result<Router, batteries::admin::Error> {
+    let admin = admin_site()
+        .build(db.clone(), settings.secret.clone())
+        .await?;
+    let headers = if settings.https {
+        SecurityHeaders::new()
+    } else {
+        SecurityHeaders::new().without_hsts()
+    };
+    let layers = ServiceBuilder::new()
+        .layer(SecurityHeadersLayer::new(headers))
+        .layer(SessionLayer::new(
+            DatabaseStore::new(db.clone()),
+            SessionConfig::new().with_secure(settings.https),
+        ))
+        .layer(AuthLayer::new(
+            ModelBackend::new(db.clone()),
+            settings.secret.clone(),
+        ))
+        .layer(CsrfLayer::new());
     let state = AppState {
         db,
         filters: Arc::new(post_filters()),
     };
-    Router::new()
+    Ok(Router::new()
         .route("/", get(index))
         .route("/posts", get(list_posts))
         .with_state(state)
+        .nest_service("/admin", admin)
+        .layer(layers))
+}
+
+/// Development only: creates the superuser `username`, or resets its password, so that
+/// the admin can be opened right away. Never call it in production: create users with
+/// batteries-cli's `createsuperuser` there.
+///
+/// # Errors
+/// When the database fails or the username is invalid.
+pub async fn development_superuser(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &str,
+) -> Result<user::Model, batteries::auth::Error> {
+    let users = UserManager::new();
+    let existing = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?;
+    match existing {
+        Some(found) => {
+            let mut active: user::ActiveModel = found.into();
+            active.is_active = Set(true);
+            active.is_staff = Set(true);
+            active.is_superuser = Set(true);
+            let found = active.update(db).await?;
+            users.set_password(db, found, Some(password)).await
+        }
+        None => {
+            users
+                .create_superuser(db, username, None, Some(password))
+                .await
+        }
+    }
 }
 
 async fn index() -> Json<serde_json::Value> {
     Json(json!({
         "posts": "/posts",
+        "admin": "/admin/",
         "examples": [
             "/posts?title__icontains=rust",
             "/posts?ordering=-created&page=2",

@@ -1,13 +1,36 @@
-//! `cargo run -p blog-axum`: the blog on <http://127.0.0.1:8000>.
+//! `cargo run -p blog-axum`: the blog on <http://127.0.0.1:8000>, its admin on
+//! <http://127.0.0.1:8000/admin/>. With arguments it runs a management command instead:
+//! `cargo run -p blog-axum -- createsuperuser`, `migrate`, `check`, ... (batteries-cli).
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
+use batteries::auth::sessions::SessionSecret;
+use batteries::cli::Manage;
 use batteries::orm::db::{DbConfig, redact_url};
+use blog_axum::Settings;
+use rand::Rng as _;
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://blog.sqlite3?mode=rwc";
 
+/// The development superuser's name.
+const DEV_SUPERUSER: &str = "admin";
+
+fn random(n: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
+}
+
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.len() > 1 {
+        return manage(args).await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -15,14 +38,58 @@ async fn main() {
         .init();
     if let Err(e) = run().await {
         eprintln!("blog-axum: {e}");
-        std::process::exit(1);
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
+}
+
+/// `manage.py` for the blog: batteries-cli's commands on the blog's migrations and
+/// database (the same default file as the server's).
+async fn manage(mut args: Vec<OsString>) -> ExitCode {
+    let url_given = std::env::var_os("DATABASE_URL").is_some()
+        || args
+            .iter()
+            .any(|a| a.to_string_lossy().starts_with("--database-url"));
+    if !url_given {
+        args.push("--database-url".into());
+        args.push(DEFAULT_DATABASE_URL.into());
+    }
+    let mut out = tokio::io::stdout();
+    let mut err = tokio::io::stderr();
+    let code = Manage::<blog_axum::migrations::Migrator>::new("blog-axum")
+        .run_from(args, &mut out, &mut err)
+        .await;
+    let _ = tokio::io::AsyncWriteExt::flush(&mut out).await;
+    let _ = tokio::io::AsyncWriteExt::flush(&mut err).await;
+    ExitCode::from(code)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
     let db = DbConfig::new(url.clone()).connect().await?;
     blog_axum::prepare(&db).await?;
+
+    // With SECRET_KEY set the app runs as in production: HTTPS cookies and HSTS, and no
+    // user is made for you. Without it, development: a fresh random secret each run
+    // (sessions end on restart) and a superuser `admin` whose password is new and random
+    // on every start, printed once below. There is no default password.
+    let (settings, dev_password) = if let Ok(key) = std::env::var("SECRET_KEY") {
+        let secret = SessionSecret::new(key)
+            .map_err(|e| format!("SECRET_KEY: {e} (use at least 32 random bytes)"))?;
+        let settings = Settings {
+            secret,
+            https: true,
+        };
+        (settings, None)
+    } else {
+        let password = random(20);
+        blog_axum::development_superuser(&db, DEV_SUPERUSER, &password).await?;
+        let settings = Settings {
+            secret: SessionSecret::new(random(50))?,
+            https: false,
+        };
+        (settings, Some(password))
+    };
 
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
@@ -42,12 +109,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("  try: {base}/posts?title__icontains=rust&ordering=-created");
     println!("       {base}/posts?ordering=-created&page=2");
     println!("       {base}/posts?search=django&published=true");
-    println!(
-        "Login pages and the admin arrive with the admin battery; `cargo run -p hyper-minimal` shows login and sessions today."
-    );
+    println!("  admin: {base}/admin/");
+    match &dev_password {
+        Some(password) => println!(
+            "  development superuser: `{DEV_SUPERUSER}`, password `{password}` (new on every start; set SECRET_KEY to run without it)"
+        ),
+        None => println!(
+            "  SECRET_KEY is set: no user was created; make a superuser with `cargo run -p blog-axum -- createsuperuser`"
+        ),
+    }
     println!("Press Ctrl+C to stop.");
 
-    axum::serve(listener, blog_axum::app(db))
+    axum::serve(listener, blog_axum::app(db, &settings).await?)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -3,13 +3,18 @@
 //! - `GET /`: who you are, and a login or logout button;
 //! - `GET /login`, `POST /login`: a login form with a CSRF token;
 //! - `POST /logout`;
-//! - `GET /private`: only for logged-in users (others are sent to `/login?next=/private`).
+//! - `GET /private`: only for logged-in users (others are sent to `/login?next=/private`);
+//! - `/admin/`: batteries' admin for the users and groups, when [`Config::admin`] holds
+//!   one ([`admin`] builds it), for staff users.
 //!
 //! Every response carries the security headers; unsafe requests need the CSRF token.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
+use batteries::admin::{Admin, AdminSite, ModelAdmin};
+use batteries::auth::entities::{group, user};
+use batteries::auth::hashers::make_unusable_password;
 use batteries::auth::sessions::{self, DatabaseStore, Session, SessionSecret};
 use batteries::auth::{Authenticator, Credentials, ModelBackend};
 use batteries::middleware::auth::{AuthLayer, CurrentUser};
@@ -21,7 +26,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, Set};
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
@@ -35,6 +40,75 @@ pub struct Config {
     pub secret: SessionSecret,
     /// Whether cookies are `Secure` and HSTS is sent (off for local HTTP).
     pub https: bool,
+    /// The admin, served under its prefix (`/admin`), if any.
+    pub admin: Option<Admin>,
+}
+
+/// The admin for batteries' own tables: users (listed, searched, filtered; new ones get
+/// an unusable password, set with `changepassword`) and groups.
+///
+/// # Errors
+/// When the admin's permissions cannot be written (have the auth and admin migrations
+/// run?).
+pub async fn admin(
+    db: &DatabaseConnection,
+    secret: &SessionSecret,
+) -> Result<Admin, batteries::admin::Error> {
+    AdminSite::new()
+        .register(
+            ModelAdmin::<user::Entity>::new()
+                .list_display([
+                    user::Column::Username,
+                    user::Column::Email,
+                    user::Column::IsStaff,
+                    user::Column::IsSuperuser,
+                    user::Column::IsActive,
+                ])
+                .search_fields([
+                    user::Column::Username,
+                    user::Column::Email,
+                    user::Column::FirstName,
+                    user::Column::LastName,
+                ])
+                .list_filter([
+                    user::Column::IsStaff,
+                    user::Column::IsSuperuser,
+                    user::Column::IsActive,
+                ])
+                .ordering("username")
+                .fields([
+                    user::Column::Username,
+                    user::Column::FirstName,
+                    user::Column::LastName,
+                    user::Column::Email,
+                    user::Column::IsActive,
+                    user::Column::IsStaff,
+                    user::Column::IsSuperuser,
+                ])
+                .display(|u| u.username.clone())
+                .on_save(|u, changing| {
+                    if !changing {
+                        u.password = Set(make_unusable_password());
+                        u.date_joined = Set(chrono::Utc::now());
+                    }
+                    Ok(())
+                }),
+        )
+        .register(
+            ModelAdmin::<group::Entity>::new()
+                .list_display([group::Column::Name])
+                .search_fields([group::Column::Name])
+                .ordering("name")
+                .display(|g| g.name.clone()),
+        )
+        .build(db.clone(), secret.clone())
+        .await
+}
+
+/// Whether `path` is `prefix` or under it.
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn escape(s: &str) -> String {
@@ -187,7 +261,8 @@ pub async fn find_user(
 }
 
 /// The whole app as one tower service: security headers, sessions in the database,
-/// the current user, CSRF, then the handful of pages listed in the crate docs.
+/// the current user, CSRF, then the handful of pages listed in the crate docs and the
+/// admin.
 pub fn app(
     db: &DatabaseConnection,
     config: &Config,
@@ -195,6 +270,7 @@ pub fn app(
     let backend = ModelBackend::new(db.clone());
     let authenticator = Authenticator::new().with_backend(backend.clone());
     let secret = config.secret.clone();
+    let admin = config.admin.clone();
     let headers = if config.https {
         SecurityHeaders::new()
     } else {
@@ -208,9 +284,17 @@ pub fn app(
         ))
         .layer(AuthLayer::new(backend, config.secret.clone()))
         .layer(CsrfLayer::new())
-        .service(service_fn(move |request| {
+        .service(service_fn(move |request: Request<Body>| {
             let (authenticator, secret) = (authenticator.clone(), secret.clone());
-            async move { Ok::<_, Infallible>(route(request, authenticator, secret).await) }
+            let admin = admin
+                .clone()
+                .filter(|admin| under(request.uri().path(), admin.prefix()));
+            async move {
+                match admin {
+                    Some(admin) => admin.oneshot(request).await,
+                    None => Ok::<_, Infallible>(route(request, authenticator, secret).await),
+                }
+            }
         }));
     BoxCloneSyncService::new(service)
 }

@@ -15,7 +15,11 @@ struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        batteries::auth::migrations::migrations().into_migrations()
+        batteries::orm::migration::compose([
+            batteries::auth::migrations::migrations(),
+            batteries::admin::migrations::migrations(),
+        ])
+        .expect("migration names are unique")
     }
 }
 
@@ -53,17 +57,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let users = UserManager::new();
     let password = random(16);
-    let existing = hyper_minimal::find_user(&db, "demo").await?;
-    match existing {
-        Some(user) => {
-            users.set_password(&db, user, Some(&password)).await?;
-        }
+    // `demo` is a superuser so that it can open the admin too.
+    let demo = match hyper_minimal::find_user(&db, "demo").await? {
+        Some(user) => users.set_password(&db, user, Some(&password)).await?,
         None => {
             users
-                .create_user(&db, "demo", None, Some(&password))
-                .await?;
+                .create_superuser(&db, "demo", None, Some(&password))
+                .await?
         }
+    };
+    if !(demo.is_staff && demo.is_superuser && demo.is_active) {
+        let mut active: batteries::auth::entities::user::ActiveModel = demo.into();
+        active.is_staff = sea_orm::Set(true);
+        active.is_superuser = sea_orm::Set(true);
+        active.is_active = sea_orm::Set(true);
+        sea_orm::ActiveModelTrait::update(active, &db).await?;
     }
+    let admin = hyper_minimal::admin(&db, &secret).await?;
 
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
@@ -81,10 +91,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         redact_url(&url)
     );
     println!("  log in as `demo` with password `{password}` (development only; new each run)");
+    println!(
+        "  the admin: http://{}/admin/ (same login)",
+        listener.local_addr()?
+    );
     println!("Press Ctrl+C to stop.");
     let config = hyper_minimal::Config {
         secret,
         https: false,
+        admin: Some(admin),
     };
     tokio::select! {
         () = hyper_minimal::serve(listener, db, config) => {}

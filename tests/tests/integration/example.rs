@@ -1,14 +1,27 @@
 //! The blog-axum example, driven through its router as a client would.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
+use batteries::auth::sessions::SessionSecret;
 use batteries::orm::testing::TestDb;
 use batteries_tests::backend_tests;
+use batteries_tests::browser::Browser;
+use blog_axum::Settings;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-backend_tests!(blog_lists_filters_and_pages_posts);
+backend_tests!(
+    blog_lists_filters_and_pages_posts,
+    blog_admin_needs_a_login_and_lists_posts
+);
+
+fn settings() -> Settings {
+    Settings {
+        secret: SessionSecret::new("blog-test-secret-blog-test-secret-0123456789").expect("secret"),
+        https: false,
+    }
+}
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
     let response = app
@@ -32,7 +45,9 @@ async fn blog_lists_filters_and_pages_posts(db: &TestDb) {
     blog_axum::prepare(conn)
         .await
         .expect("second start seeds nothing more");
-    let app = blog_axum::app(conn.clone());
+    let app = blog_axum::app(conn.clone(), &settings())
+        .await
+        .expect("the app builds");
 
     let (status, all) = get(&app, "/posts").await;
     assert_eq!(status, StatusCode::OK);
@@ -79,4 +94,81 @@ async fn blog_lists_filters_and_pages_posts(db: &TestDb) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, after) = get(&app, "/posts").await;
     assert_eq!(after["total"], 12);
+}
+
+/// The value of the page's first hidden `csrfmiddlewaretoken` field.
+fn form_token(body: &str) -> String {
+    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
+    let at = body.find(marker).expect("a CSRF field");
+    let rest = &body[at + marker.len()..];
+    rest[..rest.find('"').expect("closing quote")].to_owned()
+}
+
+async fn blog_admin_needs_a_login_and_lists_posts(db: &TestDb) {
+    let conn = db.conn();
+    blog_axum::prepare(conn).await.expect("first start");
+    let app = blog_axum::app(conn.clone(), &settings())
+        .await
+        .expect("the app builds");
+
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/admin/")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/admin/login/?next=%2Fadmin%2F"
+    );
+
+    // What `cargo run -p blog-axum` does in development, twice: the second start resets
+    // the password, and only the newest one logs in.
+    blog_axum::development_superuser(conn, "admin", "first random password")
+        .await
+        .expect("superuser");
+    blog_axum::development_superuser(conn, "admin", "second random password")
+        .await
+        .expect("superuser reset");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut browser = Browser::new(addr);
+    for (password, status) in [
+        ("first random password", StatusCode::OK),
+        ("second random password", StatusCode::FOUND),
+    ] {
+        let page = browser.get("/admin/login/?next=/admin/").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let reply = browser
+            .post_form(
+                "/admin/login/",
+                &[
+                    ("csrfmiddlewaretoken", &form_token(&page.body)),
+                    ("username", "admin"),
+                    ("password", password),
+                    ("next", "/admin/"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, status, "{password}: {}", reply.body);
+    }
+    let posts = browser.get("/admin/blog/post/?q=rust").await;
+    assert_eq!(posts.status, StatusCode::OK);
+    assert!(
+        posts.body.contains("Rust for Django developers"),
+        "{}",
+        posts.body
+    );
+    assert!(!posts.body.contains("Writing tower middleware"));
+    server.abort();
 }

@@ -14,7 +14,11 @@ struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        batteries::auth::migrations::migrations().into_migrations()
+        batteries::orm::migration::compose([
+            batteries::auth::migrations::migrations(),
+            batteries::admin::migrations::migrations(),
+        ])
+        .expect("unique names")
     }
 }
 
@@ -29,11 +33,14 @@ async fn hyper_minimal_logs_in_guards_and_logs_out(db: &TestDb) {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let secret = SessionSecret::new("hyper-minimal test secret, long enough").expect("secret");
+    let admin = hyper_minimal::admin(&conn, &secret).await.expect("admin");
     let config = hyper_minimal::Config {
-        secret: SessionSecret::new("hyper-minimal test secret, long enough").expect("secret"),
+        secret,
         https: false,
+        admin: Some(admin),
     };
-    let server = tokio::spawn(hyper_minimal::serve(listener, conn, config));
+    let server = tokio::spawn(hyper_minimal::serve(listener, conn.clone(), config));
 
     let mut browser = Browser::new(addr);
     let home = browser.get("/").await;
@@ -93,5 +100,42 @@ async fn hyper_minimal_logs_in_guards_and_logs_out(db: &TestDb) {
         .await;
     assert_eq!(out.status, StatusCode::FOUND);
     assert_eq!(browser.get("/private").await.status, StatusCode::FOUND);
+
+    // The admin, on the same hyper service: anonymous visitors go to its login page.
+    let anonymous = browser.get("/admin/").await;
+    assert_eq!(anonymous.status, StatusCode::FOUND);
+    assert_eq!(anonymous.location(), Some("/admin/login/?next=%2Fadmin%2F"));
+    UserManager::new()
+        .create_superuser(&conn, "boss", None, Some("another long password"))
+        .await
+        .expect("superuser");
+    let page = browser.get("/admin/login/?next=/admin/").await;
+    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
+    let at = page
+        .body
+        .find(marker)
+        .expect("the admin login form has a token")
+        + marker.len();
+    let token = page.body[at..].split('"').next().expect("token").to_owned();
+    let login = browser
+        .post_form(
+            "/admin/login/",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("username", "boss"),
+                ("password", "another long password"),
+                ("next", "/admin/"),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::FOUND, "{}", login.body);
+    assert_eq!(login.location(), Some("/admin/"));
+    let users = browser.get("/admin/auth/user/?q=dem").await;
+    assert_eq!(users.status, StatusCode::OK);
+    assert!(users.body.contains("demo"), "{}", users.body);
+    assert!(
+        !users.body.contains("Select boss"),
+        "the search leaves boss out"
+    );
     server.abort();
 }

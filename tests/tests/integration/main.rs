@@ -9,6 +9,7 @@
 mod admin;
 mod admin_browser;
 mod admin_log;
+mod admin_mount;
 mod auth;
 mod auth_hashers;
 mod auth_jwt;

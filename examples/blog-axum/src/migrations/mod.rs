@@ -12,7 +12,10 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         compose([
-            // Batteries with tables (auth, sessions, admin) add their sets here.
+            // The batteries' tables first: users, groups, permissions, sessions, then
+            // the admin's history.
+            batteries::auth::migrations::migrations(),
+            batteries::admin::migrations::migrations(),
             MigrationSet::new("blog").with(m20261125_000001_blog_create_post::Migration),
         ])
         .expect("migration names are unique")
