@@ -15,8 +15,23 @@ use crate::model::{ListError, ModelInfo, Row, SaveError};
 use crate::site::{AdminBody, Inner, Registered, Req, Staff, json_response};
 use crate::views::{has_perm, save_row};
 
+/// The last page the API serves: beyond it offsets would not fit every backend.
+pub(crate) const MAX_PAGE: u64 = 2_147_483_647;
+
+/// The Unix times a MySQL `TIMESTAMP` holds.
+pub(crate) const MYSQL_TIMESTAMP: std::ops::RangeInclusive<i64> = 1..=2_147_483_647;
+
 fn error(status: StatusCode, message: &str) -> Response<AdminBody> {
     json_response(status, &json!({"error": message}))
+}
+
+/// 405 with the `Allow` header RFC 9110 requires.
+fn method_not_allowed(allow: &'static str) -> Response<AdminBody> {
+    let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 fn unavailable() -> Response<AdminBody> {
@@ -30,6 +45,13 @@ fn field_errors(errors: &HashMap<String, Vec<String>>) -> Response<AdminBody> {
     json_response(
         StatusCode::BAD_REQUEST,
         &json!({"error": "Invalid data.", "fields": errors}),
+    )
+}
+
+fn conflict_fields(errors: &HashMap<String, Vec<String>>) -> Response<AdminBody> {
+    json_response(
+        StatusCode::CONFLICT,
+        &json!({"error": "These values are already in use.", "fields": errors}),
     )
 }
 
@@ -101,7 +123,8 @@ pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Respons
                 ([pk], &Method::PUT) => api.update(reg, pk, false).await,
                 ([pk], &Method::PATCH) => api.update(reg, pk, true).await,
                 ([pk], &Method::DELETE) => api.delete(reg, pk).await,
-                ([] | [_], _) => error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed."),
+                ([], _) => method_not_allowed("GET, POST"),
+                ([_], _) => method_not_allowed("GET, PUT, PATCH, DELETE"),
                 _ => error(StatusCode::NOT_FOUND, "Not found."),
             }
         }
@@ -152,6 +175,40 @@ impl Api<'_> {
             );
         }
         let pairs = self.req.query_pairs();
+        // A filter on a field with choices must name one of them.
+        for (key, value) in &pairs {
+            if key.contains('\0') || value.contains('\0') {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Null characters are not allowed in the query string.",
+                );
+            }
+            if key == "page" && value.trim().parse::<u64>().is_ok_and(|n| n > MAX_PAGE) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("invalid `page` value: expected an integer from 1 to {MAX_PAGE}"),
+                );
+            }
+            let Some(field) = info.field_index(key).map(|i| &info.fields[i]) else {
+                continue;
+            };
+            if let Some(choices) = &field.choices
+                && !choices.iter().any(|(v, _)| v == value)
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "invalid value `{}` for `{key}`: allowed: {}",
+                        crate::field::truncate(value),
+                        choices
+                            .iter()
+                            .map(|(v, _)| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
         let page = match reg
             .model
             .list(&self.inner.db, &pairs, self.inner.count_limit)
@@ -201,6 +258,22 @@ impl Api<'_> {
         }
     }
 
+    /// What the backend can store beyond what the column type says: on MySQL, a date
+    /// and time with a time zone travels as a `TIMESTAMP` (sqlx's encoding), whose
+    /// range ends in 1970 and 2038.
+    fn fits_backend(&self, value: &Value) -> Result<(), String> {
+        if let Value::ChronoDateTimeUtc(Some(t)) = value
+            && self.inner.db.get_database_backend() == sea_orm::DbBackend::MySql
+            && !MYSQL_TIMESTAMP.contains(&t.timestamp())
+        {
+            return Err(
+                "Enter a date and time between 1970-01-01 00:00:01 and 2038-01-19 03:14:07 UTC."
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The values of a JSON body, or errors by field. Unknown fields are refused;
     /// read-only ones (and the primary key after creation) are ignored.
     fn parse_body(
@@ -245,7 +318,10 @@ impl Api<'_> {
                 continue;
             }
             match object.get(&field.name) {
-                Some(json) => match field.parse_json(json) {
+                Some(json) => match field
+                    .parse_json(json)
+                    .and_then(|v| self.fits_backend(&v).map(|()| v))
+                {
                     Ok(v) => values.push((i, v)),
                     Err(m) => {
                         errors.insert(field.name.clone(), vec![m]);
@@ -253,6 +329,13 @@ impl Api<'_> {
                 },
                 None if partial => {}
                 None if matches!(field.kind, Kind::Bool) && !field.nullable && !adding => {}
+                // As an unchecked checkbox on the add form: `false`.
+                None if matches!(field.kind, Kind::Bool)
+                    && !field.nullable
+                    && !field.has_default =>
+                {
+                    values.push((i, Value::Bool(Some(false))));
+                }
                 None if field.nullable => values.push((i, field.kind.null())),
                 None if field.has_default || matches!(field.kind, Kind::Bool) || field.blank => {}
                 None => {
@@ -309,7 +392,8 @@ impl Api<'_> {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(Box::new(field_errors(&errors)))
+            // 409, not 400: the value is well-formed, no row has it (yet).
+            Err(Box::new(conflict_fields(&errors)))
         }
     }
 
@@ -325,8 +409,9 @@ impl Api<'_> {
                     .fields
                     .iter()
                     .find(|f| f.unique && !f.auto && m.contains(&f.name));
+                // 409: the values are valid, but another row holds them.
                 match field {
-                    Some(f) => field_errors(&HashMap::from([(
+                    Some(f) => conflict_fields(&HashMap::from([(
                         f.name.clone(),
                         vec![format!(
                             "{} with this {} already exists.",
@@ -335,13 +420,14 @@ impl Api<'_> {
                         )],
                     )])),
                     None => error(
-                        StatusCode::BAD_REQUEST,
+                        StatusCode::CONFLICT,
                         &format!("A {} with these values already exists.", info.verbose_name),
                     ),
                 }
             }
+            // 409, as for unique values: valid data that clashes with the rows there are.
             SaveError::ForeignKey(_) => {
-                error(StatusCode::BAD_REQUEST, "A related row does not exist.")
+                error(StatusCode::CONFLICT, "A related row does not exist.")
             }
             SaveError::NotFound => error(StatusCode::NOT_FOUND, "Not found."),
             SaveError::Db(e) => db_refusal(e),

@@ -3,9 +3,19 @@
 
 pub(crate) use batteries_orm::value::truncate;
 use batteries_orm::value::{Kind, to_json};
+use chrono::Datelike as _;
 use sea_orm::Value;
 use sea_orm::sea_query::{ColumnType, StringLen};
 use serde_json::{Value as Json, json};
+
+/// The years every backend stores (MySQL's `DATE` and `DATETIME` end there).
+const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+
+const OUT_OF_RANGE: &str = "Enter a date between the years 1000 and 9999.";
+
+/// White space as Unicode defines it (what `char::is_whitespace` tests) and the byte
+/// order mark, as a regular expression character class body, for the API's schema.
+pub(crate) const SPACE_CLASS: &str = "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff";
 
 /// A foreign key from this column to another table.
 #[derive(Debug, Clone)]
@@ -228,6 +238,13 @@ impl Field {
                 None => Ok(()),
             },
             Value::Double(Some(f)) if !f.is_finite() => Err("Enter a finite number.".into()),
+            Value::ChronoDate(Some(d)) if !YEARS.contains(&d.year()) => Err(OUT_OF_RANGE.into()),
+            Value::ChronoDateTime(Some(d)) if !YEARS.contains(&d.year()) => {
+                Err(OUT_OF_RANGE.into())
+            }
+            Value::ChronoDateTimeUtc(Some(d)) if !YEARS.contains(&d.year()) => {
+                Err(OUT_OF_RANGE.into())
+            }
             _ => Ok(()),
         }
     }
@@ -240,6 +257,11 @@ impl Field {
             }
             return Err("This field may not be null.".into());
         }
+        let normalized = match self.kind {
+            Kind::Int { .. } => integral(json),
+            _ => None,
+        };
+        let json = normalized.as_ref().unwrap_or(json);
         if let (Some(max), Some(s)) = (self.max_length, json.as_str()) {
             let len = s.chars().count();
             if len > max as usize {
@@ -257,11 +279,26 @@ impl Field {
                 return Err(format!("\"{}\" is not a valid choice.", truncate(&text)));
             }
         }
-        if matches!(self.kind, Kind::Text) && !json.is_string() {
-            return Err("Enter text (a JSON string).".into());
+        // The JSON type the schema documents, and no other (`0` is not `false`).
+        let wrong_type = match &self.kind {
+            Kind::Bool => (!json.is_boolean()).then_some("true or false"),
+            Kind::Int { .. } => (!json.is_i64() && !json.is_u64()).then_some("an integer"),
+            Kind::Float => (!json.is_number()).then_some("a number"),
+            // A JSON number may have lost digits on the way; the schema asks for text.
+            Kind::Decimal { .. } => {
+                (!json.is_string()).then_some("a decimal number as a JSON string (\"12.50\")")
+            }
+            Kind::Text => (!json.is_string()).then_some("text (a JSON string)"),
+            Kind::Date | Kind::Time | Kind::DateTime | Kind::DateTimeTz | Kind::Uuid => {
+                (!json.is_string()).then_some("a JSON string")
+            }
+            _ => None,
+        };
+        if let Some(expected) = wrong_type {
+            return Err(format!("Enter {expected}."));
         }
         if matches!(self.kind, Kind::Text)
-            && json.as_str().is_some_and(str::is_empty)
+            && json.as_str().is_some_and(is_blank)
             && !self.blank
             && !self.nullable
         {
@@ -309,6 +346,28 @@ impl Field {
             (_, other) => other.to_string(),
         }
     }
+}
+
+/// Whether `s` holds nothing but white space ([`SPACE_CLASS`]): the API's schema asks
+/// for one other character in a required text.
+fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// An integral JSON number written with a fraction (`3.0`) as an integer: JSON Schema
+/// counts it as one, so the API takes it as one.
+fn integral(json: &Json) -> Option<Json> {
+    // 2^63: every float below it in magnitude with no fraction fits an `i64`.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let Json::Number(n) = json else {
+        return None;
+    };
+    if n.is_i64() || n.is_u64() {
+        return None;
+    }
+    let f = n.as_f64()?;
+    #[allow(clippy::cast_possible_truncation)] // integral and in range, checked above
+    (f.fract() == 0.0 && f.abs() < LIMIT).then(|| json!(f as i64))
 }
 
 /// The value as a primary key in a URL or a form (`3`, `a1b2-...`).

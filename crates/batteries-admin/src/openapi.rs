@@ -4,13 +4,47 @@
 use batteries_orm::value::Kind;
 use serde_json::{Map, Value as Json, json};
 
-use crate::field::Field;
+use crate::field::{Field, SPACE_CLASS};
 use crate::model::ModelInfo;
 use crate::site::{Inner, Staff};
 use crate::views::has_perm;
 
+/// Any character but NUL.
+const NO_NUL: &str = "[^\\x00]";
+
+/// A time of day as the parser reads it (`HH:MM`, `HH:MM:SS`, fractions of seconds).
+const TIME: &str = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?";
+
+/// A calendar date a regular expression can vouch for: years 1000 to 9999 (what every
+/// backend stores), months 01 to 12, and days that exist in every year (29 February is
+/// accepted by the API in leap years but left out here).
+const DATE: &str = concat!(
+    "[1-9][0-9]{3}-",
+    "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+);
+
+/// The month and day of [`DATE`].
+const MONTH_DAY: &str =
+    "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)";
+
+/// A time of day with its seconds.
+const TIME_SECONDS: &str = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?";
+
+/// What a response may hold for a field: the input schema without the constraints
+/// only writes must meet (rows written by other means are still shown).
+fn output_schema(field: &Field, mysql: bool) -> Json {
+    let mut s = schema(field, mysql);
+    if matches!(field.kind, Kind::Text)
+        && let Some(obj) = s.as_object_mut()
+    {
+        obj.remove("minLength");
+        obj.remove("pattern");
+    }
+    s
+}
+
 /// The JSON Schema of one field's value.
-fn schema(field: &Field) -> Json {
+fn schema(field: &Field, mysql: bool) -> Json {
     let mut s = match &field.kind {
         Kind::Bool => json!({"type": "boolean"}),
         Kind::Int { min, max } => {
@@ -32,25 +66,45 @@ fn schema(field: &Field) -> Json {
             if let Some(n) = field.max_length {
                 s["maxLength"] = json!(n);
             }
+            // No NUL characters (PostgreSQL cannot store them); a required text needs
+            // one character that is not white space.
             if !field.blank && !field.nullable {
                 s["minLength"] = json!(1);
-                s["pattern"] = json!("\\S");
+                s["pattern"] = json!(format!("^{NO_NUL}*[^{SPACE_CLASS}\\x00]{NO_NUL}*$"));
+            } else {
+                s["pattern"] = json!(format!("^{NO_NUL}*$"));
             }
             s
         }
-        Kind::Date => json!({"type": "string", "format": "date"}),
+        Kind::Date => json!({"type": "string", "pattern": format!("^{DATE}$")}),
         Kind::Time => {
-            json!({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?$"})
+            json!({"type": "string", "pattern": format!("^{TIME}$")})
         }
         Kind::DateTime => json!({
             "type": "string",
-            "pattern": "^[0-9]{4}-[01][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?$",
+            "pattern": format!("^{DATE}[T ]{TIME}$"),
             "description": "A date and time without a time zone."
         }),
-        Kind::DateTimeTz => json!({"type": "string", "format": "date-time"}),
+        // Years 1000 to 9999, as for dates (in UTC; the offset may cross a year); on
+        // MySQL, what its driver's `TIMESTAMP` holds (see `crate::api::MYSQL_TIMESTAMP`).
+        Kind::DateTimeTz => {
+            let years = if mysql {
+                "(197[1-9]|19[89][0-9]|20[0-2][0-9]|203[0-7])"
+            } else {
+                "[1-9][0-9]{3}"
+            };
+            json!({
+                "type": "string",
+                "pattern": format!("^{years}-{MONTH_DAY}T{TIME_SECONDS}(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"),
+                "description": "An RFC 3339 date and time with its offset, stored in UTC."
+            })
+        }
         Kind::Uuid => json!({"type": "string", "format": "uuid"}),
         Kind::Enum(variants) => json!({"type": "string", "enum": variants}),
         Kind::Bytes => json!({"type": "string", "contentEncoding": "base64"}),
+        // Any JSON value; PostgreSQL's `jsonb` refuses NUL characters in its strings,
+        // and so does the API on every backend.
+        Kind::Json => json!({"description": "Any JSON value without NUL characters (\\u0000)."}),
         _ => json!({}),
     };
     if let Some(choices) = &field.choices {
@@ -82,6 +136,18 @@ fn schema(field: &Field) -> Json {
     s
 }
 
+/// `name` as a literal in a regular expression.
+fn regex_escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() && c != '_' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn component_name(info: &ModelInfo) -> String {
     let camel = |s: &str| -> String {
         s.split(['_', '-', ' '])
@@ -106,6 +172,7 @@ fn error_response(description: &str) -> Json {
 
 /// The document for `staff`.
 pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
+    let mysql = inner.db.get_database_backend() == sea_orm::DbBackend::MySql;
     let mut paths = Map::new();
     let mut schemas = Map::new();
     schemas.insert(
@@ -137,9 +204,9 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             .flat_map(|(_, f)| f.iter().copied())
             .collect();
         for (i, field) in info.fields.iter().enumerate() {
-            props.insert(field.name.clone(), schema(field));
+            props.insert(field.name.clone(), output_schema(field, mysql));
             if on_form.contains(&i) && field.editable(true) {
-                input_props.insert(field.name.clone(), schema(field));
+                input_props.insert(field.name.clone(), schema(field, mysql));
                 if field.required() {
                     required_in.push(json!(field.name));
                 }
@@ -188,20 +255,27 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             }),
         );
 
+        let sortable: Vec<String> = info
+            .sortable
+            .iter()
+            .map(|&i| regex_escape(&info.fields[i].name))
+            .collect();
+        let one_order = format!("-?({})", sortable.join("|"));
+        let ordering_pattern = format!("^({one_order}(,{one_order})*)?$");
         let mut params = vec![
-            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
+            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": crate::api::MAX_PAGE}}),
             json!({"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": info.per_page.max(1000)}}),
             json!({"name": "ordering", "in": "query", "description": format!(
                 "Comma-separated fields, `-` for descending: {}",
-                info.sortable.iter().map(|&i| info.fields[i].name.as_str()).collect::<Vec<_>>().join(", ")
-            ), "schema": {"type": "string"}}),
+                sortable.join(", ")
+            ), "schema": {"type": "string", "pattern": ordering_pattern}}),
         ];
         if !info.search.is_empty() {
-            params.push(json!({"name": "q", "in": "query", "description": "Search words (each must match one of the search fields).", "schema": {"type": "string"}}));
+            params.push(json!({"name": "q", "in": "query", "description": "Search words (each must match one of the search fields).", "schema": {"type": "string", "pattern": format!("^{NO_NUL}*$")}}));
         }
         for &i in &info.sortable {
             let field = &info.fields[i];
-            let mut s = schema(field);
+            let mut s = schema(field, mysql);
             if let Some(obj) = s.as_object_mut() {
                 // A filter value is a single non-null value.
                 if let Some(Json::Array(types)) = obj.get("type").cloned() {
@@ -210,8 +284,12 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 if let Some(Json::Array(variants)) = obj.get_mut("enum") {
                     variants.retain(|v| !v.is_null());
                 }
-                obj.remove("minLength");
-                obj.remove("pattern");
+                // Any text may be looked for, even what could not be stored.
+                if matches!(field.kind, Kind::Text) {
+                    obj.remove("minLength");
+                    obj.remove("maxLength");
+                    obj.insert("pattern".into(), json!(format!("^{NO_NUL}*$")));
+                }
                 obj.remove("title");
             }
             params.push(json!({"name": field.name, "in": "query", "description": format!("Exact match on {}; lookups such as `{}__gte` work too.", field.label, field.name), "schema": s}));
@@ -242,6 +320,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                     "400": error_response("Invalid data, by field."),
                     "401": error_response("Not logged in as active staff."),
                     "403": error_response("Permission denied or CSRF token missing."),
+                    "409": error_response("A unique value is already used by another row."),
                     "415": error_response("Not a JSON body.")
                 }
             }));
@@ -249,7 +328,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
         paths.insert(base.clone(), Json::Object(collection));
 
         let pk_schema = {
-            let mut s = schema(info.pk_field());
+            let mut s = schema(info.pk_field(), mysql);
             if let Some(obj) = s.as_object_mut() {
                 obj.remove("title");
             }
@@ -288,6 +367,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                         "401": error_response("Not logged in as active staff."),
                         "403": error_response("Permission denied or CSRF token missing."),
                         "404": error_response("No such row."),
+                        "409": error_response("A unique value is already used by another row."),
                         "415": error_response("Not a JSON body.")
                     }
                 }));
