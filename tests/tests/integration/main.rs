@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod admin_api;
 mod admin_browser;
 mod admin_log;
 mod admin_mount;
