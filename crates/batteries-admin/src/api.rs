@@ -355,40 +355,21 @@ impl Api<'_> {
         info: &ModelInfo,
         values: &[(usize, Value)],
     ) -> Result<(), Box<Response<AdminBody>>> {
-        let mut errors = HashMap::new();
-        for (i, value) in values {
-            let field = &info.fields[*i];
-            let Some(fk) = &field.foreign_key else {
-                continue;
-            };
-            let key = crate::field::pk_string(value);
-            if key.is_empty() {
-                continue;
-            }
-            let Some(target) = self.inner.by_table(&fk.table) else {
-                continue;
-            };
-            if target.model.info().pk_field().name != fk.column {
-                continue;
-            }
-            match target
-                .model
-                .reprs(&self.inner.db, vec![value.clone()])
-                .await
-            {
-                Ok(found) if found.contains_key(&key) => {}
-                Ok(_) => {
-                    errors.insert(
-                        field.name.clone(),
-                        vec![format!(
-                            "Invalid pk “{}” - object does not exist.",
-                            crate::field::truncate(&key)
-                        )],
-                    );
-                }
-                Err(_) => return Err(Box::new(unavailable())),
-            }
-        }
+        let Ok(dangling) = self.inner.dangling_foreign_keys(info, values).await else {
+            return Err(Box::new(unavailable()));
+        };
+        let errors: HashMap<String, Vec<String>> = dangling
+            .into_iter()
+            .map(|(i, key)| {
+                (
+                    info.fields[i].name.clone(),
+                    vec![format!(
+                        "Invalid pk “{}” - object does not exist.",
+                        crate::field::truncate(&key)
+                    )],
+                )
+            })
+            .collect();
         if errors.is_empty() {
             Ok(())
         } else {

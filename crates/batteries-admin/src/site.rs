@@ -266,6 +266,33 @@ impl Inner {
     pub(crate) fn by_table(&self, table: &str) -> Option<&Registered> {
         self.models.iter().find(|r| r.model.info().table == table)
     }
+
+    /// The foreign keys among `values` that point at no row of a registered model:
+    /// `(field index, the value as text)`. One query per foreign key given.
+    pub(crate) async fn dangling_foreign_keys(
+        &self,
+        info: &crate::model::ModelInfo,
+        values: &[(usize, sea_orm::Value)],
+    ) -> Result<Vec<(usize, String)>, sea_orm::DbErr> {
+        let mut dangling = Vec::new();
+        for (i, value) in values {
+            let Some(fk) = &info.fields[*i].foreign_key else {
+                continue;
+            };
+            let key = crate::field::pk_string(value);
+            let Some(target) = self.by_table(&fk.table) else {
+                continue;
+            };
+            if key.is_empty() || target.model.info().pk_field().name != fk.column {
+                continue;
+            }
+            let found = target.model.reprs(&self.db, vec![value.clone()]).await?;
+            if !found.contains_key(&key) {
+                dangling.push((*i, key));
+            }
+        }
+        Ok(dangling)
+    }
 }
 
 /// The admin as a tower `Service`: mount it with axum's `nest_service`, call it from

@@ -1259,7 +1259,15 @@ impl View<'_> {
             let form = self.req.form_pairs();
             let (values, mut errs) = parse_form(info, &form, adding);
             if errs.is_empty() {
-                self.check_foreign_keys(info, &values, &mut errs).await;
+                let Ok(dangling) = self.inner.dangling_foreign_keys(info, &values).await else {
+                    return unavailable();
+                };
+                for (i, _) in dangling {
+                    errs.insert(
+                        info.fields[i].name.clone(),
+                        vec!["Select a valid choice. That choice is not one of the available choices.".into()],
+                    );
+                }
             }
             if errs.is_empty() {
                 match self.save(staff, reg, existing.as_ref(), values).await {
@@ -1370,44 +1378,6 @@ impl View<'_> {
             StatusCode::OK
         };
         self.render(status, "change_form.html", ctx)
-    }
-
-    async fn check_foreign_keys(
-        &self,
-        info: &ModelInfo,
-        values: &[(usize, Value)],
-        errors: &mut HashMap<String, Vec<String>>,
-    ) {
-        for (i, value) in values {
-            let field = &info.fields[*i];
-            let Some(fk) = &field.foreign_key else {
-                continue;
-            };
-            let pk = pk_string(value);
-            if pk.is_empty() {
-                continue;
-            }
-            let Some(target) = self.inner.by_table(&fk.table) else {
-                continue;
-            };
-            if target.model.info().pk_field().name != fk.column {
-                continue;
-            }
-            match target
-                .model
-                .reprs(&self.inner.db, vec![value.clone()])
-                .await
-            {
-                Ok(found) if found.contains_key(&pk) => {}
-                Ok(_) => {
-                    errors.insert(
-                        field.name.clone(),
-                        vec!["Select a valid choice. That choice is not one of the available choices.".into()],
-                    );
-                }
-                Err(e) => tracing::error!(error = %e, "admin foreign key check failed"),
-            }
-        }
     }
 
     async fn save(
