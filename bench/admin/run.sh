@@ -24,10 +24,11 @@ TIMING=${TIMING:-1}
 # name|connections|query string of the changelist (100 books a page in every case).
 ALL_CASES=(
     "indexed|16|status=published&ordering=-added"
+    "indexed-c1|1|status=published&ordering=-added"
     "default|16|"
     "search|4|q=subject042&status=published&ordering=-added"
 )
-CASES=${CASES:-indexed default search}
+CASES=${CASES:-indexed indexed-c1 default search}
 
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d "${TMPDIR:-/tmp}/adminbench.XXXXXX")

@@ -82,4 +82,3 @@ pub mod book {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-

@@ -207,7 +207,8 @@ async fn seed(db: &DatabaseConnection, rows: i64) -> Result<(), BoxError> {
     let have = db
         .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
-            "SELECT to_regclass('library_book') IS NOT NULL AS have",
+            // Created last: its presence says an earlier seeding finished.
+            "SELECT to_regclass('library_book_status_added') IS NOT NULL AS have",
         ))
         .await?
         .ok_or("no answer")?
@@ -216,6 +217,8 @@ async fn seed(db: &DatabaseConnection, rows: i64) -> Result<(), BoxError> {
         return Ok(());
     }
     eprintln!("seeding {rows} books (once)...");
+    db.execute_unprepared("DROP TABLE IF EXISTS library_book, library_author")
+        .await?;
     let schema = Schema::new(DbBackend::Postgres);
     db.execute(&schema.create_table_from_entity(author::Entity))
         .await?;
@@ -226,14 +229,14 @@ async fn seed(db: &DatabaseConnection, rows: i64) -> Result<(), BoxError> {
     }
     db.execute_unprepared(&format!(
         "INSERT INTO library_author (name, bio) \
-         SELECT 'Author ' || lpad(a::text, 4, '0'), NULL FROM generate_series(1, {AUTHORS}) a"
+         SELECT 'Author ' || lpad(a::text, 4, '0'), NULL FROM generate_series(1::bigint, {AUTHORS}) a"
     ))
     .await?;
     let metadata = metadata_type(db).await?;
     db.execute_unprepared(&format!(
         "INSERT INTO library_book (author_id, title, isbn, summary, status, pages, price, \
            rating, in_stock, featured, published_on, added, reading_time, uuid, metadata) \
-         SELECT (g * 7919) % {AUTHORS} + 1, \
+         SELECT ((g * 7919) % {AUTHORS} + 1)::int, \
            'Book ' || g || ': ' || (ARRAY['rust','django','databases','web'])[g % 4 + 1] \
              || ' of subject' || lpad(((g * 37) % 1000)::text, 3, '0'), \
            '978' || lpad(g::text, 10, '0'), \
@@ -241,19 +244,17 @@ async fn seed(db: &DatabaseConnection, rows: i64) -> Result<(), BoxError> {
            (ARRAY['draft','published','archived'])[g % 3 + 1], \
            100 + g % 900, (1999 + g % 5000) / 100.0, \
            CASE WHEN g % 2 = 0 THEN 4.5 END, g % 2 = 0, NULL, \
-           DATE '2015-01-01' + (g * 13) % 3650, \
+           DATE '2015-01-01' + ((g * 13) % 3650)::int, \
            TIMESTAMPTZ '2020-01-01 00:00:00+00' + ((g * 37) % 1000000) * INTERVAL '1 minute', \
            TIME '02:30', gen_random_uuid(), \
            ('{{\"tags\": [\"a\", \"b\"], \"n\": ' || g || '}}')::{metadata} \
-         FROM generate_series(1, {rows}) g"
+         FROM generate_series(1::bigint, {rows}) g"
     ))
     .await?;
     db.execute_unprepared("CREATE INDEX library_book_added ON library_book (added)")
         .await?;
-    db.execute_unprepared(
-        "CREATE INDEX library_book_status_added ON library_book (status, added)",
-    )
-    .await?;
+    db.execute_unprepared("CREATE INDEX library_book_status_added ON library_book (status, added)")
+        .await?;
     db.execute_unprepared("VACUUM ANALYZE").await?;
     Ok(())
 }
@@ -283,7 +284,10 @@ fn router(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) -> Rout
             DatabaseStore::new(db.clone()),
             SessionConfig::new().with_secure(false),
         ))
-        .layer(AuthLayer::new(ModelBackend::new(db.clone()), secret.clone()))
+        .layer(AuthLayer::new(
+            ModelBackend::new(db.clone()),
+            secret.clone(),
+        ))
         .layer(CsrfLayer::new());
     Router::new().nest_service("/admin", admin).layer(layers)
 }
@@ -420,7 +424,12 @@ async fn timing_stop(State(c): State<Control>) -> Json<Value> {
             })
         })
         .collect();
-    rows.sort_by(|a, b| b["total_ms"].as_f64().partial_cmp(&a["total_ms"].as_f64()).unwrap_or(std::cmp::Ordering::Equal));
+    rows.sort_by(|a, b| {
+        b["total_ms"]
+            .as_f64()
+            .partial_cmp(&a["total_ms"].as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     Json(Value::Array(rows))
 }
 
