@@ -22,6 +22,13 @@
 //! created), `ADMINBENCH_POOL` (connections, default 16), `ADMINBENCH_PORT` (default
 //! 8810; the control port is the next one), `ADMINBENCH_ROWS` (books, default 1,000,000).
 
+// Percentiles and rates of durations and counts; the workspace allows these casts too.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 use std::collections::HashMap;
 use std::error::Error;
 use std::net::SocketAddr;
