@@ -694,12 +694,16 @@ impl View<'_> {
             let Some(target) = self.inner.by_table(&fk.table) else {
                 continue;
             };
-            let mut values: Vec<Value> = rows
+            // Each related row once, whatever the page's order.
+            let mut seen = std::collections::HashSet::new();
+            let values: Vec<Value> = rows
                 .iter()
                 .map(|r| r.values[i].clone())
-                .filter(|v| !pk_string(v).is_empty())
+                .filter(|v| {
+                    let key = pk_string(v);
+                    !key.is_empty() && seen.insert(key)
+                })
                 .collect();
-            values.dedup();
             let reprs = target
                 .model
                 .reprs(&self.inner.db, values)
