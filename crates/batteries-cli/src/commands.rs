@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use crate::progress::{self, DumpBars};
 use crate::{Cli, CliError, Command, ExtraCheck};
 
 type Out<'a> = &'a mut (dyn AsyncWrite + Unpin + Send);
@@ -24,12 +25,30 @@ async fn connect(url: Option<&str>) -> Result<DatabaseConnection, CliError> {
     Ok(batteries_orm::db::connect(url).await?)
 }
 
+/// What the application told [`crate::Manage`] about its deployment, for `check`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Security {
+    /// What the session layer was given with `SessionConfig::with_secure`, if told.
+    pub(crate) secure_cookies: Option<bool>,
+    /// Whether `SecurityHeaders` sends HSTS, if told.
+    pub(crate) hsts: Option<bool>,
+}
+
+/// Everything a command may need besides its arguments.
+pub(crate) struct Context<'a> {
+    pub(crate) fixtures: &'a Fixtures,
+    pub(crate) checks: &'a [ExtraCheck],
+    pub(crate) security: Security,
+    /// Draw progress bars on standard error (it is a terminal).
+    pub(crate) progress: bool,
+}
+
 pub(crate) async fn execute<M: MigratorTrait>(
-    fixtures: &Fixtures,
-    checks: &[ExtraCheck],
+    cx: &Context<'_>,
     cli: Cli,
     out: Out<'_>,
 ) -> Result<(), CliError> {
+    let fixtures = cx.fixtures;
     let db = connect(cli.database_url.as_deref()).await?;
     match cli.command {
         Command::Migrate { plan } => migrate::<M>(&db, plan, out).await,
@@ -53,21 +72,76 @@ pub(crate) async fn execute<M: MigratorTrait>(
                 let file = tokio::fs::File::create(&path).await.map_err(|e| {
                     CliError::Invalid(format!("cannot write {}: {e}", path.display()))
                 })?;
-                fixtures.dump(&db, &labels, file).await?;
+                dump(fixtures, &db, &labels, file, cx.progress).await
             } else {
-                fixtures.dump(&db, &labels, &mut *out).await?;
+                dump(fixtures, &db, &labels, &mut *out, cx.progress).await
             }
-            Ok(())
         }
         Command::Loaddata { fixture } => {
-            let report = fixtures.load_path(&db, &fixture).await?;
+            let report = if cx.progress {
+                load_with_progress(fixtures, &db, &fixture).await?
+            } else {
+                fixtures.load_path(&db, &fixture).await?
+            };
             say(
                 out,
                 &format!("Installed {} object(s) from 1 fixture(s)", report.records),
             )
             .await
         }
-        Command::Check => check::<M>(&db, checks, out).await,
+        Command::Check => check::<M>(&db, cx.checks, cx.security, out).await,
+    }
+}
+
+async fn dump<W>(
+    fixtures: &Fixtures,
+    db: &DatabaseConnection,
+    labels: &[&str],
+    out: W,
+    progress: bool,
+) -> Result<(), CliError>
+where
+    W: AsyncWrite + Unpin + Send,
+{
+    if !progress {
+        fixtures.dump(db, labels, out).await?;
+        return Ok(());
+    }
+    let mut bars = DumpBars::default();
+    let result = fixtures
+        .dump_with_progress(db, labels, out, |p| bars.on(p))
+        .await;
+    match result {
+        Ok(_) => bars.finish(),
+        Err(_) => bars.abandon(),
+    }
+    result?;
+    Ok(())
+}
+
+async fn load_with_progress(
+    fixtures: &Fixtures,
+    db: &DatabaseConnection,
+    path: &std::path::Path,
+) -> Result<batteries_orm::fixtures::LoadReport, CliError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::Orm(batteries_orm::error::FixtureError::Io(e).into()))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let bar = progress::load_bar(&name, size);
+    let reader = bar.wrap_read(std::io::BufReader::new(file));
+    match fixtures.load(db, reader).await {
+        Ok(report) => {
+            bar.finish();
+            Ok(report)
+        }
+        Err(e) => {
+            bar.abandon();
+            Err(e.into())
+        }
     }
 }
 
@@ -257,13 +331,49 @@ fn weak_secret(secret: &str) -> bool {
     secret.chars().count() < 50 || distinct.len() < 5 || secret.starts_with("django-insecure-")
 }
 
+/// Whether `check` runs for development: `BATTERIES_ENV=development`. Anything else,
+/// unset included, is production.
+fn development() -> bool {
+    std::env::var("BATTERIES_ENV").is_ok_and(|v| v.trim().eq_ignore_ascii_case("development"))
+}
+
+/// The secure-cookie and HSTS rules, as (errors, warnings).
+fn security_findings(security: Security, development: bool) -> (Vec<String>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    if security.secure_cookies == Some(false) {
+        if development {
+            warnings.push(
+                "session cookies are not Secure: fine over http://127.0.0.1 in development \
+                 (BATTERIES_ENV=development), never in production"
+                    .to_owned(),
+            );
+        } else {
+            problems.push(
+                "session cookies are not Secure (SessionConfig::with_secure(false)): over \
+                 plain HTTP they give the session away; serve over HTTPS with secure cookies \
+                 (Django's security.W012), or set BATTERIES_ENV=development"
+                    .to_owned(),
+            );
+        }
+    }
+    if security.hsts == Some(false) && !development {
+        warnings.push(
+            "HSTS is off (SecurityHeaders::without_hsts): browsers may still reach the site \
+             over plain HTTP (Django's security.W004)"
+                .to_owned(),
+        );
+    }
+    (problems, warnings)
+}
+
 async fn check<M: MigratorTrait>(
     db: &DatabaseConnection,
     checks: &[ExtraCheck],
+    security: Security,
     out: Out<'_>,
 ) -> Result<(), CliError> {
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
+    let (mut problems, mut warnings) = security_findings(security, development());
     for extra in checks {
         match extra(db.clone()).await {
             Ok(found) => warnings.extend(found),
@@ -301,5 +411,39 @@ async fn check<M: MigratorTrait>(
         say(out, "System check identified no issues.").await
     } else {
         Err(CliError::Check(problems.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_cookies_are_an_error_in_production_and_a_warning_in_development() {
+        let insecure = Security {
+            secure_cookies: Some(false),
+            hsts: Some(false),
+        };
+        let (errors, warnings) = security_findings(insecure, false);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("not Secure"), "{errors:?}");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("HSTS"), "{warnings:?}");
+
+        let (errors, warnings) = security_findings(insecure, true);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(warnings.len(), 1, "no HSTS warning in development");
+        assert!(warnings[0].contains("development"), "{warnings:?}");
+
+        let secure = Security {
+            secure_cookies: Some(true),
+            hsts: Some(true),
+        };
+        assert_eq!(security_findings(secure, false), (Vec::new(), Vec::new()));
+        assert_eq!(
+            security_findings(Security::default(), false),
+            (Vec::new(), Vec::new()),
+            "nothing said when the application did not tell"
+        );
     }
 }

@@ -12,10 +12,37 @@
 //! | `clearsessions` | deletes expired sessions from `batteries_session` |
 //! | `dumpdata [label ...] [-o file]` | writes rows in Django's JSON fixture format, streaming |
 //! | `loaddata <file>` | loads a fixture, all or nothing |
-//! | `check` | secret key, database, pending migrations (errors: non-zero exit); the application's own checks, such as the admin's missing indexes (warnings) |
+//! | `check` | secret key, database, pending migrations, secure cookies (errors: non-zero exit); HSTS and the application's own checks, such as the admin's missing indexes (warnings) |
 //!
 //! Every command takes `--database-url` (or `DATABASE_URL`). Bad arguments and
 //! failures print one line and exit non-zero; nothing panics.
+//!
+//! ## Progress
+//!
+//! In a terminal, `dumpdata` shows a bar per model (records written out of a bounded
+//! count: exact up to 10,000 rows, then the database's estimate or a lower bound; no
+//! unbounded `COUNT(*)`), and `loaddata` the bytes of the file read. The bars go to
+//! standard error, and only when it is a terminal (and `TERM` is not `dumb`): standard
+//! output, which may be the fixture itself, is byte for byte what it is in a pipe.
+//!
+//! ## Production and development in `check`
+//!
+//! `check` cannot see the application's layers, so the application tells it what it
+//! configured: [`Manage::with_secure_cookies`] with the value it gives
+//! `SessionConfig::with_secure`, and [`Manage::with_hsts`]. What it is not told it does
+//! not report. `check` judges for production unless `BATTERIES_ENV=development` is set:
+//!
+//! | finding | production | `BATTERIES_ENV=development` |
+//! | --- | --- | --- |
+//! | session cookies not `Secure` | ERROR (exit 1) | WARNING |
+//! | HSTS off | WARNING | nothing |
+//!
+//! Django reports both as warnings of `check --deploy` (`security.W012`, `W004`).
+//! batteries makes the cookie an error: its cookies are `Secure` unless turned off, so
+//! an insecure one in production is a development switch left on, and it hands the
+//! session to anyone on the network; failing `check` stops a deployment script. HSTS
+//! stays a warning, as in Django: browsers remember it, so turning it on is a decision
+//! for the whole domain.
 //!
 //! ```no_run
 //! use batteries_cli::Manage;
@@ -37,6 +64,7 @@
 
 mod commands;
 mod error;
+mod progress;
 
 use std::ffi::OsString;
 use std::marker::PhantomData;
@@ -129,6 +157,7 @@ pub struct Manage<M> {
     name: String,
     fixtures: Fixtures,
     checks: Vec<ExtraCheck>,
+    security: commands::Security,
     migrator: PhantomData<fn() -> M>,
 }
 
@@ -148,6 +177,7 @@ impl<M: MigratorTrait> Manage<M> {
             name: name.into(),
             fixtures: Fixtures::new(),
             checks: Vec::new(),
+            security: commands::Security::default(),
             migrator: PhantomData,
         }
     }
@@ -187,12 +217,47 @@ impl<M: MigratorTrait> Manage<M> {
         self
     }
 
+    /// Tells `check` whether the session cookie is `Secure`: pass what the application
+    /// gives `SessionConfig::with_secure`. Not `Secure` is an error in production and a
+    /// warning with `BATTERIES_ENV=development` (see the crate docs).
+    ///
+    /// ```no_run
+    /// # use sea_orm_migration::{MigrationTrait, MigratorTrait};
+    /// # struct Migrator;
+    /// # impl MigratorTrait for Migrator {
+    /// #     fn migrations() -> Vec<Box<dyn MigrationTrait>> { Vec::new() }
+    /// # }
+    /// use batteries_cli::Manage;
+    ///
+    /// // The application serves HTTPS when it has a secret key, as examples/blog-axum.
+    /// let https = std::env::var("SECRET_KEY").is_ok();
+    /// let manage = Manage::<Migrator>::new("manage")
+    ///     .with_secure_cookies(https)
+    ///     .with_hsts(https);
+    /// ```
+    #[must_use]
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.security.secure_cookies = Some(secure);
+        self
+    }
+
+    /// Tells `check` whether the application sends HSTS (`false` when it uses
+    /// `SecurityHeaders::without_hsts`). Off is a warning in production.
+    #[must_use]
+    pub fn with_hsts(mut self, hsts: bool) -> Self {
+        self.security.hsts = Some(hsts);
+        self
+    }
+
     /// Runs the command of the process's arguments, printing to standard output and
-    /// error; the exit code to return from `main`.
+    /// error; the exit code to return from `main`. Progress bars of `dumpdata` and
+    /// `loaddata` are drawn on standard error when it is a terminal.
     pub async fn main(&self) -> ExitCode {
         let mut out = tokio::io::stdout();
         let mut err = tokio::io::stderr();
-        let code = self.run_from(std::env::args_os(), &mut out, &mut err).await;
+        let code = self
+            .run(std::env::args_os(), &mut out, &mut err, progress::wanted())
+            .await;
         let _ = out.flush().await;
         let _ = err.flush().await;
         ExitCode::from(code)
@@ -200,12 +265,26 @@ impl<M: MigratorTrait> Manage<M> {
 
     /// Runs the command `args` name (the first one is the program name), writing to
     /// `out` and `err`; returns the exit code: 0 on success, 1 on failure, 2 for bad
-    /// arguments.
+    /// arguments. It never draws progress bars: everything goes to `out` and `err`.
     pub async fn run_from<I, T>(
         &self,
         args: I,
         out: &mut (dyn AsyncWrite + Unpin + Send),
         err: &mut (dyn AsyncWrite + Unpin + Send),
+    ) -> u8
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        self.run(args, out, err, false).await
+    }
+
+    async fn run<I, T>(
+        &self,
+        args: I,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        err: &mut (dyn AsyncWrite + Unpin + Send),
+        progress: bool,
     ) -> u8
     where
         I: IntoIterator<Item = T>,
@@ -221,7 +300,13 @@ impl<M: MigratorTrait> Manage<M> {
                 return if to_out { 0 } else { 2 };
             }
         };
-        match commands::execute::<M>(&self.fixtures, &self.checks, cli, out).await {
+        let cx = commands::Context {
+            fixtures: &self.fixtures,
+            checks: &self.checks,
+            security: self.security,
+            progress,
+        };
+        match commands::execute::<M>(&cx, cli, out).await {
             Ok(()) => 0,
             Err(e) => {
                 let line = format!("{}: error: {e}\n", self.name);

@@ -14,6 +14,8 @@
 //!
 //! * [`Fixtures::dump`] streams rows ordered by primary key straight to the writer: memory
 //!   does not grow with the table.
+//! * [`Fixtures::dump_with_progress`] does the same and tells a callback how far it got
+//!   (a command-line progress bar, for instance).
 //! * [`Fixtures::load`] parses the document as a stream on a blocking thread and inserts
 //!   in batches, all inside one transaction. A bad record is a [`FixtureError`] naming
 //!   its index, model and field, and nothing is saved. On PostgreSQL the primary-key
@@ -79,6 +81,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::error::{FixtureError, Result};
+use crate::paginate::{Paginator, Total};
 use crate::value::{Kind, set_column, to_json};
 
 /// Bound parameters per batched `INSERT` (SQLite allows 32,766).
@@ -111,6 +114,28 @@ pub struct LoadReport {
     pub records: usize,
     /// Records saved per model label, in the order first seen.
     pub per_model: Vec<(String, usize)>,
+}
+
+/// How far [`Fixtures::dump_with_progress`] got, told to its callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DumpProgress<'a> {
+    /// The rows of `label` are about to be written. `total` is bounded: counted exactly
+    /// up to 10,000 rows, beyond that the query planner's estimate (PostgreSQL, MySQL)
+    /// or a lower bound (SQLite), as [`Paginator`] counts; never an unbounded `COUNT(*)`.
+    Model {
+        /// The model's label.
+        label: &'a str,
+        /// How many rows it has, about.
+        total: Total,
+    },
+    /// One more record of `label` was written.
+    Record {
+        /// The model's label.
+        label: &'a str,
+        /// Records of this model written so far.
+        written: u64,
+    },
 }
 
 impl Fixtures {
@@ -166,6 +191,86 @@ impl Fixtures {
     where
         W: AsyncWrite + Unpin + Send,
     {
+        self.dump_inner(db, labels, out, false, &mut |_| {}).await
+    }
+
+    /// [`Fixtures::dump`], telling `on_progress` about each model before its rows (with
+    /// a bounded count of them, one more query per model) and after each record
+    /// written. The output is the same, byte for byte.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_orm::Result<()> {
+    /// # use sea_orm::{entity::prelude::*, ConnectionTrait, Schema};
+    /// # mod tag {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "blog_tag")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i32,
+    /// #         pub name: String,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// # let db = batteries_orm::db::connect("sqlite::memory:").await?;
+    /// # db.execute(&Schema::new(db.get_database_backend()).create_table_from_entity(tag::Entity)).await?;
+    /// use batteries_orm::fixtures::{DumpProgress, Fixtures};
+    /// use batteries_orm::paginate::Total;
+    ///
+    /// let fixtures = Fixtures::new().register::<tag::Entity>("blog.tag");
+    /// fixtures
+    ///     .load_str(&db, r#"[{"model": "blog.tag", "pk": 1, "fields": {"name": "a"}},
+    ///                        {"model": "blog.tag", "pk": 2, "fields": {"name": "b"}}]"#)
+    ///     .await?;
+    ///
+    /// let mut seen = Vec::new();
+    /// let mut out = Vec::new();
+    /// let written = fixtures
+    ///     .dump_with_progress(&db, &[], &mut out, |p| match p {
+    ///         DumpProgress::Model { label, total } => seen.push(format!("{label} {}", total.value())),
+    ///         DumpProgress::Record { written, .. } => seen.push(written.to_string()),
+    ///         _ => {}
+    ///     })
+    ///     .await?;
+    /// assert_eq!(written, 2);
+    /// assert_eq!(seen, ["blog.tag 2", "1", "2"]);
+    ///
+    /// let mut plain = Vec::new();
+    /// fixtures.dump(&db, &[], &mut plain).await?;
+    /// assert_eq!(out, plain);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Fixtures::dump`].
+    pub async fn dump_with_progress<W, F>(
+        &self,
+        db: &DatabaseConnection,
+        labels: &[&str],
+        out: W,
+        mut on_progress: F,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send,
+        F: FnMut(DumpProgress<'_>) + Send,
+    {
+        self.dump_inner(db, labels, out, true, &mut on_progress)
+            .await
+    }
+
+    async fn dump_inner<W>(
+        &self,
+        db: &DatabaseConnection,
+        labels: &[&str],
+        out: W,
+        with_totals: bool,
+        on_progress: OnProgress<'_>,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send,
+    {
         let mut selected = Vec::new();
         for label in labels {
             match self.find(label) {
@@ -183,7 +288,14 @@ impl Fixtures {
         out.write_all(b"[").await.map_err(FixtureError::Io)?;
         let mut written = 0;
         for model in selected {
-            written += model.dump(db, &mut out, written).await?;
+            if with_totals {
+                let total = model.total(db).await?;
+                on_progress(DumpProgress::Model {
+                    label: model.label(),
+                    total,
+                });
+            }
+            written += model.dump(db, &mut out, written, on_progress).await?;
         }
         out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })
             .await
@@ -422,6 +534,9 @@ impl<'a> Batch<'a> {
 
 type BuildError = (Option<String>, String);
 
+/// The callback of [`Fixtures::dump_with_progress`], as the models receive it.
+type OnProgress<'f> = &'f mut (dyn for<'a> FnMut(DumpProgress<'a>) + Send);
+
 #[async_trait]
 trait FixtureModel: Send + Sync {
     fn label(&self) -> &str;
@@ -440,7 +555,9 @@ trait FixtureModel: Send + Sync {
         db: &DatabaseConnection,
         out: &mut (dyn AsyncWrite + Unpin + Send),
         written_before: u64,
+        on_progress: OnProgress<'_>,
     ) -> Result<u64>;
+    async fn total(&self, db: &DatabaseConnection) -> Result<Total>;
     async fn reset_sequence(&self, txn: &DatabaseTransaction) -> Result<()>;
 }
 
@@ -609,6 +726,7 @@ where
         db: &DatabaseConnection,
         out: &mut (dyn AsyncWrite + Unpin + Send),
         written_before: u64,
+        on_progress: OnProgress<'_>,
     ) -> Result<u64> {
         let mut stream = E::find().order_by_asc(self.pk).stream(db).await?;
         let mut written = 0;
@@ -638,8 +756,20 @@ where
                 .await
                 .map_err(FixtureError::Io)?;
             written += 1;
+            on_progress(DumpProgress::Record {
+                label: &self.label,
+                written,
+            });
         }
         Ok(written)
+    }
+
+    async fn total(&self, db: &DatabaseConnection) -> Result<Total> {
+        // A one-row page: two rows read, then a count bounded by the paginator's limit.
+        let page = Paginator::new()
+            .page(db, E::find().order_by_asc(self.pk), 1, 1)
+            .await?;
+        Ok(page.total)
     }
 
     async fn reset_sequence(&self, txn: &DatabaseTransaction) -> Result<()> {
