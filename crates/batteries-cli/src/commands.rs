@@ -132,17 +132,11 @@ async fn load_with_progress(
         |n| n.to_string_lossy().into_owned(),
     );
     let bar = progress::load_bar(&name, size);
-    let reader = bar.wrap_read(std::io::BufReader::new(file));
-    match fixtures.load(db, reader).await {
-        Ok(report) => {
-            bar.finish();
-            Ok(report)
-        }
-        Err(e) => {
-            bar.abandon();
-            Err(e.into())
-        }
-    }
+    // The parser reads a byte at a time: count the buffer's refills, not each byte.
+    let reader = std::io::BufReader::new(bar.wrap_read(file));
+    let result = fixtures.load(db, reader).await;
+    progress::done(&bar, result.is_ok());
+    Ok(result?)
 }
 
 async fn migrate<M: MigratorTrait>(

@@ -22,26 +22,38 @@ fn style(template: &str) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// The bar of one model being dumped: a bar when the count is exact, a counter with
-/// the estimate or lower bound otherwise.
-fn model_bar(label: &str, total: Total) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total.value()), ProgressDrawTarget::stderr());
-    bar.set_prefix(label.to_owned());
-    match total {
-        Total::Exact(_) => {
-            bar.set_style(style("{prefix:>20} [{bar:30}] {pos}/{len} records"));
-        }
-        Total::Estimate(n) => {
-            bar.set_style(style("{prefix:>20} [{bar:30}] {pos}/~{len} records"));
-            bar.set_length(n);
-        }
-        _ => {
-            bar.set_style(style(
-                "{prefix:>20} {spinner} {pos} records (at least {len})",
-            ));
-        }
-    }
+/// A bar on standard error, styled before its first drawing.
+fn new_bar(len: u64, template: &str, prefix: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden())
+        .with_style(style(template))
+        .with_prefix(prefix.to_owned());
+    bar.set_draw_target(ProgressDrawTarget::stderr());
     bar
+}
+
+/// Stops `bar`, drawn as it ends (full when `finished`, where it stopped otherwise), and
+/// ends its line so that what follows starts on a line of its own.
+pub(crate) fn done(bar: &ProgressBar, finished: bool) {
+    if finished {
+        bar.finish();
+    } else {
+        bar.abandon();
+    }
+    if !bar.is_hidden() {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr());
+    }
+}
+
+/// The bar of one model being dumped: a bar when the count is exact or estimated, a
+/// counter with the lower bound otherwise.
+fn model_bar(label: &str, total: Total) -> ProgressBar {
+    let template = match total {
+        Total::Exact(_) => "{prefix:>20} [{bar:30}] {pos}/{len} records",
+        Total::Estimate(_) => "{prefix:>20} [{bar:30}] {pos}/~{len} records",
+        _ => "{prefix:>20} {spinner} {pos} records (at least {len})",
+    };
+    new_bar(total.value(), template, label)
 }
 
 /// Draws `dumpdata`'s progress: one line per model, left in place when the model is
@@ -75,24 +87,25 @@ impl DumpBars {
     /// Leaves the last model's line drawn, final.
     pub(crate) fn finish(&mut self) {
         if let Some(bar) = self.current.take() {
-            bar.finish();
+            done(&bar, true);
         }
     }
 
     /// Stops drawing after a failure, leaving the line where it stopped.
     pub(crate) fn abandon(&mut self) {
         if let Some(bar) = self.current.take() {
-            bar.abandon();
+            done(&bar, false);
         }
     }
 }
 
 /// The bar of `loaddata`: bytes of the fixture file read by the parser.
 pub(crate) fn load_bar(name: &str, size: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
-    bar.set_prefix(name.to_owned());
-    bar.set_style(style("{prefix:>20} [{bar:30}] {bytes}/{total_bytes} read"));
-    bar
+    new_bar(
+        size,
+        "{prefix:>20} [{bar:30}] {bytes}/{total_bytes} read",
+        name,
+    )
 }
 
 #[cfg(test)]
