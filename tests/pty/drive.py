@@ -5,6 +5,10 @@
 Waits for each prompt in the output, waits a moment as a person would, types its
 answer and Enter, then reads to the end. Prints everything the command wrote (the transcript) and exits with the command's
 exit code; exits 124 when a prompt does not appear within 20 seconds.
+
+With DRIVE_STDOUT=path the command's standard output goes to that file instead (as
+`command > path` typed in a terminal): only standard error is the terminal, and the
+transcript holds only what was written there.
 """
 
 import json
@@ -20,6 +24,11 @@ def main() -> int:
     command = sys.argv[2:]
     pid, fd = pty.fork()
     if pid == 0:
+        stdout_path = os.environ.pop("DRIVE_STDOUT", None)
+        if stdout_path:
+            out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(out, 1)
+            os.close(out)
         os.execvp(command[0], command)
     transcript = b""
 

@@ -15,7 +15,12 @@ backend_tests!(
     dumpdata_and_loaddata_round_trip_all_or_nothing,
     check_reports_the_secret_key_and_pending_migrations,
     clearsessions_and_changepassword_fail_cleanly_or_work,
+    check_requires_secure_cookies_in_production,
+    dumpdata_and_loaddata_show_progress_only_in_a_terminal,
 );
+
+/// A secret key that `check` accepts.
+const STRONG_SECRET: &str = "Zq8-vR2#mT5!wL9@xK4%pN7^cB1&hJ6*dF3(gS0)yU8+eA2=iO5";
 
 /// The database URL the CLI is pointed at: the test's server database, or a fresh
 /// SQLite file (the in-memory test database is out of another process's reach).
@@ -32,6 +37,9 @@ fn manage(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("BATTERIES_SUPERUSER_USERNAME")
         .env_remove("BATTERIES_SUPERUSER_EMAIL")
         .env_remove("BATTERIES_SUPERUSER_PASSWORD")
+        .env_remove("BATTERIES_ENV")
+        .env_remove("MANAGE_SECURE_COOKIES")
+        .env_remove("MANAGE_HSTS")
         .envs(env.iter().copied())
         .output()
         .expect("run manage")
@@ -367,4 +375,181 @@ async fn interactive_createsuperuser_and_changepassword_in_a_terminal(db: &TestD
         "the new password is stored"
     );
     conn.close().await.expect("close");
+}
+
+async fn check_requires_secure_cookies_in_production(db: &TestDb) {
+    let url = url_of(db, "check-cookies");
+    manage(&url, &["migrate"], &[]);
+    let insecure = [
+        ("SECRET_KEY", STRONG_SECRET),
+        ("MANAGE_SECURE_COOKIES", "0"),
+        ("MANAGE_HSTS", "1"),
+    ];
+    let production = manage(&url, &["check"], &insecure);
+    assert_eq!(production.status.code(), Some(1), "{}", stdout(&production));
+    assert!(
+        stdout(&production).contains("ERROR: session cookies are not Secure"),
+        "{}",
+        stdout(&production)
+    );
+    assert!(stderr(&production).contains("1 problem(s) found"));
+
+    let mut development = insecure.to_vec();
+    development.push(("BATTERIES_ENV", "development"));
+    let development = manage(&url, &["check"], &development);
+    assert_eq!(
+        development.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&development),
+        stderr(&development)
+    );
+    assert!(
+        stdout(&development).contains("WARNING: session cookies are not Secure"),
+        "{}",
+        stdout(&development)
+    );
+    assert!(stdout(&development).contains("1 warning(s)"));
+
+    let no_hsts = manage(
+        &url,
+        &["check"],
+        &[
+            ("SECRET_KEY", STRONG_SECRET),
+            ("MANAGE_SECURE_COOKIES", "1"),
+            ("MANAGE_HSTS", "0"),
+        ],
+    );
+    assert_eq!(no_hsts.status.code(), Some(0), "{}", stdout(&no_hsts));
+    assert!(
+        stdout(&no_hsts).contains("WARNING: HSTS is off"),
+        "{}",
+        stdout(&no_hsts)
+    );
+
+    let secure = manage(
+        &url,
+        &["check"],
+        &[
+            ("SECRET_KEY", STRONG_SECRET),
+            ("MANAGE_SECURE_COOKIES", "1"),
+            ("MANAGE_HSTS", "1"),
+        ],
+    );
+    assert_eq!(secure.status.code(), Some(0), "{}", stdout(&secure));
+    assert!(stdout(&secure).contains("no issues"), "{}", stdout(&secure));
+}
+
+/// Runs `manage` with standard error in a pseudo-terminal and standard output into
+/// `stdout_file` (`manage ... > file` typed in a terminal); returns the exit code and
+/// what was written on the terminal.
+fn manage_with_terminal_stderr(
+    url: &str,
+    args: &[&str],
+    stdout_file: &std::path::Path,
+) -> (i32, String) {
+    let output = Command::new("python3")
+        .arg(batteries_tests::workspace_root().join("tests/pty/drive.py"))
+        .arg("[]")
+        .arg(env!("CARGO_BIN_EXE_manage"))
+        .args(["--database-url", url])
+        .args(args)
+        .env("DRIVE_STDOUT", stdout_file)
+        // A person's terminal has a TERM; indicatif draws nothing without one.
+        .env("TERM", "xterm")
+        .output()
+        .expect("python3 runs (it is required by the test suite)");
+    (output.status.code().unwrap_or(-1), stdout(&output))
+}
+
+async fn dumpdata_and_loaddata_show_progress_only_in_a_terminal(db: &TestDb) {
+    let url = url_of(db, "progress");
+    manage(&url, &["migrate"], &[]);
+    let env = [
+        ("BATTERIES_SUPERUSER_USERNAME", "root"),
+        (
+            "BATTERIES_SUPERUSER_PASSWORD",
+            "a long and unusual passphrase",
+        ),
+    ];
+    manage(&url, &["createsuperuser", "--no-input"], &env);
+
+    // In a pipe: the fixture on standard output, one record a line, and nothing else.
+    let piped = manage(&url, &["dumpdata"], &[]);
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    assert!(
+        piped.stderr.is_empty(),
+        "no progress in a pipe: {}",
+        stderr(&piped)
+    );
+    let text = stdout(&piped);
+    assert!(
+        text.starts_with("[\n{\"model\": \"auth.user\", \"pk\": "),
+        "{text}"
+    );
+    assert!(text.ends_with("}}\n]\n"), "{text}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+
+    // `manage dumpdata > dump.json` in a terminal: a bar per model on standard error,
+    // the same bytes in the file.
+    let dir =
+        std::env::temp_dir().join(batteries_tests::unique_prefix("progress").replace(':', "-"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let dump = dir.join("dump.json");
+    let (code, transcript) = manage_with_terminal_stderr(&url, &["dumpdata"], &dump);
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("auth.user") && transcript.contains("1/1 records"),
+        "a bar for the users: {transcript:?}"
+    );
+    assert!(transcript.contains("auth.group"), "{transcript:?}");
+    assert!(!transcript.contains("\"model\""), "{transcript:?}");
+    assert_eq!(
+        std::fs::read(&dump).expect("dump"),
+        piped.stdout,
+        "the fixture is the same bytes with a terminal or without"
+    );
+
+    // loaddata in a terminal: the bytes of the file read, then the usual report.
+    let Some(other) = TestDb::for_test(db.backend()).await else {
+        return;
+    };
+    let other_url = url_of(&other, "progress-load");
+    manage(&other_url, &["migrate"], &[]);
+    let report = dir.join("report.txt");
+    let size = piped.stdout.len();
+    let (code, transcript) = manage_with_terminal_stderr(
+        &other_url,
+        &["loaddata", dump.to_str().expect("utf-8")],
+        &report,
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("dump.json") && transcript.contains(&format!("{size} B/{size} B read")),
+        "the whole file read: {transcript:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&report).expect("report"),
+        "Installed 1 object(s) from 1 fixture(s)\n"
+    );
+    assert_eq!(count_users(&other_url).await, 1);
+
+    // Still all or nothing with a bar drawn.
+    let broken = dir.join("broken.json");
+    let mut text = text.replace("\"root\"", "\"second\"");
+    text.truncate(text.len() - 4);
+    std::fs::write(&broken, text).expect("write");
+    let (code, transcript) = manage_with_terminal_stderr(
+        &other_url,
+        &["loaddata", broken.to_str().expect("utf-8")],
+        &report,
+    );
+    assert_eq!(code, 1, "{transcript}");
+    assert!(transcript.contains("error"), "{transcript:?}");
+    assert_eq!(
+        count_users(&other_url).await,
+        1,
+        "a broken fixture saves nothing"
+    );
+    other.close().await;
 }
