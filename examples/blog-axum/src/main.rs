@@ -56,7 +56,19 @@ async fn manage(mut args: Vec<OsString>) -> ExitCode {
     }
     let mut out = tokio::io::stdout();
     let mut err = tokio::io::stderr();
+    // The server runs with HTTPS cookies and HSTS exactly when SECRET_KEY is set; `check`
+    // is told so, and also lists the indexes the admin's changelists would want.
+    let https = std::env::var_os("SECRET_KEY").is_some();
     let code = Manage::<blog_axum::migrations::Migrator>::new("blog-axum")
+        .with_secure_cookies(https)
+        .with_hsts(https)
+        .with_check(|db| async move {
+            let advice = blog_axum::admin_site()
+                .index_advice(&db)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(advice.iter().map(ToString::to_string).collect())
+        })
         .run_from(args, &mut out, &mut err)
         .await;
     let _ = tokio::io::AsyncWriteExt::flush(&mut out).await;
