@@ -295,15 +295,21 @@ mod tests {
                      "priority": null, "sort_url": null},
                 ],
                 "rows": [
-                    {"pk": 1, "cells": [
-                        {"text": X, "url": "/admin/blog/post/1/change/"},
-                        {"text": "42"}, {"text": "", "bool": true}, {"text": X}]},
-                    {"pk": "a<b", "cells": [
-                        {"text": "Second", "url": "/admin/blog/post/2/change/"},
-                        {"text": null}, {"text": "", "bool": false}, {"text": ""}]},
-                    {"pk": 3, "cells": [
-                        {"text": "Third", "url": "/admin/blog/post/3/change/"},
-                        {"text": "7"}, {"text": "", "bool": null}, {"text": "x"}]},
+                    {"pk": 1, "label": X, "cells": [
+                        {"text": X, "url": "/admin/blog/post/1/change/", "cls": "field-title"},
+                        {"text": "42", "cls": "field-views"},
+                        {"text": "", "bool": true, "cls": "field-published"},
+                        {"text": X, "cls": "field-summary"}]},
+                    {"pk": "a<b", "label": "Second", "cells": [
+                        {"text": "Second", "url": "/admin/blog/post/2/change/", "cls": "field-title"},
+                        {"text": null, "cls": "field-views"},
+                        {"text": "", "bool": false, "cls": "field-published"},
+                        {"text": "", "cls": "field-summary"}]},
+                    {"pk": 3, "label": "Third", "cells": [
+                        {"text": "Third", "url": "/admin/blog/post/3/change/", "cls": "field-title"},
+                        {"text": "7", "cls": "field-views"},
+                        {"text": "", "bool": null, "cls": "field-published"},
+                        {"text": "x", "cls": "field-summary"}]},
                 ],
                 "search": {"enabled": true, "q": X, "placeholder": "Search by title",
                            "hidden": [{"name": "published__exact", "value": X}]},
