@@ -189,9 +189,20 @@ where
                     model.set(column, value);
                 }
             }
-            let updated = model.update(&txn).await?;
-            txn.commit().await?;
-            return Ok((updated, false));
+            // MySQL may pick this transaction as a deadlock victim here too (gap locks
+            // taken by racing inserts): start over like any other lost race.
+            match model.update(&txn).await {
+                Ok(updated) => {
+                    txn.commit().await?;
+                    return Ok((updated, false));
+                }
+                Err(e) if lost_race(&e) => {
+                    txn.rollback().await?;
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         match insert_in(txn, with_lookup(defaults.clone(), &lookup)?).await? {
             Ok(model) => return Ok((model, true)),
