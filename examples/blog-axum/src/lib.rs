@@ -1,49 +1,54 @@
 //! The main batteries example: a blog on axum and embedded SQLite.
 //!
-//! `GET /posts` lists posts as JSON through `batteries-orm`: Django-style filters,
-//! search, ordering and pagination from the query string, for example
-//! `/posts?title__icontains=rust&ordering=-created&page=2`.
+//! Posts, comments and tags; public pages (`/`, `/posts/{id}`, `/tags/{slug}`), a login
+//! for readers (`/login`, `/logout`) who may then comment; comments wait for a
+//! moderator, who approves them in the admin at `/admin/`; a JSON API (`/api/posts`,
+//! `/api/posts/{id}`, `/api/tags`) whose listings take `batteries-orm`'s Django-style
+//! filters, search, ordering and pagination from the query string, for example
+//! `/api/posts?title__icontains=rust&ordering=-created&page=2`.
 //!
-//! `/admin/` is batteries' admin for the posts, behind the session, authentication, CSRF
-//! and security-header layers; staff users log in at `/admin/login/`.
+//! Everything runs behind batteries' layers: security headers, sessions stored in the
+//! database, the current user, CSRF protection.
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
+use axum::routing::{get, post};
 use batteries::admin::{AdminSite, ModelAdmin};
 use batteries::auth::entities::user;
 use batteries::auth::sessions::{DatabaseStore, SessionSecret};
-use batteries::auth::{ModelBackend, UserManager};
+use batteries::auth::throttle::{self, LoginThrottle};
+use batteries::auth::{Authenticator, ModelBackend, UserManager};
 use batteries::middleware::auth::AuthLayer;
 use batteries::middleware::csrf::CsrfLayer;
 use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
 use batteries::middleware::session::{SessionConfig, SessionLayer};
 use batteries::orm::filter::FilterSet;
-use batteries::orm::paginate::{Page, Paginator};
-use chrono::{Duration, TimeZone, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sea_orm_migration::MigratorTrait;
-use serde_json::json;
 use tower::ServiceBuilder;
 
+pub mod api;
+pub mod comment;
 pub mod migrations;
+pub mod pages;
 pub mod post;
+pub mod post_tag;
+mod seed;
+pub mod tag;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     db: DatabaseConnection,
     filters: Arc<FilterSet<post::Entity>>,
+    templates: Arc<minijinja::Environment<'static>>,
+    authenticator: Arc<Authenticator<user::Model>>,
+    secret: SessionSecret,
 }
 
-/// The filters `GET /posts` accepts.
+/// The filters the JSON listings of posts (`/posts`, `/api/posts`) accept.
 pub fn post_filters() -> FilterSet<post::Entity> {
     FilterSet::new()
         .field(post::Column::Id)
@@ -67,8 +72,9 @@ pub struct Settings {
     pub https: bool,
 }
 
-/// The admin's registrations: the posts, listed newest first, searchable by title and
-/// body, filtered by state and date.
+/// The admin's registrations: posts (newest first, searchable by title, slug and body,
+/// filtered by state and date), comments (moderated with the action "Approve selected
+/// comments"), tags, and the posts' tags.
 pub fn admin_site() -> AdminSite {
     AdminSite::new()
         .title("blog admin", "Blog administration")
@@ -87,10 +93,96 @@ pub fn admin_site() -> AdminSite {
                 .help_text(post::Column::Slug, "The post's URL name, unique.")
                 .display(|p| p.title.clone()),
         )
+        .register(
+            ModelAdmin::<comment::Entity>::new()
+                .list_display([comment::Column::Author])
+                .computed("excerpt", "Comment", |c| excerpt(&c.body, 80))
+                .list_display([
+                    comment::Column::PostId,
+                    comment::Column::Approved,
+                    comment::Column::Created,
+                ])
+                .search_fields([comment::Column::Body, comment::Column::Author])
+                .list_filter([comment::Column::Approved, comment::Column::Created])
+                .autocomplete_fields([comment::Column::PostId])
+                .label(comment::Column::PostId, "Post")
+                .ordering("-created")
+                .list_per_page(50)
+                .display(|c| {
+                    format!(
+                        "{} on post {}: {}",
+                        c.author,
+                        c.post_id,
+                        excerpt(&c.body, 40)
+                    )
+                })
+                .action(
+                    "approve_comments",
+                    "Approve selected comments",
+                    |db, comments| async move {
+                        let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();
+                        let n = comment::Entity::update_many()
+                            .col_expr(comment::Column::Approved, Expr::value(true))
+                            .filter(comment::Column::Id.is_in(ids))
+                            .exec(&db)
+                            .await
+                            .map_err(|e| {
+                                tracing::error!(error = %e, "approving comments failed");
+                                "The comments could not be approved; see the server log.".to_owned()
+                            })?
+                            .rows_affected;
+                        Ok(match n {
+                            1 => "1 comment approved.".to_owned(),
+                            n => format!("{n} comments approved."),
+                        })
+                    },
+                ),
+        )
+        .register(
+            ModelAdmin::<tag::Entity>::new()
+                .list_display([tag::Column::Name, tag::Column::Slug])
+                .search_fields([tag::Column::Name, tag::Column::Slug])
+                .ordering("name")
+                .help_text(tag::Column::Slug, "The tag's URL name, unique.")
+                .display(|t| t.name.clone()),
+        )
+        .register(
+            ModelAdmin::<post_tag::Entity>::new()
+                .verbose_name("post tag", "post tags")
+                .list_display([post_tag::Column::PostId, post_tag::Column::TagId])
+                .list_filter([post_tag::Column::TagId])
+                .autocomplete_fields([post_tag::Column::PostId, post_tag::Column::TagId])
+                .label(post_tag::Column::PostId, "Post")
+                .label(post_tag::Column::TagId, "Tag")
+                .display(|pt| format!("post {} has tag {}", pt.post_id, pt.tag_id)),
+        )
 }
 
-/// The application: `/`, `/posts` and the admin at `/admin/`, behind security headers,
-/// sessions in the database, the current user and CSRF protection.
+/// The first `chars` characters of `text` on one line, with `…` when cut.
+pub(crate) fn excerpt(text: &str, chars: usize) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", line[..at].trim_end()),
+        None => line,
+    }
+}
+
+/// The application: the public pages, the JSON API and the admin at `/admin/`, behind
+/// security headers, sessions in the database, the current user and CSRF protection.
+///
+/// | route | what |
+/// | --- | --- |
+/// | `GET /` | published posts, newest first, 5 a page (`?page=2`) |
+/// | `GET /posts/{id}` | a post, its tags, its approved comments and the comment form |
+/// | `POST /posts/{id}/comments` | a logged-in reader's comment, kept until approved |
+/// | `GET /tags/{slug}` | the tag's published posts |
+/// | `GET /login`, `POST /login` | the readers' login form (any active user) |
+/// | `POST /logout` | logout |
+/// | `GET /api/posts` | published posts as JSON, with filters, search, ordering, pages |
+/// | `GET /api/posts/{id}` | a published post with its tags and approved comments |
+/// | `GET /api/tags` | every tag with its number of published posts |
+/// | `GET /posts` | every post, drafts included, as JSON (the filters demo) |
+/// | `/admin/` | batteries' admin, for staff |
 ///
 /// # Errors
 /// When the admin cannot be built (its permissions cannot be written: have the
@@ -99,7 +191,12 @@ pub async fn app(
     db: DatabaseConnection,
     settings: &Settings,
 ) -> Result<Router, batteries::admin::Error> {
+    // One login throttle for both login forms: five failures lock a username out.
+    let authenticator = Authenticator::new()
+        .with_backend(ModelBackend::new(db.clone()))
+        .with_throttle(LoginThrottle::new(throttle::DatabaseStore::new(db.clone())));
     let admin = admin_site()
+        .authenticator(authenticator.clone())
         .build(db.clone(), settings.secret.clone())
         .await?;
     let headers = if settings.https {
@@ -121,10 +218,26 @@ pub async fn app(
     let state = AppState {
         db,
         filters: Arc::new(post_filters()),
+        templates: Arc::new(pages::templates()),
+        authenticator: Arc::new(authenticator),
+        secret: settings.secret.clone(),
     };
+    let pages = Router::new()
+        .route("/", get(pages::index))
+        .route("/posts/{id}", get(pages::post_page))
+        .route("/posts/{id}/comments", post(pages::add_comment))
+        .route("/tags/{slug}", get(pages::tag_page))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route_layer(axum::middleware::map_response(pages::with_csp));
     Ok(Router::new()
-        .route("/", get(index))
-        .route("/posts", get(list_posts))
+        .merge(pages)
+        .route("/posts", get(api::all_posts))
+        .route("/api", get(api::index))
+        .route("/api/posts", get(api::list_posts))
+        .route("/api/posts/{id}", get(api::post_detail))
+        .route("/api/tags", get(api::list_tags))
+        .fallback(pages::not_found)
         .with_state(state)
         .nest_service("/admin", admin)
         .layer(layers))
@@ -163,94 +276,53 @@ pub async fn development_superuser(
     }
 }
 
-async fn index() -> Json<serde_json::Value> {
-    Json(json!({
-        "posts": "/posts",
-        "admin": "/admin/",
-        "examples": [
-            "/posts?title__icontains=rust",
-            "/posts?ordering=-created&page=2",
-            "/posts?search=django&published=true",
-            "/posts?created__gte=2026-01-01&ordering=title",
-        ],
-    }))
-}
-
-/// An error answered as `{"error": "..."}` with a 4xx or 500 status.
-#[derive(Debug)]
-pub struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<batteries::orm::FilterError> for ApiError {
-    fn from(e: batteries::orm::FilterError) -> Self {
-        ApiError(StatusCode::BAD_REQUEST, e.to_string())
-    }
-}
-
-impl From<batteries::orm::Error> for ApiError {
-    fn from(e: batteries::orm::Error) -> Self {
-        tracing::error!(error = %e, "listing posts failed");
-        ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error; see the server log".into(),
-        )
-    }
-}
-
-async fn list_posts(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Page<post::Model>>, ApiError> {
-    let params = state.filters.parse(query.as_deref().unwrap_or_default())?;
-    let page = Paginator::new()
-        .page_for(&state.db, post::Entity::find(), &params)
+/// Development only: creates the reader `username` (an active user who is not staff: it
+/// may log in at `/login` and comment, not enter the admin), or resets its password.
+///
+/// # Errors
+/// When the database fails or the username is invalid.
+pub async fn development_reader(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &str,
+) -> Result<user::Model, batteries::auth::Error> {
+    let users = UserManager::new();
+    let existing = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
         .await?;
-    Ok(Json(page))
+    match existing {
+        Some(found) => {
+            let mut active: user::ActiveModel = found.into();
+            active.is_active = Set(true);
+            let found = active.update(db).await?;
+            users.set_password(db, found, Some(password)).await
+        }
+        None => users.create_user(db, username, None, Some(password)).await,
+    }
 }
 
-/// Creates the tables (first start) and seeds demo posts into an empty blog.
+/// Creates the tables (first start) and seeds demo posts, tags and comments into an
+/// empty blog; each kind is seeded once, when its table is empty.
 ///
 /// # Errors
 /// When a migration or an insert fails.
 pub async fn prepare(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     migrations::Migrator::up(db, None).await?;
-    if post::Entity::find().count(db).await? > 0 {
-        return Ok(());
+    seed::posts(db).await?;
+    seed::tags(db).await?;
+    seed::comments(db).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpt_cuts_on_characters_and_joins_lines() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("a\n b  c", 10), "a b c");
+        assert_eq!(excerpt("héllo wörld", 5), "héllo…");
+        assert_eq!(excerpt("abc def", 4), "abc…");
     }
-    let topics = [
-        ("Rust for Django developers", "rust"),
-        ("Why Django has batteries", "django"),
-        ("Async Rust in five minutes", "async"),
-        ("Writing tower middleware", "tower"),
-        ("SeaORM migrations explained", "seaorm"),
-        ("Pagination that scales", "pagination"),
-        ("Keyset cursors, signed", "keyset"),
-        ("Fixtures from dumpdata", "fixtures"),
-        ("Testing on three databases", "testing"),
-        ("Rust web frameworks compared", "frameworks"),
-        ("Django admin, in Rust", "admin"),
-        ("Security headers by default", "security"),
-    ];
-    let start = Utc
-        .with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now);
-    for (i, (title, slug)) in topics.iter().enumerate() {
-        post::ActiveModel {
-            title: Set((*title).to_owned()),
-            slug: Set((*slug).to_owned()),
-            body: Set(format!("{title}: a demo post about {slug}.")),
-            published: Set(i % 4 != 3),
-            created: Set(start + Duration::days(7 * i as i64)),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?;
-    }
-    Ok(())
 }

@@ -1,6 +1,7 @@
-//! `cargo run -p blog-axum`: the blog on <http://127.0.0.1:8000>, its admin on
-//! <http://127.0.0.1:8000/admin/>. With arguments it runs a management command instead:
-//! `cargo run -p blog-axum -- createsuperuser`, `migrate`, `check`, ... (batteries-cli).
+//! `cargo run -p blog-axum`: the blog on <http://127.0.0.1:8000>, its JSON API under
+//! <http://127.0.0.1:8000/api/>, its admin on <http://127.0.0.1:8000/admin/>. With
+//! arguments it runs a management command instead: `cargo run -p blog-axum --
+//! createsuperuser`, `migrate`, `check`, ... (batteries-cli).
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -16,6 +17,9 @@ const DEFAULT_DATABASE_URL: &str = "sqlite://blog.sqlite3?mode=rwc";
 
 /// The development superuser's name.
 const DEV_SUPERUSER: &str = "admin";
+
+/// The development reader's name.
+const DEV_READER: &str = "reader";
 
 fn random(n: usize) -> String {
     const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -83,9 +87,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // With SECRET_KEY set the app runs as in production: HTTPS cookies and HSTS, and no
     // user is made for you. Without it, development: a fresh random secret each run
-    // (sessions end on restart) and a superuser `admin` whose password is new and random
-    // on every start, printed once below. There is no default password.
-    let (settings, dev_password) = if let Ok(key) = std::env::var("SECRET_KEY") {
+    // (sessions end on restart), a superuser `admin` and a reader `reader` whose
+    // passwords are new and random on every start, printed once below. There is no
+    // default password.
+    let (settings, dev_passwords) = if let Ok(key) = std::env::var("SECRET_KEY") {
         let secret = SessionSecret::new(key)
             .map_err(|e| format!("SECRET_KEY: {e} (use at least 32 random bytes)"))?;
         let settings = Settings {
@@ -96,11 +101,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         let password = random(20);
         blog_axum::development_superuser(&db, DEV_SUPERUSER, &password).await?;
+        let reader_password = random(20);
+        blog_axum::development_reader(&db, DEV_READER, &reader_password).await?;
         let settings = Settings {
             secret: SessionSecret::new(random(50))?,
             https: false,
         };
-        (settings, Some(password))
+        (settings, Some((password, reader_password)))
     };
 
     let port: u16 = match std::env::var("PORT") {
@@ -118,14 +125,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         "blog-axum is running on {base}/ (database: {})",
         redact_url(&url)
     );
-    println!("  try: {base}/posts?title__icontains=rust&ordering=-created");
-    println!("       {base}/posts?ordering=-created&page=2");
-    println!("       {base}/posts?search=django&published=true");
-    println!("  admin: {base}/admin/");
-    match &dev_password {
-        Some(password) => println!(
-            "  development superuser: `{DEV_SUPERUSER}`, password `{password}` (new on every start; set SECRET_KEY to run without it)"
-        ),
+    println!("  pages: {base}/  {base}/posts/1  {base}/tags/rust  {base}/login");
+    println!("  API:   {base}/api/posts?title__icontains=rust&ordering=-created");
+    println!("         {base}/api/posts/1  {base}/api/tags");
+    println!("  admin: {base}/admin/  (approve comments at {base}/admin/blog/comment/)");
+    match &dev_passwords {
+        Some((password, reader_password)) => {
+            println!(
+                "  development superuser: `{DEV_SUPERUSER}`, password `{password}` (logs in at {base}/login and {base}/admin/)"
+            );
+            println!(
+                "  development reader:    `{DEV_READER}`, password `{reader_password}` (logs in at {base}/login and may comment)"
+            );
+            println!("  (new passwords on every start; set SECRET_KEY to run without these users)");
+        }
         None => println!(
             "  SECRET_KEY is set: no user was created; make a superuser with `cargo run -p blog-axum -- createsuperuser`"
         ),

@@ -25,8 +25,38 @@ pub struct Model {
     pub created: DateTimeUtc,
 }
 
-/// No relations yet: comments and tags come with later issues.
+/// A post has comments, and tags through `blog_post_tag`.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The post's comments.
+    #[sea_orm(has_many = "super::comment::Entity")]
+    Comment,
+    /// The post's rows in the join table.
+    #[sea_orm(has_many = "super::post_tag::Entity")]
+    PostTag,
+}
+
+impl Related<super::comment::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Comment.def()
+    }
+}
+
+impl Related<super::post_tag::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PostTag.def()
+    }
+}
+
+/// Many-to-many: the post's tags, through `blog_post_tag`.
+impl Related<super::tag::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::post_tag::Relation::Tag.def()
+    }
+
+    fn via() -> Option<RelationDef> {
+        Some(super::post_tag::Relation::Post.def().rev())
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

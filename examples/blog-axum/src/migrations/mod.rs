@@ -4,6 +4,7 @@ use batteries::orm::migration::{MigrationSet, compose};
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_blog_create_post;
+mod m20261125_000002_blog_comments_tags;
 
 /// Runs the blog's migrations after the batteries' ones.
 #[derive(Debug)]
@@ -16,7 +17,9 @@ impl MigratorTrait for Migrator {
             // the admin's history.
             batteries::auth::migrations::migrations(),
             batteries::admin::migrations::migrations(),
-            MigrationSet::new("blog").with(m20261125_000001_blog_create_post::Migration),
+            MigrationSet::new("blog")
+                .with(m20261125_000001_blog_create_post::Migration)
+                .with(m20261125_000002_blog_comments_tags::Migration),
         ])
         .expect("migration names are unique")
     }
