@@ -28,6 +28,72 @@
 //!
 //! Tables: run [`migrations::migrations()`] after batteries-auth's (the log refers to
 //! `auth_user` and `django_content_type`).
+//!
+//! ## Example
+//!
+//! An admin for one entity on in-memory SQLite, behind the session and authentication
+//! layers, asked for its index by an anonymous visitor:
+//!
+//! ```
+//! # mod post {
+//! #     use sea_orm::entity::prelude::*;
+//! #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+//! #     #[sea_orm(table_name = "blog_post")]
+//! #     pub struct Model {
+//! #         #[sea_orm(primary_key)]
+//! #         pub id: i32,
+//! #         pub title: String,
+//! #         pub published: bool,
+//! #     }
+//! #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+//! #     pub enum Relation {}
+//! #     impl ActiveModelBehavior for ActiveModel {}
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use batteries_admin::{AdminSite, ModelAdmin};
+//! use batteries_auth::ModelBackend;
+//! use batteries_auth::sessions::{MemoryStore, SessionSecret};
+//! use batteries_middleware::auth::AuthLayer;
+//! use batteries_middleware::session::{SessionConfig, SessionLayer};
+//! use sea_orm_migration::{MigrationTrait, MigratorTrait};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! struct Migrator;
+//! impl MigratorTrait for Migrator {
+//!     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+//!         batteries_orm::migration::compose([
+//!             batteries_auth::migrations::migrations(),
+//!             batteries_admin::migrations::migrations(),
+//!         ])
+//!         .expect("unique migration names")
+//!     }
+//! }
+//!
+//! let db = batteries_orm::db::connect("sqlite::memory:").await?;
+//! Migrator::up(&db, None).await?;
+//! let secret = SessionSecret::new("a development secret of at least 32 bytes")?;
+//! let admin = AdminSite::new()
+//!     .register(
+//!         ModelAdmin::<post::Entity>::new()
+//!             .list_display([post::Column::Title, post::Column::Published])
+//!             .search_fields([post::Column::Title])
+//!             .list_filter([post::Column::Published]),
+//!     )
+//!     .build(db.clone(), secret.clone())
+//!     .await?;
+//! let service = ServiceBuilder::new()
+//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(AuthLayer::new(ModelBackend::new(db.clone()), secret))
+//!     .service(admin);
+//!
+//! let request = http::Request::get("/admin/").body(http_body_util::Empty::<bytes::Bytes>::new())?;
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), 302);
+//! assert_eq!(response.headers()["location"], "/admin/login/?next=%2Fadmin%2F");
+//! assert_eq!(response.headers()["x-frame-options"], "DENY");
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
 mod api;
