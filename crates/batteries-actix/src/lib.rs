@@ -15,6 +15,47 @@
 //! | [`CurrentUser`], [`RequireUser`], [`Perm`] | `request.user`, `@login_required`, `@permission_required` |
 //! | [`Session`], [`CsrfToken`] | `request.session`, `{% csrf_token %}` |
 //! | `admin::scope` (feature `admin`) | `path("admin/", admin.site.urls)` |
+//!
+//! ## Example
+//!
+//! Security headers, sessions and CSRF on an actix-web app: a page is served with
+//! Django's headers, a form post without the CSRF token is refused.
+//!
+//! ```
+//! # #[actix_web::main] async fn main() {
+//! use actix_web::{App, HttpResponse, test, web};
+//! use batteries_actix::Batteries;
+//! use batteries_auth::sessions::MemoryStore;
+//! use batteries_middleware::csrf::CsrfLayer;
+//! use batteries_middleware::headers::SecurityHeaders;
+//! use batteries_middleware::session::{SessionConfig, SessionManager};
+//!
+//! let app = test::init_service(
+//!     App::new()
+//!         .wrap(
+//!             Batteries::new()
+//!                 .security_headers(SecurityHeaders::new())
+//!                 .sessions(SessionManager::new(MemoryStore::new(), SessionConfig::new()))
+//!                 .csrf(CsrfLayer::new()),
+//!         )
+//!         .route("/", web::get().to(|| async { HttpResponse::Ok().body("hello") }))
+//!         .route("/comments", web::post().to(|| async { HttpResponse::Created().finish() })),
+//! )
+//! .await;
+//!
+//! let page = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+//! assert_eq!(page.status(), 200);
+//! assert_eq!(page.headers().get("x-frame-options").unwrap(), "DENY");
+//!
+//! let forged = test::TestRequest::post()
+//!     .uri("/comments")
+//!     .insert_header(("content-type", "application/x-www-form-urlencoded"))
+//!     .set_payload("body=spam")
+//!     .to_request();
+//! let refused = test::call_service(&app, forged).await;
+//! assert_eq!(refused.status(), 403);
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 #[cfg(feature = "admin")]

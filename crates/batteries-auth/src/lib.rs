@@ -24,6 +24,45 @@
 //! | `jwt` | [`jwt`]: JSON Web Tokens (jsonwebtoken with the aws-lc-rs backend) |
 //! | `redis` | Redis stores: login throttling, sessions, JWT refresh tokens |
 //! | `full` | all of the above |
+//!
+//! ## Example
+//!
+//! Django's tables on in-memory SQLite, a user, a login, a permission:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_auth::Result<()> {
+//! use batteries_auth::permissions::{Permissions, ensure_model_permissions};
+//! use batteries_auth::{Authenticator, Credentials, ModelBackend, UserManager};
+//! use sea_orm_migration::{MigrationTrait, MigratorTrait};
+//!
+//! struct Migrator;
+//! impl MigratorTrait for Migrator {
+//!     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+//!         batteries_auth::migrations::migrations().into_migrations()
+//!     }
+//! }
+//!
+//! let db = batteries_orm::db::connect("sqlite::memory:").await?;
+//! Migrator::up(&db, None).await?;
+//! ensure_model_permissions(&db, "blog", "post", "post").await?;
+//!
+//! let ada = UserManager::new()
+//!     .create_user(&db, "ada", Some("ada@example.com"), Some("correct horse battery staple"))
+//!     .await?;
+//! let auth = Authenticator::new().with_backend(ModelBackend::new(db.clone()));
+//! let wrong = auth.authenticate(&Credentials::new("ada", "guess")).await?;
+//! assert!(wrong.is_none());
+//! let user = auth
+//!     .authenticate(&Credentials::new("ada", "correct horse battery staple"))
+//!     .await?
+//!     .expect("the right password logs in");
+//! assert_eq!(user.id, ada.id);
+//! assert!(user.password.starts_with("argon2$argon2id$"), "Django's argon2 format");
+//!
+//! let perms = Permissions::load(&db, &user).await?;
+//! assert!(!perms.has_perm("blog.change_post"), "nothing granted yet");
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
 pub mod backends;

@@ -24,6 +24,43 @@
 //! | `redis` | Redis stores |
 //! | `jwt` | JWT access tokens as bearer tokens in the auth layer |
 //! | `full` | all of the above |
+//!
+//! ## Example
+//!
+//! Security headers, sessions and CSRF around a plain tower service: a page is served
+//! with Django's headers, a form post without the CSRF token is refused.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use batteries_auth::sessions::MemoryStore;
+//! use batteries_middleware::csrf::CsrfLayer;
+//! use batteries_middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
+//! use batteries_middleware::session::{SessionConfig, SessionLayer};
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! let app = ServiceBuilder::new()
+//!     .layer(SecurityHeadersLayer::new(SecurityHeaders::new()))
+//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(CsrfLayer::new())
+//!     .service(service_fn(|_request: Request<Full<Bytes>>| async {
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("hello"))))
+//!     }));
+//!
+//! let page = app.clone().oneshot(Request::get("/").body(Full::default())?).await?;
+//! assert_eq!(page.status(), StatusCode::OK);
+//! assert_eq!(page.headers()["x-frame-options"], "DENY");
+//! assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+//!
+//! let forged = Request::post("/comments")
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body(Full::new(Bytes::from("body=spam")))?;
+//! let refused = app.oneshot(forged).await?;
+//! assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
 pub mod auth;
