@@ -69,6 +69,7 @@ pub struct DbConfig {
     connect_timeout: Duration,
     acquire_timeout: Duration,
     idle_timeout: Option<Duration>,
+    max_lifetime: Option<Duration>,
     log_statements: bool,
 }
 
@@ -81,6 +82,7 @@ impl std::fmt::Debug for DbConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("idle_timeout", &self.idle_timeout)
+            .field("max_lifetime", &self.max_lifetime)
             .field("log_statements", &self.log_statements)
             .finish()
     }
@@ -95,7 +97,12 @@ impl DbConfig {
             min_connections: None,
             connect_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(30),
-            idle_timeout: Some(Duration::from_mins(10)),
+            // No reaping by default: sqlx 0.9.0's pool maintenance task (spawned only
+            // when a pool reaps) can spin at 100% CPU and block a runtime's shutdown
+            // (sqlx issue #3645, fixed upstream after 0.9.0). Idle connections stay
+            // open up to `max_connections`.
+            idle_timeout: None,
+            max_lifetime: None,
             log_statements: false,
         }
     }
@@ -141,9 +148,23 @@ impl DbConfig {
         self
     }
 
-    /// Close connections idle for longer than this (`None`: never; default 10 min).
+    /// Close connections idle for longer than this (`None`, the default: never). See
+    /// [`max_lifetime`](Self::max_lifetime) before setting it.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Close connections older than this (`None`, the default: never).
+    ///
+    /// With both this and [`idle_timeout`](Self::idle_timeout) at `None` (and no
+    /// `min_connections`), sqlx runs no pool maintenance task, which is why both default
+    /// to `None`: sqlx 0.9.0's maintenance task can spin at 100% CPU and keep a runtime
+    /// from shutting down (sqlx issue #3645, fixed upstream after 0.9.0; seen in this
+    /// project's MariaDB tests). Set them when a proxy or the server drops idle
+    /// connections, and prefer a sqlx release with the fix.
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
         self
     }
 
@@ -164,7 +185,8 @@ impl DbConfig {
         opts.connect_timeout(self.connect_timeout)
             .acquire_timeout(self.acquire_timeout)
             .sqlx_logging(self.log_statements)
-            .idle_timeout(self.idle_timeout);
+            .idle_timeout(self.idle_timeout)
+            .max_lifetime(self.max_lifetime);
         if let Some(n) = self.min_connections {
             opts.min_connections(n);
         }

@@ -160,7 +160,7 @@ impl TestDb {
             });
         };
         let name = format!("batteries_test_{:016x}", rand::rng().random::<u64>());
-        let admin = DbConfig::new(server_url.clone())
+        let admin = short_lived(DbConfig::new(server_url.clone()))
             .max_connections(1)
             .connect_timeout(std::time::Duration::from_secs(5))
             .connect()
@@ -174,7 +174,10 @@ impl TestDb {
         admin.execute_unprepared(&create).await?;
         let _ = admin.close().await;
         let url = with_database(&server_url, &name)?;
-        let conn = DbConfig::new(url).max_connections(8).connect().await?;
+        let conn = short_lived(DbConfig::new(url))
+            .max_connections(8)
+            .connect()
+            .await?;
         Ok(Self {
             conn,
             backend,
@@ -262,7 +265,11 @@ impl Drop for TestDb {
 }
 
 async fn drop_database(backend: Backend, server: &str, name: &str) {
-    let Ok(admin) = DbConfig::new(server).max_connections(1).connect().await else {
+    let Ok(admin) = short_lived(DbConfig::new(server))
+        .max_connections(1)
+        .connect()
+        .await
+    else {
         return;
     };
     let sql = match backend {
@@ -274,6 +281,13 @@ async fn drop_database(backend: Backend, server: &str, name: &str) {
         .execute_raw(Statement::from_string(db_backend, sql))
         .await;
     let _ = admin.close().await;
+}
+
+/// A test's pools live for seconds: no idle reaping, no lifetime, hence no sqlx
+/// maintenance task (whose 0.9.0 version can spin and hang the test runtime's shutdown,
+/// sqlx issue #3645, seen here on MariaDB).
+fn short_lived(config: DbConfig) -> DbConfig {
+    config.idle_timeout(None).max_lifetime(None)
 }
 
 fn with_database(server: &str, name: &str) -> Result<String> {
