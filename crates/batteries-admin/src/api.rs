@@ -385,27 +385,13 @@ impl Api<'_> {
                 vec![m.clone()],
             )])),
             SaveError::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
-            SaveError::Unique(m) => {
-                let field = info
-                    .fields
-                    .iter()
-                    .find(|f| f.unique && !f.auto && m.contains(&f.name));
-                // 409: the values are valid, but another row holds them.
-                match field {
-                    Some(f) => conflict_fields(&HashMap::from([(
-                        f.name.clone(),
-                        vec![format!(
-                            "{} with this {} already exists.",
-                            crate::field::label_of(&info.verbose_name),
-                            f.label
-                        )],
-                    )])),
-                    None => error(
-                        StatusCode::CONFLICT,
-                        &format!("A {} with these values already exists.", info.verbose_name),
-                    ),
+            // 409: the values are valid, but another row holds them.
+            SaveError::Unique(m) => match info.unique_clash(m) {
+                (Some(name), text) => {
+                    conflict_fields(&HashMap::from([(name.to_owned(), vec![text])]))
                 }
-            }
+                (None, text) => error(StatusCode::CONFLICT, &text),
+            },
             // 409, as for unique values: valid data that clashes with the rows there are.
             SaveError::ForeignKey(_) => {
                 error(StatusCode::CONFLICT, "A related row does not exist.")

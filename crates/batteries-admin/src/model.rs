@@ -404,6 +404,30 @@ impl ModelInfo {
         &self.fields[self.pk]
     }
 
+    /// What to say about a unique-constraint refusal whose database message is
+    /// `message`: the field it names (when one of the unique fields appears in it) and
+    /// Django's text.
+    pub(crate) fn unique_clash(&self, message: &str) -> (Option<&str>, String) {
+        match self
+            .fields
+            .iter()
+            .find(|f| f.unique && !f.auto && message.contains(&f.name))
+        {
+            Some(f) => (
+                Some(f.name.as_str()),
+                format!(
+                    "{} with this {} already exists.",
+                    label_of(&self.verbose_name),
+                    f.label
+                ),
+            ),
+            None => (
+                None,
+                format!("A {} with these values already exists.", self.verbose_name),
+            ),
+        }
+    }
+
     pub(crate) fn perm(&self, action: &str) -> String {
         format!("{}.{action}_{}", self.app_label, self.model_name)
     }

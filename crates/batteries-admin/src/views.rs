@@ -230,6 +230,16 @@ impl View<'_> {
 
     /// The context every page starts from: site, user, token, messages, navigation.
     async fn context(&self, staff: Option<&Staff>, title: &str) -> Map<String, Json> {
+        self.model_context(staff, title, None).await
+    }
+
+    /// [`context`](Self::context) for a page of `current`'s, highlighted in the navigation.
+    async fn model_context(
+        &self,
+        staff: Option<&Staff>,
+        title: &str,
+        current: Option<&ModelInfo>,
+    ) -> Map<String, Json> {
         let mut ctx = base_context(self.inner, title);
         if let Ok(token) = csrf_token(&self.session).await {
             ctx.insert("csrf_token".into(), json!(token));
@@ -237,7 +247,7 @@ impl View<'_> {
         ctx.insert("messages".into(), self.take_messages().await);
         if let Some(staff) = staff {
             ctx.insert("user".into(), json!({"username": staff.user.username()}));
-            ctx.insert("nav".into(), self.apps(staff, None));
+            ctx.insert("nav".into(), self.apps(staff, current));
         }
         ctx
     }
@@ -481,7 +491,9 @@ impl View<'_> {
 
     async fn index(&self, staff: &Staff) -> Response<AdminBody> {
         let mut ctx = self.context(Some(staff), "Site administration").await;
-        ctx.insert("apps".into(), self.apps(staff, None));
+        // The same list as the navigation's.
+        let apps = ctx.get("nav").cloned().unwrap_or_else(|| json!([]));
+        ctx.insert("apps".into(), apps);
         self.render(StatusCode::OK, "index.html", ctx)
     }
 
@@ -502,8 +514,7 @@ impl View<'_> {
             .filter(|(k, _)| k != "_changelist_filters")
             .collect();
         let title = format!("Select {} to change", info.verbose_name);
-        let mut ctx = self.context(Some(staff), &title).await;
-        ctx.insert("nav".into(), self.apps(staff, Some(info)));
+        let mut ctx = self.model_context(Some(staff), &title, Some(info)).await;
         ctx.insert("breadcrumbs".into(), self.breadcrumbs(Some(info), &[]));
         let url = changelist_url(self.inner, info);
         ctx.insert("model".into(), self.model_json(staff, info));
@@ -1175,8 +1186,7 @@ impl View<'_> {
             return unavailable();
         };
         let title = format!("Change history: {}", row.repr);
-        let mut ctx = self.context(Some(staff), &title).await;
-        ctx.insert("nav".into(), self.apps(staff, Some(info)));
+        let mut ctx = self.model_context(Some(staff), &title, Some(info)).await;
         ctx.insert(
             "breadcrumbs".into(),
             self.breadcrumbs(Some(info), &[(row.repr.as_str(), None), ("History", None)]),
@@ -1288,28 +1298,12 @@ impl View<'_> {
                         errs.insert(info.fields[i].name.clone(), vec![message]);
                     }
                     Err(SaveError::Invalid(m)) => non_field.push(m),
-                    Err(SaveError::Unique(m)) => {
-                        let field = info
-                            .fields
-                            .iter()
-                            .find(|f| f.unique && !f.auto && m.contains(&f.name));
-                        match field {
-                            Some(f) => {
-                                errs.insert(
-                                    f.name.clone(),
-                                    vec![format!(
-                                        "{} with this {} already exists.",
-                                        crate::field::label_of(&info.verbose_name),
-                                        f.label
-                                    )],
-                                );
-                            }
-                            None => non_field.push(format!(
-                                "A {} with these values already exists.",
-                                info.verbose_name
-                            )),
+                    Err(SaveError::Unique(m)) => match info.unique_clash(&m) {
+                        (Some(name), text) => {
+                            errs.insert(name.to_owned(), vec![text]);
                         }
-                    }
+                        (None, text) => non_field.push(text),
+                    },
                     Err(SaveError::ForeignKey(m)) => {
                         tracing::info!(error = %m, "admin save refused by a foreign key");
                         non_field.push("A related row does not exist.".into());
@@ -1340,8 +1334,7 @@ impl View<'_> {
             "Change"
         };
         let title = format!("{verb} {}", info.verbose_name);
-        let mut ctx = self.context(Some(staff), &title).await;
-        ctx.insert("nav".into(), self.apps(staff, Some(info)));
+        let mut ctx = self.model_context(Some(staff), &title, Some(info)).await;
         let crumb = match &existing {
             Some(row) => row.repr.clone(),
             None => format!("Add {}", info.verbose_name),
