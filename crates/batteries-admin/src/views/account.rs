@@ -1,0 +1,164 @@
+//! Login, logout, password change and the index.
+
+use std::collections::HashMap;
+
+use batteries_auth::entities::user;
+use batteries_auth::hashers::check_password_async;
+use batteries_auth::sessions::{self};
+use batteries_auth::validators::Validators;
+use batteries_auth::{Credentials, UserManager};
+use batteries_middleware::guard::safe_next;
+use http::{Method, Response, StatusCode};
+use serde_json::json;
+
+use super::{View, form_value, unavailable};
+use crate::site::{AdminBody, Staff, plain, redirect};
+
+impl View<'_> {
+    pub(super) async fn login(&self) -> Response<AdminBody> {
+        let index = format!("{}/", self.inner.prefix);
+        let query = self.req.query_pairs();
+        let form = self.req.form_pairs();
+        let next_raw = if self.req.method == Method::POST {
+            form_value(&form, "next")
+        } else {
+            form_value(&query, "next")
+        }
+        .unwrap_or_default();
+        let next = safe_next(&next_raw).unwrap_or(&index).to_owned();
+        if self.req.method == Method::GET {
+            if let Ok(Some(_)) = self.req.staff().await {
+                return redirect(&next);
+            }
+            let mut ctx = self.context(None, "Log in").await;
+            ctx.insert("next".into(), json!(next));
+            return self.render(StatusCode::OK, "login.html", ctx);
+        }
+        if self.req.method != Method::POST {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.");
+        }
+        let username = form_value(&form, "username").unwrap_or_default();
+        let password = form_value(&form, "password").unwrap_or_default();
+        let credentials = Credentials::new(username.clone(), password);
+        let user = match self.inner.authenticator.authenticate(&credentials).await {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::warn!(error = %e, "admin login failed to run");
+                None
+            }
+        };
+        match user {
+            Some(user) if user.is_active && user.is_staff => {
+                if sessions::login(&self.session, &user, &self.inner.secret)
+                    .await
+                    .is_err()
+                {
+                    return unavailable();
+                }
+                redirect(&next)
+            }
+            _ => {
+                let mut ctx = self.context(None, "Log in").await;
+                ctx.insert("next".into(), json!(next));
+                ctx.insert("username".into(), json!(username));
+                ctx.insert(
+                    "error".into(),
+                    json!(
+                        "Please enter the correct username and password for a staff account. \
+                         Note that both fields may be case-sensitive."
+                    ),
+                );
+                self.render(StatusCode::OK, "login.html", ctx)
+            }
+        }
+    }
+
+    pub(super) async fn logout(&self) -> Response<AdminBody> {
+        if self.req.method != Method::POST {
+            return plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Log out with the button in the admin's header (a POST form).",
+            );
+        }
+        if sessions::logout(&self.session).await.is_err() {
+            return unavailable();
+        }
+        self.push_message("info", "You have been logged out.").await;
+        redirect(&format!("{}/login/", self.inner.prefix))
+    }
+
+    pub(super) async fn password_change(&self, staff: &Staff) -> Response<AdminBody> {
+        let title = "Password change";
+        let mut ctx = self.context(Some(staff), title).await;
+        ctx.insert(
+            "breadcrumbs".into(),
+            self.breadcrumbs(None, &[(title, None)]),
+        );
+        if self.req.method != Method::POST {
+            return self.render(StatusCode::OK, "password_change.html", ctx);
+        }
+        let form = self.req.form_pairs();
+        let get = |k: &str| form_value(&form, k).unwrap_or_default();
+        let (old, new1, new2) = (
+            get("old_password"),
+            get("new_password1"),
+            get("new_password2"),
+        );
+        let mut errors: HashMap<&str, Vec<String>> = HashMap::new();
+        let Some(current) = &self.req.current else {
+            return unavailable();
+        };
+        let Ok(Some(model)) = current.user_as::<user::Model>().await else {
+            errors.insert(
+                "__all__",
+                vec!["This user model's password cannot be changed here.".into()],
+            );
+            ctx.insert("errors".into(), json!(errors));
+            return self.render(StatusCode::OK, "password_change.html", ctx);
+        };
+        if !check_password_async(old, model.password.clone()).await {
+            errors.insert(
+                "old_password",
+                vec!["Your old password was entered incorrectly. Please enter it again.".into()],
+            );
+        }
+        if new1 != new2 {
+            errors.insert(
+                "new_password2",
+                vec!["The two password fields didn’t match.".into()],
+            );
+        } else if new1.is_empty() {
+            errors.insert("new_password1", vec!["This field is required.".into()]);
+        } else if let Err(e) = Validators::default().validate(&new1, Some(model.as_ref())) {
+            errors.insert("new_password2", e.messages().map(str::to_owned).collect());
+        }
+        if !errors.is_empty() {
+            ctx.insert("errors".into(), json!(errors));
+            return self.render(StatusCode::OK, "password_change.html", ctx);
+        }
+        let Ok(updated) = UserManager::new()
+            .set_password(&self.inner.db, (*model).clone(), Some(&new1))
+            .await
+        else {
+            return unavailable();
+        };
+        if sessions::update_session_auth_hash(&self.session, &updated, &self.inner.secret)
+            .await
+            .is_err()
+        {
+            return unavailable();
+        }
+        ctx.insert("done".into(), json!(true));
+        self.render(StatusCode::OK, "password_change.html", ctx)
+    }
+
+    // --- index ------------------------------------------------------------------------
+
+    pub(super) async fn index(&self, staff: &Staff) -> Response<AdminBody> {
+        let mut ctx = self.context(Some(staff), "Site administration").await;
+        // The same list as the navigation's.
+        let apps = ctx.get("nav").cloned().unwrap_or_else(|| json!([]));
+        ctx.insert("apps".into(), apps);
+        self.render(StatusCode::OK, "index.html", ctx)
+    }
+}
