@@ -422,8 +422,13 @@ impl Drop for Running {
 
 /// Serves [`router`] on `addr` (port 0 picks one).
 pub async fn serve(db: &DatabaseConnection, addr: SocketAddr) -> Running {
+    let admin = admin(db, &secret()).await;
+    serve_with(db, admin, addr).await
+}
+
+/// Serves [`router`] with another `admin` (a test's own registrations) on `addr`.
+pub async fn serve_with(db: &DatabaseConnection, admin: Admin, addr: SocketAddr) -> Running {
     let secret = secret();
-    let admin = admin(db, &secret).await;
     let app = router(db, admin, &secret);
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("addr");

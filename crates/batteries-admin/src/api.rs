@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
 use crate::model::{ListError, ModelInfo, Row, SaveError};
 use crate::site::{AdminBody, Inner, Registered, Req, Staff, json_response};
-use crate::views::{has_perm, save_row};
+use crate::views::{has_perm, may, save_row};
 
 /// The last page the API serves: beyond it offsets would not fit every backend.
 pub(crate) const MAX_PAGE: u64 = 2_147_483_647;
@@ -26,6 +26,13 @@ fn error(status: StatusCode, message: &str) -> Response<AdminBody> {
 }
 
 /// 405 with the `Allow` header RFC 9110 requires.
+fn forbidden() -> Response<AdminBody> {
+    error(
+        StatusCode::FORBIDDEN,
+        "You don't have permission to do this.",
+    )
+}
+
 fn method_not_allowed(allow: &'static str) -> Response<AdminBody> {
     let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.");
     response
@@ -209,7 +216,7 @@ impl Api<'_> {
                 );
             }
         }
-        let page = match reg
+        let mut page = match reg
             .model
             .list(&self.inner.db, &pairs, self.inner.count_limit)
             .await
@@ -218,6 +225,10 @@ impl Api<'_> {
             Err(ListError::Query(message)) => return error(StatusCode::BAD_REQUEST, &message),
             Err(ListError::Db(_)) => return unavailable(),
         };
+        // Rows the object hook hides are left out (the count stays the query's).
+        if reg.model.has_object_hooks() {
+            page.rows.retain(|row| may(self.staff, reg, row, "view"));
+        }
         let base: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "page").collect();
         let page_url = |n: u64| {
             let mut s = url::form_urlencoded::Serializer::new(String::new());
@@ -252,6 +263,7 @@ impl Api<'_> {
             );
         }
         match reg.model.get(&self.inner.db, pk).await {
+            Ok(Some(row)) if !may(self.staff, reg, &row, "view") => forbidden(),
             Ok(Some(row)) => json_response(StatusCode::OK, &row_json(info, &row)),
             Ok(None) => error(StatusCode::NOT_FOUND, "Not found."),
             Err(_) => unavailable(),
@@ -449,6 +461,9 @@ impl Api<'_> {
             Ok(None) => return error(StatusCode::NOT_FOUND, "Not found."),
             Err(_) => return unavailable(),
         };
+        if !may(self.staff, reg, &existing, "change") {
+            return forbidden();
+        }
         let values = match self.parse_body(info, false, partial) {
             Ok(v) => v,
             Err(response) => return *response,
@@ -476,6 +491,9 @@ impl Api<'_> {
             Ok(None) => return error(StatusCode::NOT_FOUND, "Not found."),
             Err(_) => return unavailable(),
         };
+        if !may(self.staff, reg, &row, "delete") {
+            return forbidden();
+        }
         let Some(user_id) = self.staff.user_id() else {
             return error(
                 StatusCode::FORBIDDEN,

@@ -582,7 +582,6 @@ pub(crate) trait AdminModel: Send + Sync {
     fn object_allows(&self, user: &dyn AuthUser, action: &str, row: &Row) -> bool;
 
     /// Whether any object-level hook is set.
-    #[allow(dead_code, reason = "wired into the views next")]
     fn has_object_hooks(&self) -> bool;
 
     /// A changelist page for the query string's pairs.

@@ -10,8 +10,8 @@ use sea_orm::Value;
 use serde_json::{Value as Json, json};
 
 use super::{
-    View, changelist_url, form_value, has_perm, object_url, perms_json, query_string, thousands,
-    unavailable,
+    View, changelist_url, form_value, has_perm, may, object_url, perms_json, query_string,
+    thousands, unavailable,
 };
 use crate::field::{Field, pk_string};
 use crate::model::{Column, ListError, ModelInfo, Row};
@@ -39,7 +39,7 @@ impl View<'_> {
         ctx.insert("model".into(), self.model_json(staff, info));
         ctx.insert("clear_url".into(), json!(url));
         let db = &self.inner.db;
-        let (status, page) = match reg.model.list(db, &pairs, self.inner.count_limit).await {
+        let (status, mut page) = match reg.model.list(db, &pairs, self.inner.count_limit).await {
             Ok(page) => (StatusCode::OK, Some(page)),
             Err(ListError::Query(message)) => {
                 ctx.insert("error".into(), json!(message));
@@ -50,6 +50,12 @@ impl View<'_> {
                 return unavailable();
             }
         };
+        // Rows the object hook hides are left out (the count stays the query's).
+        if let Some(page) = &mut page
+            && reg.model.has_object_hooks()
+        {
+            page.rows.retain(|row| may(staff, reg, row, "view"));
+        }
         let ordering = Self::current_ordering(info, &pairs);
         ctx.insert("columns".into(), self.columns(info, &pairs, &ordering));
         let rows = match &page {
@@ -484,7 +490,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn pagination_elides_the_middle_and_keeps_filters() {
+    fn pagination_elides_the_middle_and_keeps_filters() {
         let pairs = vec![
             ("q".to_owned(), "rust".to_owned()),
             ("page".to_owned(), "5".to_owned()),
@@ -517,7 +523,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn thousands_separators() {
+    fn thousands_separators() {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");
     }

@@ -5,7 +5,7 @@ use sea_orm::{TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
-    SELECT_ACROSS_CAP, View, changelist_url, form_value, has_perm, object_url, unavailable,
+    SELECT_ACROSS_CAP, View, changelist_url, form_value, has_perm, may, object_url, unavailable,
 };
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
 use crate::model::{ListError, ModelInfo, Row, SaveError};
@@ -86,10 +86,19 @@ impl View<'_> {
         if !has_perm(staff, info, perm) {
             return self.forbidden(staff).await;
         }
-        if !confirmed {
+        let rows = if confirmed && !reg.model.has_object_hooks() {
+            Vec::new()
+        } else {
             let Ok(rows) = reg.model.get_many(&self.inner.db, &selected).await else {
                 return unavailable();
             };
+            rows
+        };
+        // One row the user may not act on refuses the whole action.
+        if rows.iter().any(|row| !may(staff, reg, row, perm)) {
+            return self.forbidden(staff).await;
+        }
+        if !confirmed {
             let mut ctx = self.context(Some(staff), "Are you sure?").await;
             ctx.insert(
                 "breadcrumbs".into(),
@@ -191,6 +200,10 @@ impl View<'_> {
             self.push_message("warning", "None of the selected items exist any more.")
                 .await;
             return redirect(back);
+        }
+        // One row the user may not delete refuses the whole deletion.
+        if rows.iter().any(|row| !may(staff, reg, row, "delete")) {
+            return self.forbidden(staff).await;
         }
         let Ok((cascades, protected)) = self.cascades(info, &rows).await else {
             return unavailable();

@@ -7,7 +7,9 @@ use http::{Method, Response, StatusCode};
 use sea_orm::{DbErr, TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
-use super::{FieldErrors, View, changelist_url, form_value, has_perm, object_url, unavailable};
+use super::{
+    FieldErrors, View, changelist_url, form_value, has_perm, may, object_url, unavailable,
+};
 use crate::field::{Field, pk_string};
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
 use crate::model::{ModelInfo, Row, SaveError};
@@ -29,6 +31,9 @@ impl View<'_> {
             Ok(None) => return self.not_found(staff, info, pk).await,
             Err(_) => return unavailable(),
         };
+        if !may(staff, reg, &row, "view") {
+            return self.forbidden(staff).await;
+        }
         let Ok(entries) = log::history(&self.inner.db, reg.content_type_id, &row.pk, 500).await
         else {
             return unavailable();
@@ -40,7 +45,7 @@ impl View<'_> {
             self.breadcrumbs(Some(info), &[(row.repr.as_str(), None), ("History", None)]),
         );
         ctx.insert("model".into(), self.model_json(staff, info));
-        ctx.insert("object".into(), self.object_json(staff, info, &row));
+        ctx.insert("object".into(), self.object_json(staff, reg, &row));
         let entries: Vec<Json> = entries
             .iter()
             .map(|e| {
@@ -56,7 +61,8 @@ impl View<'_> {
         self.render(StatusCode::OK, "history.html", ctx)
     }
 
-    pub(super) fn object_json(&self, staff: &Staff, info: &ModelInfo, row: &Row) -> Json {
+    pub(super) fn object_json(&self, staff: &Staff, reg: &Registered, row: &Row) -> Json {
+        let info = reg.model.info();
         let url = object_url(self.inner, info, &row.pk);
         let mut object = json!({
             "pk": row.pk,
@@ -64,7 +70,7 @@ impl View<'_> {
             "url": format!("{url}change/"),
             "history_url": format!("{url}history/"),
         });
-        if has_perm(staff, info, "delete") {
+        if may(staff, reg, row, "delete") {
             object["delete_url"] = json!(format!("{url}delete/"));
         }
         object
@@ -113,11 +119,10 @@ impl View<'_> {
             None => None,
         };
         let adding = existing.is_none();
-        let can_change = has_perm(staff, info, "change");
-        let allowed = if adding {
-            has_perm(staff, info, "add")
-        } else {
-            can_change || has_perm(staff, info, "view")
+        // The model permissions, then the object hooks for this row.
+        let (allowed, can_change) = match &existing {
+            None => (has_perm(staff, info, "add"), false),
+            Some(row) => (may(staff, reg, row, "view"), may(staff, reg, row, "change")),
         };
         if !allowed {
             return self.forbidden(staff).await;
@@ -197,7 +202,7 @@ impl View<'_> {
         );
         ctx.insert("model".into(), self.model_json(staff, info));
         if let Some(row) = &existing {
-            ctx.insert("object".into(), self.object_json(staff, info, row));
+            ctx.insert("object".into(), self.object_json(staff, reg, row));
         }
         let Ok(fieldsets) = self
             .fieldsets(
@@ -223,7 +228,7 @@ impl View<'_> {
             "save_continue": !read_only,
         });
         if let Some(row) = &existing
-            && has_perm(staff, info, "delete")
+            && may(staff, reg, row, "delete")
         {
             buttons["delete_url"] =
                 json!(format!("{}delete/", object_url(self.inner, info, &row.pk)));

@@ -165,7 +165,6 @@ pub(crate) fn has_perm(staff: &Staff, info: &ModelInfo, action: &str) -> bool {
 
 /// Whether `staff` may `action` (`view`, `change`, `delete`) this row: the model
 /// permission and then the object-level hook. Viewing is allowed to whoever may change.
-#[allow(dead_code, reason = "wired into the views next")]
 pub(crate) fn may(staff: &Staff, reg: &Registered, row: &Row, action: &str) -> bool {
     let info = reg.model.info();
     let user = &*staff.user;
