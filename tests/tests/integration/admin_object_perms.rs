@@ -361,11 +361,11 @@ async fn object_permissions_guard_every_api_route(db: &TestDb) {
 
     let before: Vec<book::Model> = book::Entity::find().all(db.conn()).await.unwrap();
     for id in [2, 3] {
-        let path = format!("/admin/api/library/book/{id}/");
+        let url = format!("/admin/api/library/book/{id}/");
         let patch = api(
             &mut editor,
             Method::PATCH,
-            &path,
+            &url,
             Some(json!({"title": "hacked"})),
             &t,
         )
@@ -378,9 +378,9 @@ async fn object_permissions_guard_every_api_route(db: &TestDb) {
         );
         let mut full = two.json();
         full["title"] = json!("hacked");
-        let put = api(&mut editor, Method::PUT, &path, Some(full), &t).await;
+        let put = api(&mut editor, Method::PUT, &url, Some(full), &t).await;
         assert_eq!(put.status, StatusCode::FORBIDDEN, "PUT {id}: {}", put.body);
-        let delete = api(&mut editor, Method::DELETE, &path, None, &t).await;
+        let delete = api(&mut editor, Method::DELETE, &url, None, &t).await;
         assert_eq!(delete.status, StatusCode::FORBIDDEN, "DELETE {id}");
     }
     let after: Vec<book::Model> = book::Entity::find().all(db.conn()).await.unwrap();
