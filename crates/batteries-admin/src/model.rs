@@ -866,19 +866,20 @@ pub(crate) fn expand_date_params(
         out.push((k.clone(), v.clone()));
     }
     for (f, [year, month, dom]) in drill {
-        let number = |p: &Option<(String, String)>, lo: u32, hi: u32| -> Result<Option<u32>, String> {
-            match p {
-                None => Ok(None),
-                Some((k, v)) => match v.trim().parse::<u32>() {
-                    Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
-                    _ => Err(format!(
-                        "{}: {} is not a number from {lo} to {hi}",
-                        crate::field::truncate(k),
-                        crate::field::truncate(v)
-                    )),
-                },
-            }
-        };
+        let number =
+            |p: &Option<(String, String)>, lo: u32, hi: u32| -> Result<Option<u32>, String> {
+                match p {
+                    None => Ok(None),
+                    Some((k, v)) => match v.trim().parse::<u32>() {
+                        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
+                        _ => Err(format!(
+                            "{}: {} is not a number from {lo} to {hi}",
+                            crate::field::truncate(k),
+                            crate::field::truncate(v)
+                        )),
+                    },
+                }
+            };
         let y = number(&year, 1000, 9999)?;
         let m = number(&month, 1, 12)?;
         let d = number(&dom, 1, 31)?;
@@ -886,11 +887,17 @@ pub(crate) fn expand_date_params(
             (None, None, None) => continue,
             (Some(y), None, None) => {
                 let start = NaiveDate::from_ymd_opt(y as i32, 1, 1);
-                (start, start.and_then(|s| s.checked_add_months(Months::new(12))))
+                (
+                    start,
+                    start.and_then(|s| s.checked_add_months(Months::new(12))),
+                )
             }
             (Some(y), Some(m), None) => {
                 let start = NaiveDate::from_ymd_opt(y as i32, m, 1);
-                (start, start.and_then(|s| s.checked_add_months(Months::new(1))))
+                (
+                    start,
+                    start.and_then(|s| s.checked_add_months(Months::new(1))),
+                )
             }
             (Some(y), Some(m), Some(d)) => {
                 let start = NaiveDate::from_ymd_opt(y as i32, m, d);
@@ -927,7 +934,10 @@ fn changelist_options<E: EntityTrait>(
     let date_hierarchy = match &options.date_hierarchy {
         Some(c) => {
             let i = index_of(c);
-            if !matches!(fields[i].kind, Kind::Date | Kind::DateTime | Kind::DateTimeTz) {
+            if !matches!(
+                fields[i].kind,
+                Kind::Date | Kind::DateTime | Kind::DateTimeTz
+            ) {
                 return Err(format!(
                     "date_hierarchy `{}` of `{table}` is not a date or date-time column",
                     fields[i].name
@@ -1148,8 +1158,14 @@ where
                 .collect()
         };
 
-        let (date_hierarchy, list_editable) =
-            changelist_options(&admin.changelist, &fields, &list_display, &list_display_links, &table, index_of)?;
+        let (date_hierarchy, list_editable) = changelist_options(
+            &admin.changelist,
+            &fields,
+            &list_display,
+            &list_display_links,
+            &table,
+            index_of,
+        )?;
 
         let info = ModelInfo {
             app_label,
@@ -1336,23 +1352,31 @@ where
             .parse_pairs(
                 pairs
                     .iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "page" | "per_page" | "ordering" | "cursor"))
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "page" | "per_page" | "ordering" | "cursor")
+                    })
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             )
             .map_err(|e| ListError::Query(e.to_string()))?;
         let backend = db.get_database_backend();
         let col = self.columns[column];
         let utc = matches!(self.info.fields[column].kind, Kind::DateTimeTz);
-        // The part as a BIGINT on every backend; date-times in UTC.
+        // The part as a BIGINT on every backend; date-times in UTC (SQLite's strftime
+        // converts offsets to UTC; sqlx's MySQL sessions run in UTC). The column's
+        // placeholder is `$1` for PostgreSQL and `?` for the others.
         let sql = match (backend, part) {
-            (sea_orm::DbBackend::Sqlite, DatePart::Year) => "CAST(strftime('%Y', $1) AS INTEGER)",
-            (sea_orm::DbBackend::Sqlite, DatePart::Month) => "CAST(strftime('%m', $1) AS INTEGER)",
-            (sea_orm::DbBackend::Sqlite, DatePart::Day) => "CAST(strftime('%d', $1) AS INTEGER)",
-            (sea_orm::DbBackend::MySql, DatePart::Year) => "CAST(YEAR($1) AS SIGNED)",
-            (sea_orm::DbBackend::MySql, DatePart::Month) => "CAST(MONTH($1) AS SIGNED)",
-            (sea_orm::DbBackend::MySql, DatePart::Day) => "CAST(DAY($1) AS SIGNED)",
-            (_, DatePart::Year) if utc => "CAST(EXTRACT(YEAR FROM $1 AT TIME ZONE 'UTC') AS BIGINT)",
-            (_, DatePart::Month) if utc => "CAST(EXTRACT(MONTH FROM $1 AT TIME ZONE 'UTC') AS BIGINT)",
+            (sea_orm::DbBackend::Sqlite, DatePart::Year) => "CAST(strftime('%Y', ?) AS INTEGER)",
+            (sea_orm::DbBackend::Sqlite, DatePart::Month) => "CAST(strftime('%m', ?) AS INTEGER)",
+            (sea_orm::DbBackend::Sqlite, DatePart::Day) => "CAST(strftime('%d', ?) AS INTEGER)",
+            (sea_orm::DbBackend::MySql, DatePart::Year) => "CAST(YEAR(?) AS SIGNED)",
+            (sea_orm::DbBackend::MySql, DatePart::Month) => "CAST(MONTH(?) AS SIGNED)",
+            (sea_orm::DbBackend::MySql, DatePart::Day) => "CAST(DAY(?) AS SIGNED)",
+            (_, DatePart::Year) if utc => {
+                "CAST(EXTRACT(YEAR FROM $1 AT TIME ZONE 'UTC') AS BIGINT)"
+            }
+            (_, DatePart::Month) if utc => {
+                "CAST(EXTRACT(MONTH FROM $1 AT TIME ZONE 'UTC') AS BIGINT)"
+            }
             (_, DatePart::Day) if utc => "CAST(EXTRACT(DAY FROM $1 AT TIME ZONE 'UTC') AS BIGINT)",
             (_, DatePart::Year) => "CAST(EXTRACT(YEAR FROM $1) AS BIGINT)",
             (_, DatePart::Month) => "CAST(EXTRACT(MONTH FROM $1) AS BIGINT)",
