@@ -783,6 +783,9 @@ pub(crate) enum DatePart {
     Day,
 }
 
+/// The `__year`, `__month` and `__day` pairs of one field, as given.
+type DrillParams = [Option<(String, String)>; 3];
+
 /// Rewrites the changelist's date parameters into lookups `FilterSet` knows, as ranges
 /// an index can serve (`>= start AND < end`, never a function of the column):
 ///
@@ -811,7 +814,7 @@ pub(crate) fn expand_date_params(
     let in_range = |d: NaiveDate| (1000..=9999).contains(&d.year());
     let mut out = Vec::with_capacity(pairs.len());
     // field -> (year, month, day) as given.
-    let mut drill: Vec<(String, [Option<(String, String)>; 3])> = Vec::new();
+    let mut drill: Vec<(String, DrillParams)> = Vec::new();
     for (k, v) in pairs {
         let part = [("__year", 0), ("__month", 1), ("__day", 2)]
             .into_iter()
@@ -821,14 +824,14 @@ pub(crate) fn expand_date_params(
                     .map(|f| (f, n))
             });
         if let Some((f, n)) = part {
-            let entry = match drill.iter_mut().position(|(name, _)| name == f) {
-                Some(at) => &mut drill[at].1,
-                None => {
+            let at = drill
+                .iter()
+                .position(|(name, _)| name == f)
+                .unwrap_or_else(|| {
                     drill.push((f.to_owned(), [None, None, None]));
-                    &mut drill.last_mut().expect("just pushed").1
-                }
-            };
-            entry[n] = Some((k.clone(), v.clone()));
+                    drill.len() - 1
+                });
+            drill[at].1[n] = Some((k.clone(), v.clone()));
             continue;
         }
         let range = [("__range__gte", false), ("__range__lte", true)]

@@ -57,7 +57,7 @@ async fn add_book(
         pages: Set(Some(100)),
         price: Set(Decimal::new(1000 + n as i64, 2)),
         rating: Set(None),
-        in_stock: Set(n % 2 == 0),
+        in_stock: Set(n.is_multiple_of(2)),
         featured: Set(None),
         published_on: Set(published_on),
         added: Set(added),
@@ -367,7 +367,7 @@ async fn date_range_filter_includes_both_days(db: &TestDb) {
     }
 }
 
-/// The posted list_editable form for `rows` (pk, price, pages), as the page shows it.
+/// The posted `list_editable` form for `rows` (pk, price, pages), as the page shows it.
 fn editable_form<'a>(
     token: &'a str,
     rows: &'a [(String, String, String)],
@@ -559,7 +559,7 @@ async fn list_editable_invalid_row_saves_nothing(db: &TestDb) {
 }
 
 async fn list_editable_refuses_forged_and_foreign_rows(db: &TestDb) {
-    let (_running, mut b) = seeded_site(db, 25).await;
+    let (running, mut b) = seeded_site(db, 25).await;
     login(&mut b, "admin").await;
     let page = b.get(BOOKS).await;
     let rows = page_rows(db, &page).await;
@@ -597,7 +597,7 @@ async fn list_editable_refuses_forged_and_foreign_rows(db: &TestDb) {
     no_token.retain(|(k, _)| k != "csrfmiddlewaretoken");
     assert_eq!(post(&mut b, BOOKS, &no_token).await.status, 403);
     // A user who may only view: 403.
-    let mut viewer = Browser::new(_running.addr);
+    let mut viewer = Browser::new(running.addr);
     login(&mut viewer, "viewer").await;
     let vpage = viewer.get(BOOKS).await;
     assert!(

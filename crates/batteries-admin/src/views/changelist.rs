@@ -22,7 +22,7 @@ use crate::site::{AdminBody, Registered, Staff};
 impl View<'_> {
     pub(super) async fn changelist(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
         if self.req.method == Method::POST {
-            // One form holds the actions and the list_editable inputs, as in Django:
+            // One form holds the actions and the `list_editable` inputs, as in Django:
             // the Save button posts `_save`, the action's Go button does not.
             if form_value(&self.req.form_pairs(), "_save").is_some() {
                 return self.save_editable(staff, reg).await;
@@ -32,7 +32,7 @@ impl View<'_> {
         self.changelist_page(staff, reg, None).await
     }
 
-    /// The changelist page; `edits` are the list_editable values posted and refused,
+    /// The changelist page; `edits` are the `list_editable` values posted and refused,
     /// shown again with their errors.
     async fn changelist_page(
         &self,
@@ -355,7 +355,7 @@ impl View<'_> {
             let field = &info.fields[i];
             let name = &field.name;
             // Every parameter this filter owns, so that picking a choice replaces them.
-            // The date_hierarchy's `__year`/`__month`/`__day` belong to its bar.
+            // The `date_hierarchy`'s `__year`/`__month`/`__day` belong to its bar.
             let owns = |k: &str| {
                 k == name
                     || k.strip_prefix(name.as_str()).is_some_and(|r| {
@@ -450,7 +450,10 @@ impl View<'_> {
     }
 }
 
-/// list_editable values posted and refused: the form as posted, errors by
+/// One row to write: the row as read, its parsed values, the labels of those changed.
+type RowEdit<'a> = (&'a Row, Vec<(usize, Value)>, Vec<&'a str>);
+
+/// `list_editable` values posted and refused: the form as posted, errors by
 /// `(pk, field name)`, and errors of whole rows.
 pub(super) struct Edits {
     form: Vec<(String, String)>,
@@ -501,7 +504,7 @@ fn month_name(month: u32) -> &'static str {
 }
 
 impl View<'_> {
-    /// Django's date_hierarchy bar: the years with rows, the months of the chosen
+    /// Django's `date_hierarchy` bar: the years with rows, the months of the chosen
     /// year, the days of the chosen month; each link keeps the other parameters.
     async fn date_hierarchy(
         &self,
@@ -587,7 +590,7 @@ impl View<'_> {
         })))
     }
 
-    /// Turns the list_editable cells of the rows the user may change into inputs
+    /// Turns the `list_editable` cells of the rows the user may change into inputs
     /// (Django's formset names: `form-N-id`, `form-N-<field>`); gives how many rows
     /// got a form.
     async fn editable_cells(
@@ -649,9 +652,10 @@ impl View<'_> {
                 }
                 let field = &info.fields[*i];
                 let name = format!("{prefix}{}", field.name);
-                let posted_value = edits.and_then(|e| {
+                // The posted form and this cell's key in it, when shown again.
+                let posted_key = edits.and_then(|e| {
                     let at = posted.get(&row.pk)?;
-                    Some(form_value(&e.form, &format!("{at}{}", field.name)))
+                    Some((e.form.as_slice(), format!("{at}{}", field.name)))
                 });
                 let errors = edits
                     .and_then(|e| e.errors.get(&(row.pk.clone(), field.name.clone())))
@@ -661,7 +665,7 @@ impl View<'_> {
                     field,
                     &name,
                     &row.values[*i],
-                    posted_value,
+                    posted_key.as_ref().map(|(form, key)| (*form, key.as_str())),
                     fk_choices.get(i),
                 );
                 input["errors"] = json!(errors);
@@ -678,7 +682,7 @@ impl View<'_> {
         Ok(n)
     }
 
-    /// Saves the list_editable form: every posted row must be on this page and
+    /// Saves the `list_editable` form: every posted row must be on this page and
     /// changeable by the user, every value valid; then the changed rows are written in
     /// one transaction with one history entry each.
     async fn save_editable(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
@@ -729,7 +733,7 @@ impl View<'_> {
         let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
         let mut non_field = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut edits: Vec<(&Row, Vec<(usize, Value)>, Vec<&str>)> = Vec::new();
+        let mut edits: Vec<RowEdit<'_>> = Vec::new();
         for k in 0..total {
             let Some(pk) = form_value(&form, &format!("form-{k}-id")) else {
                 return bad(format!("form-{k}-id is missing; nothing was saved.")).await;
@@ -826,7 +830,7 @@ impl View<'_> {
         &self,
         staff: &Staff,
         reg: &Registered,
-        edits: &[(&Row, Vec<(usize, Value)>, Vec<&str>)],
+        edits: &[RowEdit<'_>],
     ) -> Result<(), EditError> {
         let info = reg.model.info();
         if edits.is_empty() {
@@ -904,7 +908,7 @@ impl View<'_> {
     }
 }
 
-/// Why the list_editable rows could not be written.
+/// Why the `list_editable` rows could not be written.
 enum EditError {
     /// The database is unreachable.
     Unavailable,
@@ -914,14 +918,16 @@ enum EditError {
     Row(String),
 }
 
-/// The input of one list_editable cell (the change form's widgets, in a cell).
+/// The input of one `list_editable` cell (the change form's widgets, in a cell).
 fn editable_input(
     field: &Field,
     name: &str,
     current: &Value,
-    posted: Option<Option<String>>,
+    posted: Option<(&[(String, String)], &str)>,
     fk_choices: Option<&Vec<(String, String)>>,
 ) -> Json {
+    // `Some(None)`: shown again after a post that did not send this input.
+    let posted = posted.map(|(form, key)| form_value(form, key));
     let widget = match field.widget() {
         "textarea" | "uuid" | "autocomplete" => "text",
         w => w,
