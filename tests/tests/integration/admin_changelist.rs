@@ -1,7 +1,8 @@
 //! The changelist's Django features of issue 8, over HTTP on each backend:
 //! `date_hierarchy` (years -> months -> days, UTC boundaries, bad values), the From/To
 //! date range of a date filter, and `list_editable` (one POST saving several rows in
-//! one transaction, invalid rows, forged rows, rows off the page, CSRF, history).
+//! one transaction, invalid rows, forged rows, rows off the page, CSRF, history); and
+//! the same in headless Chromium through `tests/browser/admin-changelist.test.mjs`.
 
 use std::net::SocketAddr;
 
@@ -22,6 +23,7 @@ backend_tests!(
     list_editable_invalid_row_saves_nothing,
     list_editable_refuses_forged_and_foreign_rows,
     changelist_options_are_checked_at_build,
+    changelist_features_work_in_a_browser,
 );
 
 const BOOKS: &str = "/admin/library/book/";
@@ -748,4 +750,13 @@ async fn changelist_options_are_checked_at_build(db: &TestDb) {
         .is_none(),
         "a valid configuration builds"
     );
+}
+
+/// Drill down and back, the From/To form, two cells saved, an invalid cell: in a
+/// browser (skipped without node and Chromium, except under CI). Screenshots in
+/// `<target dir>/admin-screenshots/changelist-<backend>/`.
+async fn changelist_features_work_in_a_browser(db: &TestDb) {
+    let shots = format!("changelist-{}", db.backend().name());
+    crate::browser_common::run_script(db, "admin-changelist.test.mjs", &shots, "admin_changelist")
+        .await;
 }

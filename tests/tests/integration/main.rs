@@ -17,6 +17,7 @@ mod auth_hashers;
 mod auth_jwt;
 mod auth_throttle;
 mod auth_tokens;
+mod browser_common;
 mod cli;
 mod common;
 mod conformance;
