@@ -440,6 +440,31 @@ impl<E: EntityTrait> ModelAdmin<E> {
     /// Each column must also be in `list_display`, must not be a link to the change
     /// form (`list_display_links`, by default the first column) and must be editable
     /// (not read-only, not the primary key, not JSON or binary).
+    ///
+    /// ```
+    /// # mod post {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "blog_post")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i32,
+    /// #         pub title: String,
+    /// #         pub published: bool,
+    /// #         pub created: DateTimeUtc,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use batteries_admin::ModelAdmin;
+    ///
+    /// // Titles link to the form; "published" is a checkbox in each row.
+    /// let posts = ModelAdmin::<post::Entity>::new()
+    ///     .list_display([post::Column::Title, post::Column::Published, post::Column::Created])
+    ///     .list_editable([post::Column::Published])
+    ///     .date_hierarchy(post::Column::Created);
+    /// ```
     pub fn list_editable(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
         self.changelist.list_editable = columns.into_iter().collect();
         self
@@ -1586,5 +1611,86 @@ where
             return Err("No items selected; nothing was done.".into());
         }
         (action.f)(db.clone(), models).await
+    }
+}
+
+#[cfg(test)]
+mod date_param_tests {
+    use super::{EntityAdmin, ModelAdmin, ModelInfo, expand_date_params};
+
+    #[allow(unreachable_pub, reason = "SeaORM's derives make public items")]
+    mod event {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "app_event")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            pub day: Date,
+        }
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    fn info() -> ModelInfo {
+        EntityAdmin::new(ModelAdmin::<event::Entity>::new())
+            .unwrap()
+            .info
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn drill_down_and_range_become_half_open_ranges() {
+        let info = info();
+        let out = expand_date_params(
+            &info,
+            &pairs(&[("day__year", "2024"), ("day__month", "12"), ("id", "3")]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            pairs(&[
+                ("id", "3"),
+                ("day__gte", "2024-12-01"),
+                ("day__lt", "2025-01-01")
+            ])
+        );
+        let out = expand_date_params(
+            &info,
+            &pairs(&[
+                ("day__range__gte", "2024-02-01"),
+                ("day__range__lte", "2024-02-29"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            pairs(&[("day__gte", "2024-02-01"), ("day__lt", "2024-03-01")])
+        );
+        // The last year has no upper bound rather than an unparseable one.
+        let out = expand_date_params(&info, &pairs(&[("day__year", "9999")])).unwrap();
+        assert_eq!(out, pairs(&[("day__gte", "9999-01-01")]));
+        // Not a date field: left to the filter set, which refuses it.
+        let out = expand_date_params(&info, &pairs(&[("id__year", "1")])).unwrap();
+        assert_eq!(out, pairs(&[("id__year", "1")]));
+    }
+
+    #[test]
+    fn bad_dates_are_readable_errors() {
+        let info = info();
+        for (k, v) in [
+            ("day__year", "20x4"),
+            ("day__month", "3"),
+            ("day__range__gte", "2024-02-30"),
+        ] {
+            let e = expand_date_params(&info, &pairs(&[(k, v)])).unwrap_err();
+            assert!(e.contains("day"), "{e}");
+        }
     }
 }
