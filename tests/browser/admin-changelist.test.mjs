@@ -1,6 +1,7 @@
 // Browser tests of the changelist's Django features (issue 8) in headless Chromium:
 // the date hierarchy (year -> month -> day and back), the From/To date range of a date
-// filter, and list_editable (two cells saved at once; an invalid cell shows its error).
+// filter, and list_editable (two cells saved at once; an invalid cell shows its error;
+// an action with unsaved cells asks first).
 //
 //   node admin-changelist.test.mjs <base-url> <screenshot-dir>
 //
@@ -270,6 +271,23 @@ async function run(page) {
     await shot(page, 'list-editable-error');
     await page.goto(BOOKS);
     eq(await page.inputValue('#id_form-0-price'), '33.30', 'nothing was saved');
+  });
+
+  await step('running an action with unsaved cells asks first', async () => {
+    await page.fill('#id_form-0-price', '55.50');
+    await page.locator('#id_form-0-price').dispatchEvent('change');
+    await page.selectOption('#changelist-actions select[name=action]', 'mark_in_stock');
+    await page.locator('input.action-select').first().check();
+    let asked = null;
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      dialog.dismiss();
+    });
+    await page.locator('button[name=index]').click();
+    ok(asked && asked.includes('unsaved changes'), `asked: ${asked}`);
+    eq(new URL(page.url()).pathname, '/admin/library/book/', 'still on the changelist');
+    eq(await page.inputValue('#id_form-0-price'), '55.50', 'the edit is still there');
+    await page.goto(BOOKS);
   });
 
   await step('the keyboard reaches the cells and the Save button', async () => {
