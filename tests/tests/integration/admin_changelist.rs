@@ -39,6 +39,25 @@ async fn site(db: &TestDb) -> (admin_app::Running, Browser) {
     (running, browser)
 }
 
+/// Serves another admin on the test site's stack (sessions, auth, CSRF); abort the
+/// task when done.
+async fn serve(
+    db: &TestDb,
+    admin: batteries::admin::Admin,
+) -> (tokio::task::JoinHandle<()>, SocketAddr) {
+    let app = admin_app::router(db.conn(), admin, &admin_app::secret());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    (server, addr)
+}
+
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -354,6 +373,35 @@ async fn date_range_filter_includes_both_days(db: &TestDb) {
     );
     assert!(page.body.contains("Clear all filters"));
 
+    // A hierarchy on a DATE column (the test site's is on a date-time).
+    let by_day = AdminSite::new()
+        .register(
+            ModelAdmin::<book::Entity>::new()
+                .list_display([book::Column::Title, book::Column::PublishedOn])
+                .date_hierarchy(book::Column::PublishedOn),
+        )
+        .build(db.conn().clone(), admin_app::secret())
+        .await
+        .unwrap();
+    let (server, addr) = serve(db, by_day).await;
+    let mut other = Browser::new(addr);
+    login(&mut other, "admin").await;
+    let page = other.get(BOOKS).await;
+    assert_eq!(hierarchy(&page), (None, vec!["2024".to_owned()]));
+    let page = other.get(&format!("{BOOKS}?published_on__year=2024")).await;
+    assert_eq!(
+        hierarchy(&page).1,
+        vec!["January 2024", "February 2024", "March 2024"]
+    );
+    let page = other
+        .get(&format!(
+            "{BOOKS}?published_on__year=2024&published_on__month=2"
+        ))
+        .await;
+    assert_eq!(result_count(&page), "2 books");
+    assert_eq!(hierarchy(&page).1, vec!["February 1", "February 29"]);
+    server.abort();
+
     for query in [
         "published_on__range__gte=2024-02-30",
         "published_on__range__lte=yesterday",
@@ -612,7 +660,6 @@ async fn list_editable_refuses_forged_and_foreign_rows(db: &TestDb) {
     assert_eq!(page_rows(db, &b.get(BOOKS).await).await, rows);
 
     // An object-level hook: the editor may not change archived books.
-    let secret = admin_app::secret();
     let guarded = AdminSite::new()
         .register(
             ModelAdmin::<book::Entity>::new()
@@ -628,19 +675,10 @@ async fn list_editable_refuses_forged_and_foreign_rows(db: &TestDb) {
                     user.is_superuser() || book.status != "archived"
                 }),
         )
-        .build(db.conn().clone(), secret.clone())
+        .build(db.conn().clone(), admin_app::secret())
         .await
         .unwrap();
-    let app = admin_app::router(db.conn(), guarded, &secret);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let (server, addr) = serve(db, guarded).await;
     let mut editor = Browser::new(addr);
     login(&mut editor, "editor").await;
     let page = editor.get(BOOKS).await;
