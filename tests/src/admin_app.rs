@@ -203,6 +203,7 @@ pub fn site() -> AdminSite {
                     book::Column::Price,
                     book::Column::InStock,
                     book::Column::Added,
+                    book::Column::Pages,
                 ])
                 .computed("summary_words", "Words", |b| {
                     b.summary.split_whitespace().count().to_string()
@@ -227,6 +228,8 @@ pub fn site() -> AdminSite {
                 .help_text(book::Column::Isbn, "ISBN-13, digits only.")
                 .list_per_page(20)
                 .ordering("-added")
+                .date_hierarchy(book::Column::Added)
+                .list_editable([book::Column::Price, book::Column::Pages])
                 .display(|b| b.title.clone())
                 .on_save(|book, change| {
                     if change {
@@ -372,7 +375,10 @@ pub async fn seed_library(db: &DatabaseConnection, authors: usize, books: usize)
                 1 + (b % 12) as u32,
                 1,
             )),
-            added: Set(base + chrono::Duration::minutes(b as i64)),
+            // Every 29 days back from `base` (the last book), so the date hierarchy
+            // has several years and months; still increasing with `b`.
+            added: Set(base - chrono::Duration::days(29 * (books - 1 - b) as i64)
+                + chrono::Duration::minutes(b as i64)),
             reading_time: Set(chrono::NaiveTime::from_hms_opt(2, 30, 0)),
             uuid: Set(uuid::Uuid::new_v4()),
             metadata: Set(Some(serde_json::json!({"tags": ["a", "b"], "n": b}))),

@@ -103,6 +103,22 @@ pub struct ModelAdmin<E: EntityTrait> {
     on_save: Option<SaveHook<E::ActiveModel>>,
     on_delete: Option<DeleteHook<E::Model>>,
     object_perms: ObjectPerms<E::Model>,
+    changelist: ChangelistOptions<E>,
+}
+
+/// The changelist options of issue 8: `date_hierarchy` and `list_editable`.
+struct ChangelistOptions<E: EntityTrait> {
+    date_hierarchy: Option<E::Column>,
+    list_editable: Vec<E::Column>,
+}
+
+impl<E: EntityTrait> Default for ChangelistOptions<E> {
+    fn default() -> Self {
+        Self {
+            date_hierarchy: None,
+            list_editable: Vec::new(),
+        }
+    }
 }
 
 /// The object-level permission hooks, by action.
@@ -170,6 +186,7 @@ impl<E: EntityTrait> ModelAdmin<E> {
             on_save: None,
             on_delete: None,
             object_perms: ObjectPerms::default(),
+            changelist: ChangelistOptions::default(),
         }
     }
 
@@ -398,6 +415,61 @@ impl<E: EntityTrait> ModelAdmin<E> {
         self
     }
 
+    // --- changelist options: date_hierarchy, list_editable --------------------------
+
+    /// Django's `date_hierarchy`: a drill-down bar above the changelist listing the
+    /// years that have rows, then the months of the chosen year, then its days. The
+    /// choices filter the list with `<column>__year=2024`, `<column>__month=3` and
+    /// `<column>__day=7`, as in Django (as a range, `>= start AND < end`, so an index on
+    /// the column is used). The column must be a date or a date-time; date-times are cut
+    /// at UTC midnights.
+    ///
+    /// # Errors (at `build()`)
+    /// When the column is not a date or date-time.
+    pub fn date_hierarchy(mut self, column: E::Column) -> Self {
+        self.changelist.date_hierarchy = Some(column);
+        self
+    }
+
+    /// Django's `list_editable`: these changelist columns become inputs of one form
+    /// with a Save button, which validates every row as the change form does and saves
+    /// them all in one transaction (one history entry per changed row). Rows the user
+    /// may not change stay plain text.
+    ///
+    /// # Errors (at `build()`)
+    /// Each column must also be in `list_display`, must not be a link to the change
+    /// form (`list_display_links`, by default the first column) and must be editable
+    /// (not read-only, not the primary key, not JSON or binary).
+    ///
+    /// ```
+    /// # mod post {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "blog_post")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i32,
+    /// #         pub title: String,
+    /// #         pub published: bool,
+    /// #         pub created: DateTimeUtc,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use batteries_admin::ModelAdmin;
+    ///
+    /// // Titles link to the form; "published" is a checkbox in each row.
+    /// let posts = ModelAdmin::<post::Entity>::new()
+    ///     .list_display([post::Column::Title, post::Column::Published, post::Column::Created])
+    ///     .list_editable([post::Column::Published])
+    ///     .date_hierarchy(post::Column::Created);
+    /// ```
+    pub fn list_editable(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.changelist.list_editable = columns.into_iter().collect();
+        self
+    }
+
     /// A bulk action on the changelist, run on the selected rows after a confirmation
     /// page. It needs the model's `change` permission; its `Ok` text is shown as a success
     /// message, its `Err` text as an error.
@@ -477,6 +549,10 @@ pub(crate) struct ModelInfo {
     pub(crate) actions: Vec<(String, String, &'static str)>,
     pub(crate) per_page: u64,
     pub(crate) default_ordering: String,
+    /// The `date_hierarchy` field, if any.
+    pub(crate) date_hierarchy: Option<usize>,
+    /// The `list_editable` fields.
+    pub(crate) list_editable: Vec<usize>,
 }
 
 impl ModelInfo {
@@ -601,6 +677,16 @@ pub(crate) trait AdminModel: Send + Sync {
         cap: u64,
     ) -> Result<Option<Vec<String>>, ListError>;
 
+    /// The distinct years (or months, or days) of field `column` among the rows the
+    /// query string's filters select, ascending (the `date_hierarchy`'s choices).
+    async fn dates(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        column: usize,
+        part: DatePart,
+    ) -> Result<Vec<i64>, ListError>;
+
     /// The row with primary key `pk` (`None` for a malformed or unknown key).
     async fn get(&self, db: &DatabaseConnection, pk: &str) -> Result<Option<Row>, DbErr>;
 
@@ -711,6 +797,211 @@ where
         }
     }
     out
+}
+
+/// A part of a date the `date_hierarchy` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DatePart {
+    Year,
+    Month,
+    Day,
+}
+
+/// The `__year`, `__month` and `__day` pairs of one field, as given.
+type DrillParams = [Option<(String, String)>; 3];
+
+/// Rewrites the changelist's date parameters into lookups `FilterSet` knows, as ranges
+/// an index can serve (`>= start AND < end`, never a function of the column):
+///
+/// - `<f>__year=2024`, `<f>__month=3`, `<f>__day=7` (Django's `date_hierarchy`),
+/// - `<f>__range__gte=2024-01-01` and `<f>__range__lte=2024-01-31` (the From/To form,
+///   both days included; empty values are ignored).
+///
+/// Date-times are cut at UTC midnights. Other pairs pass unchanged.
+///
+/// # Errors
+/// A readable message for a malformed or impossible value.
+pub(crate) fn expand_date_params(
+    info: &ModelInfo,
+    pairs: &[(String, String)],
+) -> Result<Vec<(String, String)>, String> {
+    use chrono::{Datelike, Months, NaiveDate};
+    let is_date = |name: &str| {
+        info.field_index(name).filter(|&i| {
+            matches!(
+                info.fields[i].kind,
+                Kind::Date | Kind::DateTime | Kind::DateTimeTz
+            )
+        })
+    };
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let in_range = |d: NaiveDate| (1000..=9999).contains(&d.year());
+    let mut out = Vec::with_capacity(pairs.len());
+    // field -> (year, month, day) as given.
+    let mut drill: Vec<(String, DrillParams)> = Vec::new();
+    for (k, v) in pairs {
+        let part = [("__year", 0), ("__month", 1), ("__day", 2)]
+            .into_iter()
+            .find_map(|(suffix, n)| {
+                k.strip_suffix(suffix)
+                    .filter(|f| is_date(f).is_some())
+                    .map(|f| (f, n))
+            });
+        if let Some((f, n)) = part {
+            let at = drill
+                .iter()
+                .position(|(name, _)| name == f)
+                .unwrap_or_else(|| {
+                    drill.push((f.to_owned(), [None, None, None]));
+                    drill.len() - 1
+                });
+            drill[at].1[n] = Some((k.clone(), v.clone()));
+            continue;
+        }
+        let range = [("__range__gte", false), ("__range__lte", true)]
+            .into_iter()
+            .find_map(|(suffix, upper)| {
+                k.strip_suffix(suffix)
+                    .filter(|f| is_date(f).is_some())
+                    .map(|f| (f, upper))
+            });
+        if let Some((f, upper)) = range {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .filter(|d| in_range(*d))
+                .ok_or_else(|| {
+                    format!(
+                        "{}: {} is not a date (YYYY-MM-DD, years 1000 to 9999)",
+                        crate::field::truncate(k),
+                        crate::field::truncate(v)
+                    )
+                })?;
+            if upper {
+                // Up to and including that day.
+                if let Some(next) = d.succ_opt().filter(|d| in_range(*d)) {
+                    out.push((format!("{f}__lt"), day(next)));
+                }
+            } else {
+                out.push((format!("{f}__gte"), day(d)));
+            }
+            continue;
+        }
+        out.push((k.clone(), v.clone()));
+    }
+    for (f, [year, month, dom]) in drill {
+        let number =
+            |p: &Option<(String, String)>, lo: u32, hi: u32| -> Result<Option<u32>, String> {
+                match p {
+                    None => Ok(None),
+                    Some((k, v)) => match v.trim().parse::<u32>() {
+                        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
+                        _ => Err(format!(
+                            "{}: {} is not a number from {lo} to {hi}",
+                            crate::field::truncate(k),
+                            crate::field::truncate(v)
+                        )),
+                    },
+                }
+            };
+        let y = number(&year, 1000, 9999)?;
+        let m = number(&month, 1, 12)?;
+        let d = number(&dom, 1, 31)?;
+        let (start, end) = match (y, m, d) {
+            (None, None, None) => continue,
+            (Some(y), None, None) => {
+                let start = NaiveDate::from_ymd_opt(y as i32, 1, 1);
+                (
+                    start,
+                    start.and_then(|s| s.checked_add_months(Months::new(12))),
+                )
+            }
+            (Some(y), Some(m), None) => {
+                let start = NaiveDate::from_ymd_opt(y as i32, m, 1);
+                (
+                    start,
+                    start.and_then(|s| s.checked_add_months(Months::new(1))),
+                )
+            }
+            (Some(y), Some(m), Some(d)) => {
+                let start = NaiveDate::from_ymd_opt(y as i32, m, d);
+                if start.is_none() {
+                    return Err(format!("{f}: {y:04}-{m:02}-{d:02} is not a date"));
+                }
+                (start, start.and_then(|s| s.succ_opt()))
+            }
+            _ => {
+                return Err(format!(
+                    "{f}__month needs {f}__year, and {f}__day needs both"
+                ));
+            }
+        };
+        let start = start.ok_or_else(|| format!("{f}: not a date"))?;
+        out.push((format!("{f}__gte"), day(start)));
+        if let Some(end) = end.filter(|e| in_range(*e)) {
+            out.push((format!("{f}__lt"), day(end)));
+        }
+    }
+    Ok(out)
+}
+
+/// Checks `date_hierarchy` and `list_editable` (Django's rules) and gives their
+/// field indices.
+fn changelist_options<E: EntityTrait>(
+    options: &ChangelistOptions<E>,
+    fields: &[Field],
+    list_display: &[Column],
+    list_display_links: &[usize],
+    table: &str,
+    index_of: impl Fn(&E::Column) -> usize,
+) -> Result<(Option<usize>, Vec<usize>), String> {
+    let date_hierarchy = match &options.date_hierarchy {
+        Some(c) => {
+            let i = index_of(c);
+            if !matches!(
+                fields[i].kind,
+                Kind::Date | Kind::DateTime | Kind::DateTimeTz
+            ) {
+                return Err(format!(
+                    "date_hierarchy `{}` of `{table}` is not a date or date-time column",
+                    fields[i].name
+                ));
+            }
+            Some(i)
+        }
+        None => None,
+    };
+    let mut list_editable = Vec::new();
+    for c in &options.list_editable {
+        let i = index_of(c);
+        let name = &fields[i].name;
+        let Some(position) = list_display
+            .iter()
+            .position(|col| matches!(col, Column::Field(j) if *j == i))
+        else {
+            return Err(format!(
+                "list_editable `{name}` of `{table}` is not in list_display"
+            ));
+        };
+        if list_display_links.contains(&position) {
+            return Err(format!(
+                "list_editable `{name}` of `{table}` links to the change form (list_display_links); it cannot be both"
+            ));
+        }
+        let field = &fields[i];
+        if !field.editable(false) || matches!(field.kind, Kind::Json) {
+            return Err(format!(
+                "list_editable `{name}` of `{table}` is read-only, the primary key, or not editable in a cell"
+            ));
+        }
+        if !list_editable.contains(&i) {
+            list_editable.push(i);
+        }
+    }
+    Ok((date_hierarchy, list_editable))
 }
 
 impl<E> EntityAdmin<E>
@@ -894,6 +1185,15 @@ where
                 .collect()
         };
 
+        let (date_hierarchy, list_editable) = changelist_options(
+            &admin.changelist,
+            &fields,
+            &list_display,
+            &list_display_links,
+            &table,
+            index_of,
+        )?;
+
         let info = ModelInfo {
             app_label,
             model_name,
@@ -915,6 +1215,8 @@ where
                 .collect(),
             per_page: admin.list_per_page,
             default_ordering: tie_break,
+            date_hierarchy,
+            list_editable,
         };
         Ok(Self {
             info,
@@ -1010,6 +1312,7 @@ where
         pairs: &[(String, String)],
         count_limit: u64,
     ) -> Result<ListPage, ListError> {
+        let pairs = expand_date_params(&self.info, pairs).map_err(ListError::Query)?;
         let params = self
             .filters
             .parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -1037,6 +1340,7 @@ where
         pairs: &[(String, String)],
         cap: u64,
     ) -> Result<Option<Vec<String>>, ListError> {
+        let pairs = expand_date_params(&self.info, pairs).map_err(ListError::Query)?;
         let pairs = pairs
             .iter()
             .filter(|(k, _)| k != "page" && k != "per_page")
@@ -1059,6 +1363,67 @@ where
                 .map(|m| pk_string(&m.get(self.pk_column())))
                 .collect(),
         ))
+    }
+
+    async fn dates(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        column: usize,
+        part: DatePart,
+    ) -> Result<Vec<i64>, ListError> {
+        use sea_orm::sea_query::{Expr, SimpleExpr};
+        let pairs = expand_date_params(&self.info, pairs).map_err(ListError::Query)?;
+        let params = self
+            .filters
+            .parse_pairs(
+                pairs
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "page" | "per_page" | "ordering" | "cursor")
+                    })
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|e| ListError::Query(e.to_string()))?;
+        let backend = db.get_database_backend();
+        let col = self.columns[column];
+        let utc = matches!(self.info.fields[column].kind, Kind::DateTimeTz);
+        // The part as a BIGINT on every backend; date-times in UTC (SQLite's strftime
+        // converts offsets to UTC; sqlx's MySQL sessions run in UTC). The column's
+        // placeholder is `$1` for PostgreSQL and `?` for the others.
+        let sql = match (backend, part) {
+            (sea_orm::DbBackend::Sqlite, DatePart::Year) => "CAST(strftime('%Y', ?) AS INTEGER)",
+            (sea_orm::DbBackend::Sqlite, DatePart::Month) => "CAST(strftime('%m', ?) AS INTEGER)",
+            (sea_orm::DbBackend::Sqlite, DatePart::Day) => "CAST(strftime('%d', ?) AS INTEGER)",
+            (sea_orm::DbBackend::MySql, DatePart::Year) => "CAST(YEAR(?) AS SIGNED)",
+            (sea_orm::DbBackend::MySql, DatePart::Month) => "CAST(MONTH(?) AS SIGNED)",
+            (sea_orm::DbBackend::MySql, DatePart::Day) => "CAST(DAY(?) AS SIGNED)",
+            (_, DatePart::Year) if utc => {
+                "CAST(EXTRACT(YEAR FROM $1 AT TIME ZONE 'UTC') AS BIGINT)"
+            }
+            (_, DatePart::Month) if utc => {
+                "CAST(EXTRACT(MONTH FROM $1 AT TIME ZONE 'UTC') AS BIGINT)"
+            }
+            (_, DatePart::Day) if utc => "CAST(EXTRACT(DAY FROM $1 AT TIME ZONE 'UTC') AS BIGINT)",
+            (_, DatePart::Year) => "CAST(EXTRACT(YEAR FROM $1) AS BIGINT)",
+            (_, DatePart::Month) => "CAST(EXTRACT(MONTH FROM $1) AS BIGINT)",
+            (_, DatePart::Day) => "CAST(EXTRACT(DAY FROM $1) AS BIGINT)",
+        };
+        let part_expr: SimpleExpr = Expr::cust_with_exprs(sql, [Expr::col(col)]);
+        let mut found: Vec<i64> = E::find()
+            .select_only()
+            .column_as(part_expr, "part")
+            .filter(params.condition(backend))
+            .filter(col.is_not_null())
+            .distinct()
+            .limit(10_000)
+            .into_tuple::<i64>()
+            .all(db)
+            .await
+            .map_err(ListError::Db)?;
+        found.sort_unstable();
+        found.dedup();
+        Ok(found)
     }
 
     async fn get(&self, db: &DatabaseConnection, pk: &str) -> Result<Option<Row>, DbErr> {
@@ -1245,5 +1610,86 @@ where
             return Err("No items selected; nothing was done.".into());
         }
         (action.f)(db.clone(), models).await
+    }
+}
+
+#[cfg(test)]
+mod date_param_tests {
+    use super::{EntityAdmin, ModelAdmin, ModelInfo, expand_date_params};
+
+    #[allow(unreachable_pub, reason = "SeaORM's derives make public items")]
+    mod event {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "app_event")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            pub day: Date,
+        }
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    fn info() -> ModelInfo {
+        EntityAdmin::new(ModelAdmin::<event::Entity>::new())
+            .unwrap()
+            .info
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn drill_down_and_range_become_half_open_ranges() {
+        let info = info();
+        let out = expand_date_params(
+            &info,
+            &pairs(&[("day__year", "2024"), ("day__month", "12"), ("id", "3")]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            pairs(&[
+                ("id", "3"),
+                ("day__gte", "2024-12-01"),
+                ("day__lt", "2025-01-01")
+            ])
+        );
+        let out = expand_date_params(
+            &info,
+            &pairs(&[
+                ("day__range__gte", "2024-02-01"),
+                ("day__range__lte", "2024-02-29"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            pairs(&[("day__gte", "2024-02-01"), ("day__lt", "2024-03-01")])
+        );
+        // The last year has no upper bound rather than an unparseable one.
+        let out = expand_date_params(&info, &pairs(&[("day__year", "9999")])).unwrap();
+        assert_eq!(out, pairs(&[("day__gte", "9999-01-01")]));
+        // Not a date field: left to the filter set, which refuses it.
+        let out = expand_date_params(&info, &pairs(&[("id__year", "1")])).unwrap();
+        assert_eq!(out, pairs(&[("id__year", "1")]));
+    }
+
+    #[test]
+    fn bad_dates_are_readable_errors() {
+        let info = info();
+        for (k, v) in [
+            ("day__year", "20x4"),
+            ("day__month", "3"),
+            ("day__range__gte", "2024-02-30"),
+        ] {
+            let e = expand_date_params(&info, &pairs(&[(k, v)])).unwrap_err();
+            assert!(e.contains("day"), "{e}");
+        }
     }
 }

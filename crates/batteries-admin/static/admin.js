@@ -335,10 +335,39 @@
     });
   }
 
+  // list_editable: running an action drops the edits made in the cells; ask first,
+  // as Django's actions.js does.
+  function initEditable(form) {
+    var dirty = false;
+    var cells = form.querySelectorAll("td.editable-cell input, td.editable-cell select");
+    if (!cells.length) {
+      return;
+    }
+    Array.prototype.forEach.call(cells, function (cell) {
+      cell.addEventListener("change", function () {
+        dirty = true;
+      });
+    });
+    var go = form.querySelector("button[name=index]");
+    if (go) {
+      go.addEventListener("click", function (event) {
+        if (
+          dirty &&
+          !window.confirm(
+            "You have unsaved changes on individual editable fields. If you run an action, your unsaved changes will be lost."
+          )
+        ) {
+          event.preventDefault();
+        }
+      });
+    }
+  }
+
   function init() {
     var form = document.getElementById("changelist-form");
     if (form) {
       initActions(form);
+      initEditable(form);
     }
     var inputs = document.querySelectorAll("input[data-autocomplete-url]");
     Array.prototype.forEach.call(inputs, initAutocomplete);

@@ -9,6 +9,7 @@
 mod admin;
 mod admin_api;
 mod admin_browser;
+mod admin_changelist;
 mod admin_log;
 mod admin_mount;
 mod admin_object_perms;
@@ -17,6 +18,7 @@ mod auth_hashers;
 mod auth_jwt;
 mod auth_throttle;
 mod auth_tokens;
+mod browser_common;
 mod cli;
 mod common;
 mod conformance;

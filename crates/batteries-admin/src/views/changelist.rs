@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use batteries_orm::paginate::Total;
-use batteries_orm::value::Kind;
+use batteries_orm::value::{Kind, to_json};
 use chrono::{Datelike, Duration, Utc};
 use http::{Method, Response, StatusCode};
-use sea_orm::Value;
+use sea_orm::{DbErr, TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
@@ -14,15 +14,33 @@ use super::{
     thousands, unavailable,
 };
 use crate::field::{Field, pk_string};
-use crate::model::{Column, ListError, ModelInfo, Row};
+use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
+use crate::model::{Column, DatePart, ListError, ModelInfo, Row, SaveError};
+use crate::site::redirect;
 use crate::site::{AdminBody, Registered, Staff};
 
 impl View<'_> {
     pub(super) async fn changelist(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
-        let info = reg.model.info();
         if self.req.method == Method::POST {
+            // One form holds the actions and the `list_editable` inputs, as in Django:
+            // the Save button posts `_save`, the action's Go button does not.
+            if form_value(&self.req.form_pairs(), "_save").is_some() {
+                return self.save_editable(staff, reg).await;
+            }
             return self.action(staff, reg).await;
         }
+        self.changelist_page(staff, reg, None).await
+    }
+
+    /// The changelist page; `edits` are the `list_editable` values posted and refused,
+    /// shown again with their errors.
+    async fn changelist_page(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        edits: Option<&Edits>,
+    ) -> Response<AdminBody> {
+        let info = reg.model.info();
         if !has_perm(staff, info, "view") {
             return self.forbidden(staff).await;
         }
@@ -58,12 +76,43 @@ impl View<'_> {
         }
         let ordering = Self::current_ordering(info, &pairs);
         ctx.insert("columns".into(), self.columns(info, &pairs, &ordering));
-        let rows = match &page {
+        let mut rows = match &page {
             Some(page) => match self.rows(info, &page.rows).await {
                 Ok(rows) => rows,
                 Err(()) => return unavailable(),
             },
             None => json!([]),
+        };
+        if let Some(page) = &page {
+            let Ok(forms) = self
+                .editable_cells(staff, reg, &page.rows, &mut rows, edits)
+                .await
+            else {
+                return unavailable();
+            };
+            if forms > 0 {
+                ctx.insert("editable".into(), json!({"total_forms": forms}));
+            }
+            match self.date_hierarchy(reg, &pairs, &url).await {
+                Ok(Some(h)) => {
+                    ctx.insert("date_hierarchy".into(), h);
+                }
+                Ok(None) => {}
+                Err(ListError::Query(message)) => {
+                    ctx.insert("error".into(), json!(message));
+                }
+                Err(ListError::Db(e)) => {
+                    tracing::error!(error = %e, "admin date hierarchy query failed");
+                    return unavailable();
+                }
+            }
+        }
+        let status = match edits {
+            Some(edits) => {
+                ctx.insert("edit_errors".into(), json!(edits.non_field));
+                StatusCode::BAD_REQUEST
+            }
+            None => status,
         };
         ctx.insert("rows".into(), rows);
         let hidden: Vec<Json> = pairs
@@ -312,10 +361,12 @@ impl View<'_> {
             let field = &info.fields[i];
             let name = &field.name;
             // Every parameter this filter owns, so that picking a choice replaces them.
+            // The `date_hierarchy`'s `__year`/`__month`/`__day` belong to its bar.
             let owns = |k: &str| {
                 k == name
-                    || k.strip_prefix(name.as_str())
-                        .is_some_and(|r| r.starts_with("__"))
+                    || k.strip_prefix(name.as_str()).is_some_and(|r| {
+                        r.starts_with("__") && !matches!(r, "__year" | "__month" | "__day")
+                    })
             };
             let base: Vec<(String, String)> = pairs
                 .iter()
@@ -395,10 +446,545 @@ impl View<'_> {
                     choices.push(choice("Unknown", vec![kv(&isnull, "true")]));
                 }
             }
-            out.push(json!({"title": field.label.to_lowercase(), "choices": choices}));
+            let mut filter = json!({"title": field.label.to_lowercase(), "choices": choices});
+            if matches!(field.kind, Kind::Date | Kind::DateTime | Kind::DateTimeTz) {
+                filter["range"] = range_form(name, url, &base, &mine);
+            }
+            out.push(filter);
         }
         Ok(Json::Array(out))
     }
+}
+
+/// One row to write: the row as read, its parsed values, the labels of those changed.
+type RowEdit<'a> = (&'a Row, Vec<(usize, Value)>, Vec<&'a str>);
+
+/// `list_editable` values posted and refused: the form as posted, errors by
+/// `(pk, field name)`, and errors of whole rows.
+pub(super) struct Edits {
+    form: Vec<(String, String)>,
+    errors: HashMap<(String, String), Vec<String>>,
+    non_field: Vec<String>,
+}
+
+/// The From/To form of a date filter: `<field>__range__gte` and `<field>__range__lte`
+/// (both days included), keeping every other parameter as a hidden field.
+fn range_form(name: &str, url: &str, base: &[(String, String)], mine: &[(String, String)]) -> Json {
+    let from_name = format!("{name}__range__gte");
+    let to_name = format!("{name}__range__lte");
+    let hidden: Vec<Json> = base
+        .iter()
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect();
+    json!({
+        "action": url,
+        "from_name": from_name,
+        "from": form_value(mine, &from_name).unwrap_or_default(),
+        "from_id": format!("id_{from_name}"),
+        "to_name": to_name,
+        "to": form_value(mine, &to_name).unwrap_or_default(),
+        "to_id": format!("id_{to_name}"),
+        "hidden": hidden,
+    })
+}
+
+fn month_name(month: u32) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    NAMES
+        .get((month as usize).wrapping_sub(1))
+        .copied()
+        .unwrap_or("?")
+}
+
+impl View<'_> {
+    /// Django's `date_hierarchy` bar: the years with rows, the months of the chosen
+    /// year, the days of the chosen month; each link keeps the other parameters.
+    async fn date_hierarchy(
+        &self,
+        reg: &Registered,
+        pairs: &[(String, String)],
+        url: &str,
+    ) -> Result<Option<Json>, ListError> {
+        let info = reg.model.info();
+        let Some(column) = info.date_hierarchy else {
+            return Ok(None);
+        };
+        let name = &info.fields[column].name;
+        let (year_key, month_key, day_key) = (
+            format!("{name}__year"),
+            format!("{name}__month"),
+            format!("{name}__day"),
+        );
+        let base: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| *k != year_key && *k != month_key && *k != day_key && k != "page")
+            .cloned()
+            .collect();
+        let link = |parts: &[(&String, i64)]| {
+            let mut p = base.clone();
+            p.extend(parts.iter().map(|(k, v)| ((*k).clone(), v.to_string())));
+            format!("{url}{}", query_string(&p))
+        };
+        let number = |k: &str| form_value(pairs, k).and_then(|v| v.trim().parse::<i64>().ok());
+        let (year, month, day) = (number(&year_key), number(&month_key), number(&day_key));
+        let month_label = |m: i64| month_name(u32::try_from(m).unwrap_or(0));
+        let (back, choices) = match (year, month, day) {
+            (Some(y), Some(m), Some(d)) => (
+                Some(
+                    json!({"label": format!("{} {y}", month_label(m)), "url": link(&[(&year_key, y), (&month_key, m)])}),
+                ),
+                vec![
+                    json!({"label": format!("{} {d}", month_label(m)), "url": null, "current": true}),
+                ],
+            ),
+            (Some(y), Some(m), None) => {
+                let days = reg
+                    .model
+                    .dates(&self.inner.db, pairs, column, DatePart::Day)
+                    .await?;
+                (
+                    Some(json!({"label": y.to_string(), "url": link(&[(&year_key, y)])})),
+                    days.into_iter()
+                        .map(|d| json!({"label": format!("{} {d}", month_label(m)), "url": link(&[(&year_key, y), (&month_key, m), (&day_key, d)])}))
+                        .collect(),
+                )
+            }
+            (Some(y), None, None) => {
+                let months = reg
+                    .model
+                    .dates(&self.inner.db, pairs, column, DatePart::Month)
+                    .await?;
+                (
+                    Some(json!({"label": "All dates", "url": link(&[])})),
+                    months.into_iter()
+                        .map(|m| json!({"label": format!("{} {y}", month_label(m)), "url": link(&[(&year_key, y), (&month_key, m)])}))
+                        .collect(),
+                )
+            }
+            _ => {
+                let years = reg
+                    .model
+                    .dates(&self.inner.db, pairs, column, DatePart::Year)
+                    .await?;
+                (
+                    None,
+                    years
+                        .into_iter()
+                        .map(|y| json!({"label": y.to_string(), "url": link(&[(&year_key, y)])}))
+                        .collect(),
+                )
+            }
+        };
+        Ok(Some(json!({
+            "field": name,
+            "label": info.fields[column].label,
+            "back": back,
+            "choices": choices,
+        })))
+    }
+
+    /// Turns the `list_editable` cells of the rows the user may change into inputs
+    /// (Django's formset names: `form-N-id`, `form-N-<field>`); gives how many rows
+    /// got a form.
+    async fn editable_cells(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        rows: &[Row],
+        out: &mut Json,
+        edits: Option<&Edits>,
+    ) -> Result<usize, ()> {
+        let info = reg.model.info();
+        if info.list_editable.is_empty() || !has_perm(staff, info, "change") {
+            return Ok(0);
+        }
+        // `<select>` choices of editable foreign keys, one query each.
+        let mut fk_choices: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+        for &i in &info.list_editable {
+            let field = &info.fields[i];
+            if let Some(fk) = &field.foreign_key
+                && !field.autocomplete
+                && let Some(target) = self.inner.by_table(&fk.table)
+            {
+                let choices = target
+                    .model
+                    .choices(&self.inner.db, None, 1000)
+                    .await
+                    .map_err(
+                        |e| tracing::error!(error = %e, "admin list_editable choices failed"),
+                    )?;
+                fk_choices.insert(i, choices);
+            }
+        }
+        // Where each row's values were posted, by pk.
+        let posted: HashMap<String, String> = edits
+            .map(|e| {
+                e.form
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let n = k.strip_prefix("form-")?.strip_suffix("-id")?;
+                        Some((v.clone(), format!("form-{n}-")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(cells_out) = out.as_array_mut() else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for (row, row_json) in rows.iter().zip(cells_out.iter_mut()) {
+            if !may(staff, reg, row, "change") {
+                continue;
+            }
+            let prefix = format!("form-{n}-");
+            let mut first = true;
+            for (position, column) in info.list_display.iter().enumerate() {
+                let Column::Field(i) = column else { continue };
+                if !info.list_editable.contains(i) {
+                    continue;
+                }
+                let field = &info.fields[*i];
+                let name = format!("{prefix}{}", field.name);
+                // The posted form and this cell's key in it, when shown again.
+                let posted_key = edits.and_then(|e| {
+                    let at = posted.get(&row.pk)?;
+                    Some((e.form.as_slice(), format!("{at}{}", field.name)))
+                });
+                let errors = edits
+                    .and_then(|e| e.errors.get(&(row.pk.clone(), field.name.clone())))
+                    .cloned()
+                    .unwrap_or_default();
+                let mut input = editable_input(
+                    field,
+                    &name,
+                    &row.values[*i],
+                    posted_key.as_ref().map(|(form, key)| (*form, key.as_str())),
+                    fk_choices.get(i),
+                );
+                input["errors"] = json!(errors);
+                input["label"] = json!(format!("{} of {}", field.label, row.repr));
+                let cell = &mut row_json["cells"][position];
+                cell["input"] = input;
+                if first {
+                    cell["form_id"] = json!({"name": format!("{prefix}id"), "value": row.pk});
+                    first = false;
+                }
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Saves the `list_editable` form: every posted row must be on this page and
+    /// changeable by the user, every value valid; then the changed rows are written in
+    /// one transaction with one history entry each.
+    async fn save_editable(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
+        let info = reg.model.info();
+        if info.list_editable.is_empty() {
+            return self
+                .error_page(
+                    Some(staff),
+                    StatusCode::BAD_REQUEST,
+                    "This list has no editable columns.",
+                )
+                .await;
+        }
+        if !has_perm(staff, info, "change") {
+            return self.forbidden(staff).await;
+        }
+        let bad = |m: String| async move {
+            self.error_page(Some(staff), StatusCode::BAD_REQUEST, &m)
+                .await
+        };
+        let form = self.req.form_pairs();
+        let total = match form_value(&form, "form-TOTAL_FORMS").map(|v| v.trim().parse::<usize>()) {
+            Some(Ok(n)) if n <= 1000 => n,
+            _ => return bad(
+                "form-TOTAL_FORMS is missing or not a number from 0 to 1000; nothing was saved."
+                    .into(),
+            )
+            .await,
+        };
+        let pairs: Vec<(String, String)> = self
+            .req
+            .query_pairs()
+            .into_iter()
+            .filter(|(k, _)| k != "_changelist_filters")
+            .collect();
+        let page = match reg
+            .model
+            .list(&self.inner.db, &pairs, self.inner.count_limit)
+            .await
+        {
+            Ok(page) => page,
+            Err(ListError::Query(m)) => return bad(m).await,
+            Err(ListError::Db(e)) => {
+                tracing::error!(error = %e, "admin changelist query failed");
+                return unavailable();
+            }
+        };
+        let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut non_field = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut edits: Vec<RowEdit<'_>> = Vec::new();
+        for k in 0..total {
+            let Some(pk) = form_value(&form, &format!("form-{k}-id")) else {
+                return bad(format!("form-{k}-id is missing; nothing was saved.")).await;
+            };
+            let Some(row) = page.rows.iter().find(|r| r.pk == pk) else {
+                return bad(format!(
+                    "The {} with primary key {} is not on this page (it may have been deleted or moved); nothing was saved. Reload the page and try again.",
+                    info.verbose_name,
+                    crate::field::truncate(&pk)
+                ))
+                .await;
+            };
+            if !seen.insert(pk.clone()) {
+                return bad(format!("form-{k}-id repeats a row; nothing was saved.")).await;
+            }
+            if !may(staff, reg, row, "change") {
+                return self.forbidden(staff).await;
+            }
+            let mut values = Vec::new();
+            for &i in &info.list_editable {
+                let field = &info.fields[i];
+                let raw = form_value(&form, &format!("form-{k}-{}", field.name));
+                match field.parse_form(raw.as_deref()) {
+                    Ok(Some(v)) => values.push((i, v)),
+                    Ok(None) => {}
+                    Err(message) => {
+                        errors.insert((pk.clone(), field.name.clone()), vec![message]);
+                    }
+                }
+            }
+            let Ok(dangling) = self.inner.dangling_foreign_keys(info, &values).await else {
+                return unavailable();
+            };
+            for (i, _) in dangling {
+                errors.insert(
+                    (pk.clone(), info.fields[i].name.clone()),
+                    vec![
+                        "Select a valid choice. That choice is not one of the available choices."
+                            .into(),
+                    ],
+                );
+            }
+            let changed: Vec<&str> = values
+                .iter()
+                .filter(|(i, v)| {
+                    let kind = &info.fields[*i].kind;
+                    to_json(&row.values[*i], kind) != to_json(v, kind)
+                })
+                .map(|(i, _)| info.fields[*i].label.as_str())
+                .collect();
+            if !changed.is_empty() {
+                edits.push((row, values, changed));
+            }
+        }
+        if errors.is_empty() {
+            match self.write_edits(staff, reg, &edits).await {
+                Ok(()) => {
+                    let n = edits.len();
+                    if n > 0 {
+                        let (name, verb) = if n == 1 {
+                            (&info.verbose_name, "was")
+                        } else {
+                            (&info.verbose_name_plural, "were")
+                        };
+                        self.push_message(
+                            "success",
+                            &format!("{n} {name} {verb} changed successfully."),
+                        )
+                        .await;
+                    }
+                    let back = if self.req.query.is_empty() {
+                        changelist_url(self.inner, info)
+                    } else {
+                        format!("{}?{}", changelist_url(self.inner, info), self.req.query)
+                    };
+                    return redirect(&back);
+                }
+                Err(EditError::Unavailable) => return unavailable(),
+                Err(EditError::Field(pk, name, message)) => {
+                    errors.insert((pk, name), vec![message]);
+                }
+                Err(EditError::Row(message)) => non_field.push(message),
+            }
+        }
+        let edits = Edits {
+            form,
+            errors,
+            non_field,
+        };
+        self.changelist_page(staff, reg, Some(&edits)).await
+    }
+
+    async fn write_edits(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        edits: &[RowEdit<'_>],
+    ) -> Result<(), EditError> {
+        let info = reg.model.info();
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let user_id = staff
+            .user_id()
+            .ok_or_else(|| EditError::Row("Only users with integer ids can edit.".into()))?;
+        let db_err = |e: DbErr| {
+            tracing::error!(error = %e, "admin list_editable save failed");
+            EditError::Unavailable
+        };
+        let txn = self.inner.db.begin().await.map_err(db_err)?;
+        for (row, values, changed) in edits {
+            let saved = match reg.model.update(&txn, &row.pk, values.clone()).await {
+                Ok(saved) => saved,
+                Err(e) => {
+                    // Dropping the transaction rolls every row back.
+                    return Err(match e {
+                        SaveError::Field(i, m) => {
+                            EditError::Field(row.pk.clone(), info.fields[i].name.clone(), m)
+                        }
+                        SaveError::Invalid(m) => EditError::Row(format!("{}: {m}", row.repr)),
+                        SaveError::Unique(m) => {
+                            let (name, text) = info.unique_clash(&m);
+                            match name {
+                                Some(name)
+                                    if info
+                                        .list_editable
+                                        .iter()
+                                        .any(|&i| info.fields[i].name == name) =>
+                                {
+                                    EditError::Field(row.pk.clone(), name.to_owned(), text)
+                                }
+                                _ => EditError::Row(format!("{}: {text}", row.repr)),
+                            }
+                        }
+                        SaveError::ForeignKey(m) => {
+                            tracing::info!(error = %m, "admin save refused by a foreign key");
+                            EditError::Row(format!("{}: a related row does not exist.", row.repr))
+                        }
+                        SaveError::NotFound => EditError::Row(format!(
+                            "{}: it was deleted meanwhile; nothing was saved.",
+                            row.repr
+                        )),
+                        SaveError::Db(e) => {
+                            if matches!(e, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) {
+                                return Err(db_err(e));
+                            }
+                            tracing::warn!(error = %e, "admin list_editable save refused by the database");
+                            EditError::Row(format!(
+                                "{}: the database refused these values.",
+                                row.repr
+                            ))
+                        }
+                    });
+                }
+            };
+            log::log_action(
+                &txn,
+                NewEntry {
+                    user_id,
+                    content_type_id: reg.content_type_id,
+                    object_id: &saved.pk,
+                    object_repr: &saved.repr,
+                    flag: ActionFlag::Change,
+                    message: ChangeMessage::changed(changed),
+                },
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+}
+
+/// Why the `list_editable` rows could not be written.
+enum EditError {
+    /// The database is unreachable.
+    Unavailable,
+    /// A value refused: `(pk, field name, message)`.
+    Field(String, String, String),
+    /// A row refused as a whole.
+    Row(String),
+}
+
+/// The input of one `list_editable` cell (the change form's widgets, in a cell).
+fn editable_input(
+    field: &Field,
+    name: &str,
+    current: &Value,
+    posted: Option<(&[(String, String)], &str)>,
+    fk_choices: Option<&Vec<(String, String)>>,
+) -> Json {
+    // `Some(None)`: shown again after a post that did not send this input.
+    let posted = posted.map(|(form, key)| form_value(form, key));
+    let widget = match field.widget() {
+        "textarea" | "uuid" | "autocomplete" => "text",
+        w => w,
+    };
+    let value = match &posted {
+        Some(v) => v.clone().unwrap_or_default(),
+        None => field.form_value(current),
+    };
+    let mut input = json!({
+        "name": name,
+        "id": format!("id_{name}"),
+        "widget": widget,
+        "value": value,
+        "attrs": field.attrs(),
+    });
+    match widget {
+        "checkbox" => {
+            input["checked"] = json!(match &posted {
+                Some(v) => v.is_some(),
+                None => matches!(current, Value::Bool(Some(true))),
+            });
+        }
+        "nullbool" => {
+            input["choices"] = json!([
+                {"value": "", "label": "Unknown", "selected": value.is_empty()},
+                {"value": "true", "label": "Yes", "selected": value == "true"},
+                {"value": "false", "label": "No", "selected": value == "false"},
+            ]);
+        }
+        "select" => {
+            let mut choices = Vec::new();
+            if field.nullable {
+                choices
+                    .push(json!({"value": "", "label": "---------", "selected": value.is_empty()}));
+            }
+            for (v, label) in field.choices.iter().flatten() {
+                choices.push(json!({"value": v, "label": label, "selected": *v == value}));
+            }
+            if let Kind::Enum(variants) = &field.kind {
+                for v in variants {
+                    choices.push(json!({"value": v, "label": v, "selected": *v == value}));
+                }
+            }
+            for (pk, repr) in fk_choices.into_iter().flatten() {
+                choices.push(json!({"value": pk, "label": repr, "selected": *pk == value}));
+            }
+            input["choices"] = Json::Array(choices);
+        }
+        _ => {}
+    }
+    input
 }
 
 pub(super) fn cell(field: &Field, value: &Value, reprs: Option<&HashMap<String, String>>) -> Json {
