@@ -113,6 +113,9 @@ impl View<'_> {
             None => None,
         };
         let adding = existing.is_none();
+        // The add form's own fieldsets (Django's `add_fieldsets`), when it has some.
+        let add_info = adding.then(|| info.for_add());
+        let info: &ModelInfo = add_info.as_deref().unwrap_or(info);
         let can_change = has_perm(staff, info, "change");
         let allowed = if adding {
             has_perm(staff, info, "add")
@@ -130,8 +133,11 @@ impl View<'_> {
             if read_only {
                 return self.forbidden(staff).await;
             }
-            let form = self.req.form_pairs();
-            let (values, mut errs) = parse_form(info, &form, adding);
+            let mut form = self.req.form_pairs();
+            let (mut values, mut errs) = parse_form(info, &form, adding);
+            if adding {
+                crate::user_admin::add_form_password(info, &mut form, &mut values, &mut errs).await;
+            }
             if errs.is_empty() {
                 let Ok(dangling) = self.inner.dangling_foreign_keys(info, &values).await else {
                     return unavailable();
@@ -199,7 +205,7 @@ impl View<'_> {
         if let Some(row) = &existing {
             ctx.insert("object".into(), self.object_json(staff, info, row));
         }
-        let Ok(fieldsets) = self
+        let Ok(mut fieldsets) = self
             .fieldsets(
                 info,
                 existing.as_ref(),
@@ -212,6 +218,13 @@ impl View<'_> {
         else {
             return unavailable();
         };
+        crate::user_admin::password_fields(
+            info,
+            &mut fieldsets,
+            existing.as_ref(),
+            &errors,
+            read_only,
+        );
         ctx.insert("fieldsets".into(), fieldsets);
         let has_errors = !errors.is_empty() || !non_field.is_empty();
         ctx.insert("errors".into(), json!(non_field));
