@@ -11,6 +11,7 @@ mod admin_api;
 mod admin_browser;
 mod admin_log;
 mod admin_mount;
+mod admin_users;
 mod auth;
 mod auth_hashers;
 mod auth_jwt;
