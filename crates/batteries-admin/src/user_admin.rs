@@ -254,68 +254,65 @@ pub(crate) fn password_fields(
     let Some(sets) = fieldsets.as_array_mut() else {
         return;
     };
-    match existing {
-        Some(row) => {
-            let encoded = match &row.values[column] {
-                Value::String(Some(s)) => s.to_string(),
-                _ => String::new(),
+    if let Some(row) = existing {
+        let encoded = match &row.values[column] {
+            Value::String(Some(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let usable = !encoded.is_empty() && is_password_usable(&encoded);
+        for set in sets.iter_mut() {
+            let Some(fields) = set["fields"].as_array_mut() else {
+                continue;
             };
-            let usable = !encoded.is_empty() && is_password_usable(&encoded);
-            for set in sets.iter_mut() {
-                let Some(fields) = set["fields"].as_array_mut() else {
-                    continue;
-                };
-                for field in fields.iter_mut().filter(|f| f["name"] == json!(name)) {
-                    field["value"] = json!("");
-                    field["display"] = json!("");
-                    field["widget"] = json!("readonly");
-                    field["readonly"] = json!(true);
-                    field["password_summary"] = json!(
-                        password_summary(&encoded)
-                            .into_iter()
-                            .map(|(label, value)| json!({"label": label, "value": value}))
-                            .collect::<Vec<_>>()
-                    );
-                    if !read_only {
-                        field["password_url"] = json!("../password/");
-                        field["password_button"] = json!(if usable {
-                            "Reset password"
-                        } else {
-                            "Set password"
-                        });
-                    }
-                    field["help"] = json!(
-                        "Raw passwords are not stored, so there is no way to see the user’s password."
-                    );
+            for field in fields.iter_mut().filter(|f| f["name"] == json!(name)) {
+                field["value"] = json!("");
+                field["display"] = json!("");
+                field["widget"] = json!("readonly");
+                field["readonly"] = json!(true);
+                field["password_summary"] = json!(
+                    password_summary(&encoded)
+                        .into_iter()
+                        .map(|(label, value)| json!({"label": label, "value": value}))
+                        .collect::<Vec<_>>()
+                );
+                if !read_only {
+                    field["password_url"] = json!("../password/");
+                    field["password_button"] = json!(if usable {
+                        "Reset password"
+                    } else {
+                        "Set password"
+                    });
                 }
+                field["help"] = json!(
+                    "Raw passwords are not stored, so there is no way to see the user’s password."
+                );
             }
         }
-        None => {
-            let Some(first) = sets.first_mut().and_then(|s| s["fields"].as_array_mut()) else {
-                return;
-            };
-            let help = Validators::default().help_texts().join(" ");
-            for (field, label, help) in [
-                ("password1", "Password", help.as_str()),
-                (
-                    "password2",
-                    "Password confirmation",
-                    "Enter the same password as before, for verification.",
-                ),
-            ] {
-                first.push(json!({
-                    "name": field,
-                    "label": label,
-                    "widget": "password",
-                    "value": "",
-                    "required": true,
-                    "readonly": false,
-                    "display": "",
-                    "help": help,
-                    "errors": errors.get(field).cloned().unwrap_or_default(),
-                    "attrs": {},
-                }));
-            }
+    } else {
+        let Some(first) = sets.first_mut().and_then(|s| s["fields"].as_array_mut()) else {
+            return;
+        };
+        let help = Validators::default().help_texts().join(" ");
+        for (field, label, help) in [
+            ("password1", "Password", help.as_str()),
+            (
+                "password2",
+                "Password confirmation",
+                "Enter the same password as before, for verification.",
+            ),
+        ] {
+            first.push(json!({
+                "name": field,
+                "label": label,
+                "widget": "password",
+                "value": "",
+                "required": true,
+                "readonly": false,
+                "display": "",
+                "help": help,
+                "errors": errors.get(field).cloned().unwrap_or_default(),
+                "attrs": {},
+            }));
         }
     }
 }
