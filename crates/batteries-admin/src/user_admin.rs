@@ -343,14 +343,15 @@ pub(crate) fn password_summary(encoded: &str) -> Vec<(String, Option<String>)> {
         .iter()
         .map(|(label, value)| ((*label).to_owned(), Some(value.clone())))
         .collect();
-    for (label, secret) in salt_and_hash(encoded) {
-        out.push((label.to_owned(), Some(mask_hash(&secret, 6))));
+    for (label, secret, show) in salt_and_hash(encoded) {
+        out.push((label.to_owned(), Some(mask_hash(&secret, show))));
     }
     out
 }
 
-/// The salt and digest of `encoded` as Django's hashers decode them, for masking.
-fn salt_and_hash(encoded: &str) -> Vec<(&'static str, String)> {
+/// The salt and digest of `encoded` as Django's hashers decode them, each with how many
+/// characters Django's `safe_summary` leaves unmasked.
+fn salt_and_hash(encoded: &str) -> Vec<(&'static str, String, usize)> {
     let parts: Vec<&str> = encoded.split('$').collect();
     match parts.as_slice() {
         // argon2$argon2id$v=19$m=..,t=..,p=..$<salt, base64>$<hash>: Django shows the
@@ -360,18 +361,34 @@ fn salt_and_hash(encoded: &str) -> Vec<(&'static str, String)> {
                 || (*salt).to_owned(),
                 |b| b.iter().map(|&c| char::from(c)).collect(),
             );
-            vec![("salt", salt), ("hash", (*hash).to_owned())]
+            vec![("salt", salt, 6), ("hash", (*hash).to_owned(), 6)]
         }
         [algorithm, _iterations, salt, hash] if algorithm.starts_with("pbkdf2_") => {
-            vec![("salt", (*salt).to_owned()), ("hash", (*hash).to_owned())]
+            vec![
+                ("salt", (*salt).to_owned(), 6),
+                ("hash", (*hash).to_owned(), 6),
+            ]
         }
         // bcrypt_sha256$$2b$12$<22 characters of salt><checksum>
         [algorithm, "", _, _, data] if algorithm.starts_with("bcrypt") && data.len() > 22 => {
             let (salt, checksum) = data.split_at(22);
-            vec![("salt", salt.to_owned()), ("checksum", checksum.to_owned())]
+            vec![
+                ("salt", salt.to_owned(), 6),
+                ("checksum", checksum.to_owned(), 6),
+            ]
         }
-        ["scrypt", _, salt, _, _, hash] | ["md5", salt, hash] => {
-            vec![("salt", (*salt).to_owned()), ("hash", (*hash).to_owned())]
+        ["scrypt", _, salt, _, _, hash] => {
+            vec![
+                ("salt", (*salt).to_owned(), 6),
+                ("hash", (*hash).to_owned(), 6),
+            ]
+        }
+        // Django's salted MD5 shows two characters of its salt.
+        ["md5", salt, hash] => {
+            vec![
+                ("salt", (*salt).to_owned(), 2),
+                ("hash", (*hash).to_owned(), 6),
+            ]
         }
         _ => Vec::new(),
     }
@@ -442,6 +459,14 @@ mod tests {
                  parallelism: 8 salt: seasal{} hash: xxk2kl{}",
                 "*".repeat(16),
                 "*".repeat(37)
+            )
+        );
+        assert_eq!(
+            text("md5$seasaltseasaltseasalt1$d40497d3861888ac0ef97ad41b2127d7"),
+            format!(
+                "algorithm: md5 salt: se{} hash: d40497{}",
+                "*".repeat(20),
+                "*".repeat(26)
             )
         );
         assert_eq!(text("!abc"), "No password set.");
