@@ -289,6 +289,12 @@ pub(crate) fn password_fields(
             }
         }
     } else {
+        // Adding: no hash yet, so no row for it; the two passwords instead.
+        for set in sets.iter_mut() {
+            if let Some(fields) = set["fields"].as_array_mut() {
+                fields.retain(|f| f["name"] != json!(name));
+            }
+        }
         let Some(first) = sets.first_mut().and_then(|s| s["fields"].as_array_mut()) else {
             return;
         };

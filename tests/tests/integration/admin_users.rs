@@ -280,6 +280,20 @@ async fn user_add_form_checks_and_hashes_the_password(db: &TestDb) {
         .unwrap()
         .expect("history");
     assert_eq!(logged.change_message, "[{\"added\": {}}]");
+    // A taken username: refused, and the passwords are not sent back.
+    let taken = submit(
+        &mut b,
+        add,
+        &[
+            ("username", "newbie"),
+            ("password1", NEW_PASSWORD),
+            ("password2", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST, "{}", taken.body);
+    assert!(taken.body.contains("already exists"), "{}", taken.body);
+    assert!(!taken.body.contains(NEW_PASSWORD), "never echoed");
     // The new user authenticates with batteries-auth.
     let found = batteries::auth::authenticate(
         db.conn(),
