@@ -113,9 +113,6 @@ impl View<'_> {
             None => None,
         };
         let adding = existing.is_none();
-        // The add form's own fieldsets (Django's `add_fieldsets`), when it has some.
-        let add_info = adding.then(|| info.for_add());
-        let info: &ModelInfo = add_info.as_deref().unwrap_or(info);
         let can_change = has_perm(staff, info, "change");
         let allowed = if adding {
             has_perm(staff, info, "add")
@@ -126,6 +123,9 @@ impl View<'_> {
             return self.forbidden(staff).await;
         }
         let read_only = !adding && !can_change;
+        // The add form's own fieldsets (Django's `add_fieldsets`), when it has some.
+        let add_info = adding.then(|| info.for_add());
+        let info: &ModelInfo = add_info.as_deref().unwrap_or(info);
         let mut errors: HashMap<String, Vec<String>> = HashMap::new();
         let mut non_field: Vec<String> = Vec::new();
         let mut posted: Option<Vec<(String, String)>> = None;
