@@ -100,7 +100,10 @@ impl View<'_> {
             ),
         );
         ctx.insert("model".into(), self.model_json(staff, info));
-        ctx.insert("object".into(), self.object_json(staff, info, &row));
+        ctx.insert(
+            "object".into(),
+            json!({"pk": row.pk, "repr": row.repr, "url": change_url}),
+        );
         ctx.insert("errors".into(), json!(errors));
         ctx.insert(
             "form_url".into(),
