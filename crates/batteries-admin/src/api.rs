@@ -74,10 +74,14 @@ fn db_refusal(e: &DbErr) -> Response<AdminBody> {
     }
 }
 
-/// A row as JSON: every column, by name, as Django's serializer writes it.
+/// A row as JSON: every column, by name, as Django's serializer writes it, except a
+/// password hash ([`ModelInfo::never_output`]), which is left out.
 pub(crate) fn row_json(info: &ModelInfo, row: &Row) -> Json {
     let mut object = Map::new();
-    for (field, value) in info.fields.iter().zip(&row.values) {
+    for (i, (field, value)) in info.fields.iter().zip(&row.values).enumerate() {
+        if info.never_output(i) {
+            continue;
+        }
         object.insert(field.name.clone(), to_json(value, &field.kind));
     }
     Json::Object(object)

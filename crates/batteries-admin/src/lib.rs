@@ -25,6 +25,7 @@
 //! | `__str__` | [`ModelAdmin::display`] |
 //! | `templates/admin/*.html` overrides | [`AdminSite::templates_dir`] |
 //! | `LogEntry` | [`log`] |
+//! | `django.contrib.auth.admin.UserAdmin` | [`user_admin()`] |
 //!
 //! Tables: run [`migrations::migrations()`] after batteries-auth's (the log refers to
 //! `auth_user` and `django_content_type`).
@@ -106,9 +107,11 @@ mod model;
 mod openapi;
 mod site;
 mod templates;
+mod user_admin;
 mod views;
 
 pub use check::IndexAdvice;
 pub use error::{Error, Result};
 pub use model::ModelAdmin;
 pub use site::{Admin, AdminBody, AdminSite};
+pub use user_admin::user_admin;

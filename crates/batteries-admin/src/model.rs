@@ -104,6 +104,7 @@ pub struct ModelAdmin<E: EntityTrait> {
     on_delete: Option<DeleteHook<E::Model>>,
     object_perms: ObjectPerms<E::Model>,
     changelist: ChangelistOptions<E>,
+    password: PasswordOptions<E::Column>,
 }
 
 /// The changelist options of issue 8: `date_hierarchy` and `list_editable`.
@@ -187,6 +188,7 @@ impl<E: EntityTrait> ModelAdmin<E> {
             on_delete: None,
             object_perms: ObjectPerms::default(),
             changelist: ChangelistOptions::default(),
+            password: PasswordOptions::default(),
         }
     }
 
@@ -520,6 +522,74 @@ impl<E: EntityTrait> ModelAdmin<E> {
         });
         self
     }
+
+    // --- user admin: the password column and the add form ------------------------------
+
+    /// Marks `column` as holding a password hash (Django's `UserAdmin` treatment): it is
+    /// never output (change form, changelist, JSON API, OpenAPI) and never written from
+    /// a form or the API; the change form shows a masked summary of the hash with a link
+    /// to `<pk>/password/`, a page that sets a new password (hashed, through
+    /// batteries-auth's validators); and the add form asks for `password1` and
+    /// `password2`. [`crate::user_admin()`] sets it for `auth_user`.
+    pub fn password_field(mut self, column: E::Column) -> Self {
+        self.password.column = Some(column);
+        self
+    }
+
+    /// Adds a fieldset to the add form only (Django's `UserAdmin.add_fieldsets`); without
+    /// any, the add form shows the change form's fieldsets.
+    pub fn add_fieldset(
+        mut self,
+        title: Option<&str>,
+        columns: impl IntoIterator<Item = E::Column>,
+    ) -> Self {
+        self.password
+            .add_fieldsets
+            .push((title.map(str::to_owned), columns.into_iter().collect()));
+        self
+    }
+}
+
+/// The options of [`ModelAdmin::password_field`] and [`ModelAdmin::add_fieldset`].
+struct PasswordOptions<C> {
+    column: Option<C>,
+    add_fieldsets: Vec<(Option<String>, Vec<C>)>,
+}
+
+impl<C> Default for PasswordOptions<C> {
+    fn default() -> Self {
+        Self {
+            column: None,
+            add_fieldsets: Vec::new(),
+        }
+    }
+}
+
+/// [`PasswordOptions`] by field index.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PasswordInfo {
+    /// The field holding a password hash: never output, never written by forms.
+    pub(crate) column: Option<usize>,
+    /// The add form's fieldsets (empty: the change form's).
+    pub(crate) add_fieldsets: Vec<(Option<String>, Vec<usize>)>,
+}
+
+impl ModelInfo {
+    /// Whether field `i` must never be output (a password hash).
+    pub(crate) fn never_output(&self, i: usize) -> bool {
+        self.password.column == Some(i)
+    }
+
+    /// This model as its add form sees it: its `add_fieldsets` when it has some.
+    pub(crate) fn for_add(&self) -> std::borrow::Cow<'_, ModelInfo> {
+        if self.password.add_fieldsets.is_empty() {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            let mut info = self.clone();
+            info.fieldsets.clone_from(&self.password.add_fieldsets);
+            std::borrow::Cow::Owned(info)
+        }
+    }
 }
 
 /// One changelist column.
@@ -553,6 +623,7 @@ pub(crate) struct ModelInfo {
     pub(crate) date_hierarchy: Option<usize>,
     /// The `list_editable` fields.
     pub(crate) list_editable: Vec<usize>,
+    pub(crate) password: PasswordInfo,
 }
 
 impl ModelInfo {
@@ -1066,7 +1137,11 @@ where
                     long_text,
                     unique: def.is_unique() || primary_key,
                     foreign_key: fks.get(&name).cloned(),
-                    readonly: has(&admin.readonly_fields, c),
+                    readonly: has(&admin.readonly_fields, c)
+                        || admin
+                            .password
+                            .column
+                            .is_some_and(|p| p.as_str() == c.as_str()),
                     blank: has(&admin.blank, c),
                     autocomplete: has(&admin.autocomplete_fields, c),
                     name,
@@ -1103,6 +1178,9 @@ where
                 .map(Column::Field)
                 .collect();
         }
+        // A password hash is never listed, searched, filtered or ordered by.
+        let password = admin.password.column.as_ref().map(index_of);
+        list_display.retain(|c| !matches!(c, Column::Field(i) if Some(*i) == password));
         let list_display_links: Vec<usize> = if admin.list_display_links.is_empty() {
             vec![0]
         } else {
@@ -1127,7 +1205,13 @@ where
         sortable.extend(list_filter.iter().copied());
         sortable.sort_unstable();
         sortable.dedup();
+        sortable.retain(|&i| Some(i) != password);
         let search: Vec<usize> = admin.search_fields.iter().map(index_of).collect();
+        if password.is_some_and(|p| search.contains(&p) || list_filter.contains(&p)) {
+            return Err(format!(
+                "the password column of `{table}` cannot be searched or filtered"
+            ));
+        }
         if let Some(i) = search
             .iter()
             .find(|&&i| !matches!(fields[i].kind, Kind::Text | Kind::Enum(_)))
@@ -1217,6 +1301,15 @@ where
             default_ordering: tie_break,
             date_hierarchy,
             list_editable,
+            password: PasswordInfo {
+                column: admin.password.column.as_ref().map(index_of),
+                add_fieldsets: admin
+                    .password
+                    .add_fieldsets
+                    .iter()
+                    .map(|(t, cols)| (t.clone(), cols.iter().map(index_of).collect()))
+                    .collect(),
+            },
         };
         Ok(Self {
             info,

@@ -204,6 +204,9 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             .flat_map(|(_, f)| f.iter().copied())
             .collect();
         for (i, field) in info.fields.iter().enumerate() {
+            if info.never_output(i) {
+                continue;
+            }
             props.insert(field.name.clone(), output_schema(field, mysql));
             if on_form.contains(&i) && field.editable(true) {
                 input_props.insert(field.name.clone(), schema(field, mysql));
@@ -212,7 +215,10 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 }
             }
         }
-        let all: Vec<Json> = info.fields.iter().map(|f| json!(f.name)).collect();
+        let all: Vec<Json> = (info.fields.iter().enumerate())
+            .filter(|(i, _)| !info.never_output(*i))
+            .map(|(_, f)| json!(f.name))
+            .collect();
         schemas.insert(
             name.clone(),
             json!({"type": "object", "properties": props, "required": all}),

@@ -45,6 +45,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("history.html", include_str!("../templates/history.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "user_password.html",
+        include_str!("../templates/user_password.html"),
+    ),
 ];
 
 /// The embedded source of template `name`, if it is one of ours.

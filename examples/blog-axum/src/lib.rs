@@ -74,7 +74,7 @@ pub struct Settings {
 
 /// The admin's registrations: posts (newest first, searchable by title, slug and body,
 /// filtered by state and date), comments (moderated with the action "Approve selected
-/// comments"), tags, and the posts' tags.
+/// comments"), tags, the posts' tags, and the users (Django's `UserAdmin`).
 pub fn admin_site() -> AdminSite {
     AdminSite::new()
         .title("blog admin", "Blog administration")
@@ -156,6 +156,7 @@ pub fn admin_site() -> AdminSite {
                 .label(post_tag::Column::TagId, "Tag")
                 .display(|pt| format!("post {} has tag {}", pt.post_id, pt.tag_id)),
         )
+        .register(batteries::admin::user_admin())
 }
 
 /// The first `chars` characters of `text` on one line, with `…` when cut.

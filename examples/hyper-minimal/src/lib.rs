@@ -13,8 +13,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use batteries::admin::{Admin, AdminSite, ModelAdmin};
-use batteries::auth::entities::{group, user};
-use batteries::auth::hashers::make_unusable_password;
+use batteries::auth::entities::group;
 use batteries::auth::sessions::{self, DatabaseStore, Session, SessionSecret};
 use batteries::auth::{Authenticator, Credentials, ModelBackend};
 use batteries::middleware::auth::{AuthLayer, CurrentUser};
@@ -26,7 +25,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::DatabaseConnection;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
@@ -44,8 +43,9 @@ pub struct Config {
     pub admin: Option<Admin>,
 }
 
-/// The admin for batteries' own tables: users (listed, searched, filtered; new ones get
-/// an unusable password, set with `changepassword`) and groups.
+/// The admin for batteries' own tables: users (Django's `UserAdmin`:
+/// [`batteries::admin::user_admin`], with the add form's two passwords and a password
+/// page per user) and groups.
 ///
 /// # Errors
 /// When the admin's permissions cannot be written (have the auth and admin migrations
@@ -55,45 +55,7 @@ pub async fn admin(
     secret: &SessionSecret,
 ) -> Result<Admin, batteries::admin::Error> {
     AdminSite::new()
-        .register(
-            ModelAdmin::<user::Entity>::new()
-                .list_display([
-                    user::Column::Username,
-                    user::Column::Email,
-                    user::Column::IsStaff,
-                    user::Column::IsSuperuser,
-                    user::Column::IsActive,
-                ])
-                .search_fields([
-                    user::Column::Username,
-                    user::Column::Email,
-                    user::Column::FirstName,
-                    user::Column::LastName,
-                ])
-                .list_filter([
-                    user::Column::IsStaff,
-                    user::Column::IsSuperuser,
-                    user::Column::IsActive,
-                ])
-                .ordering("username")
-                .fields([
-                    user::Column::Username,
-                    user::Column::FirstName,
-                    user::Column::LastName,
-                    user::Column::Email,
-                    user::Column::IsActive,
-                    user::Column::IsStaff,
-                    user::Column::IsSuperuser,
-                ])
-                .display(|u| u.username.clone())
-                .on_save(|u, changing| {
-                    if !changing {
-                        u.password = Set(make_unusable_password());
-                        u.date_joined = Set(chrono::Utc::now());
-                    }
-                    Ok(())
-                }),
-        )
+        .register(batteries::admin::user_admin())
         .register(
             ModelAdmin::<group::Entity>::new()
                 .list_display([group::Column::Name])

@@ -137,5 +137,9 @@ async fn hyper_minimal_logs_in_guards_and_logs_out(db: &TestDb) {
         !users.body.contains("Select boss"),
         "the search leaves boss out"
     );
+    // The users are batteries' UserAdmin: two passwords on the add form.
+    let add = browser.get("/admin/auth/user/add/").await;
+    assert_eq!(add.status, StatusCode::OK);
+    assert!(add.body.contains("name=\"password2\""), "{}", add.body);
     server.abort();
 }

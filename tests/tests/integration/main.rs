@@ -13,6 +13,7 @@ mod admin_changelist;
 mod admin_log;
 mod admin_mount;
 mod admin_object_perms;
+mod admin_users;
 mod auth;
 mod auth_hashers;
 mod auth_jwt;

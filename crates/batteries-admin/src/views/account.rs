@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use batteries_auth::entities::user;
 use batteries_auth::hashers::check_password_async;
 use batteries_auth::sessions::{self};
-use batteries_auth::validators::Validators;
 use batteries_auth::{Credentials, UserManager};
 use batteries_middleware::guard::safe_next;
 use http::{Method, Response, StatusCode};
@@ -13,6 +12,7 @@ use serde_json::json;
 
 use super::{View, form_value, unavailable};
 use crate::site::{AdminBody, Staff, plain, redirect};
+use crate::user_admin::{Slot, check_new_password};
 
 impl View<'_> {
     pub(super) async fn login(&self) -> Response<AdminBody> {
@@ -122,15 +122,12 @@ impl View<'_> {
                 vec!["Your old password was entered incorrectly. Please enter it again.".into()],
             );
         }
-        if new1 != new2 {
-            errors.insert(
-                "new_password2",
-                vec!["The two password fields didn’t match.".into()],
-            );
-        } else if new1.is_empty() {
-            errors.insert("new_password1", vec!["This field is required.".into()]);
-        } else if let Err(e) = Validators::default().validate(&new1, Some(model.as_ref())) {
-            errors.insert("new_password2", e.messages().map(str::to_owned).collect());
+        for (slot, messages) in check_new_password(&new1, &new2, Some(model.as_ref())) {
+            let name = match slot {
+                Slot::First => "new_password1",
+                Slot::Second => "new_password2",
+            };
+            errors.entry(name).or_default().extend(messages);
         }
         if !errors.is_empty() {
             ctx.insert("errors".into(), json!(errors));

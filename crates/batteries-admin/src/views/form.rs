@@ -128,6 +128,9 @@ impl View<'_> {
             return self.forbidden(staff).await;
         }
         let read_only = !adding && !can_change;
+        // The add form's own fieldsets (Django's `add_fieldsets`), when it has some.
+        let add_info = adding.then(|| info.for_add());
+        let info: &ModelInfo = add_info.as_deref().unwrap_or(info);
         let mut errors: HashMap<String, Vec<String>> = HashMap::new();
         let mut non_field: Vec<String> = Vec::new();
         let mut posted: Option<Vec<(String, String)>> = None;
@@ -135,8 +138,11 @@ impl View<'_> {
             if read_only {
                 return self.forbidden(staff).await;
             }
-            let form = self.req.form_pairs();
-            let (values, mut errs) = parse_form(info, &form, adding);
+            let mut form = self.req.form_pairs();
+            let (mut values, mut errs) = parse_form(info, &form, adding);
+            if adding {
+                crate::user_admin::add_form_password(info, &mut form, &mut values, &mut errs).await;
+            }
             if errs.is_empty() {
                 let Ok(dangling) = self.inner.dangling_foreign_keys(info, &values).await else {
                     return unavailable();
@@ -204,7 +210,7 @@ impl View<'_> {
         if let Some(row) = &existing {
             ctx.insert("object".into(), self.object_json(staff, reg, row));
         }
-        let Ok(fieldsets) = self
+        let Ok(mut fieldsets) = self
             .fieldsets(
                 info,
                 existing.as_ref(),
@@ -217,6 +223,13 @@ impl View<'_> {
         else {
             return unavailable();
         };
+        crate::user_admin::password_fields(
+            info,
+            &mut fieldsets,
+            existing.as_ref(),
+            &errors,
+            read_only,
+        );
         ctx.insert("fieldsets".into(), fieldsets);
         let has_errors = !errors.is_empty() || !non_field.is_empty();
         ctx.insert("errors".into(), json!(non_field));

@@ -115,6 +115,9 @@ pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Resp
                 [pk, "change"] => view.change_form(s, reg, Some(pk)).await,
                 [pk, "delete"] => view.delete(s, reg, pk).await,
                 [pk, "history"] => view.history(s, reg, pk).await,
+                [pk, "password"] if reg.model.info().password.column.is_some() => {
+                    view.user_password(s, reg, pk).await
+                }
                 [pk] => redirect(&format!(
                     "{}change/",
                     object_url(&inner, reg.model.info(), pk)
@@ -358,3 +361,4 @@ mod account;
 mod changelist;
 mod delete;
 mod form;
+mod user;

@@ -1,0 +1,758 @@
+//! The user admin (`batteries_admin::user_admin`, Django's `UserAdmin`) over HTTP on each
+//! backend: the add form's two passwords and validators, the change form's masked hash
+//! summary, the password page for another user (and for oneself), permissions, and the
+//! hash kept out of every page and of the JSON API.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+use batteries::admin::log::entity as log_entry;
+use batteries::auth::UserManager;
+use batteries::auth::entities::{permission, user, user_permissions};
+use batteries::auth::hashers::check_password;
+use batteries::orm::testing::TestDb;
+use batteries_tests::admin_app::{self, PASSWORD};
+use batteries_tests::backend_tests;
+use batteries_tests::browser::{Browser, Reply};
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+
+backend_tests!(
+    user_add_form_checks_and_hashes_the_password,
+    user_change_form_shows_only_a_masked_summary,
+    user_password_page_sets_a_new_password,
+    user_password_page_needs_the_change_permission,
+    user_api_never_returns_the_hash,
+    user_password_summary_matches_djangos,
+);
+
+const NEW_PASSWORD: &str = "a fresh passphrase 42";
+
+/// The test library plus the user admin, served; the seeded users exist.
+async fn site(db: &TestDb) -> (tokio::task::JoinHandle<()>, SocketAddr) {
+    admin_app::setup(db.conn()).await;
+    let secret = admin_app::secret();
+    let admin = admin_app::site()
+        .register(batteries::admin::user_admin())
+        .build(db.conn().clone(), secret.clone())
+        .await
+        .expect("admin builds");
+    admin_app::seed_users(db.conn()).await;
+    let app = admin_app::router(db.conn(), admin, &secret);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    (task, addr)
+}
+
+fn token(page: &Reply) -> String {
+    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
+    let at = page.body.find(marker).expect("a form with a CSRF token");
+    let rest = &page.body[at + marker.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn login(addr: SocketAddr, username: &str, password: &str) -> Browser {
+    let mut b = Browser::new(addr);
+    let page = b.get("/admin/login/").await;
+    let t = token(&page);
+    let reply = b
+        .post_form(
+            "/admin/login/",
+            &[
+                ("csrfmiddlewaretoken", &t),
+                ("username", username),
+                ("password", password),
+                ("next", "/admin/"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{username} logs in");
+    b
+}
+
+/// Posts a form from `page_path` (fetching it first for its token).
+async fn submit(b: &mut Browser, page_path: &str, fields: &[(&str, &str)]) -> Reply {
+    let page = b.get(page_path).await;
+    let t = token(&page);
+    let mut all = vec![("csrfmiddlewaretoken", t.as_str())];
+    all.extend_from_slice(fields);
+    b.post_form(page_path, &all).await
+}
+
+async fn user_named(db: &TestDb, name: &str) -> Option<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(name))
+        .one(db.conn())
+        .await
+        .unwrap()
+}
+
+async fn grant(db: &TestDb, user_id: i32, codename: &str) {
+    let perm = permission::Entity::find()
+        .filter(permission::Column::Codename.eq(codename))
+        .one(db.conn())
+        .await
+        .unwrap()
+        .expect("permission exists");
+    user_permissions::ActiveModel {
+        user_id: Set(user_id),
+        permission_id: Set(perm.id),
+        ..Default::default()
+    }
+    .insert(db.conn())
+    .await
+    .unwrap();
+}
+
+/// Asserts that no part of `hash` that could help an attacker is in `body`.
+fn assert_hash_absent(body: &str, hash: &str) {
+    assert!(!body.contains(hash), "the full hash is shown");
+    // The salt and the digest (bcrypt's salt-and-checksum), where long enough to tell.
+    let parts: Vec<&str> = hash.split('$').collect();
+    for secret in &parts[parts.len().saturating_sub(2)..] {
+        assert!(
+            secret.len() < 8 || !body.contains(secret),
+            "{secret} of {hash} is shown"
+        );
+    }
+}
+
+async fn user_add_form_checks_and_hashes_the_password(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let mut b = login(addr, "admin", PASSWORD).await;
+    let add = "/admin/auth/user/add/";
+    let form = b.get(add).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    for field in ["username", "password1", "password2"] {
+        assert!(form.body.contains(&format!("name=\"{field}\"")), "{field}");
+    }
+    assert!(
+        form.body.contains("type=\"password\" name=\"password1\""),
+        "{}",
+        form.body
+    );
+    assert!(
+        !form.body.contains("name=\"is_superuser\""),
+        "add form: Django's add_fieldsets"
+    );
+    let users_before = user::Entity::find().count(db.conn()).await.unwrap();
+
+    // The two passwords differ: an error under the confirmation, nothing created, and
+    // neither password is sent back.
+    let mismatch = submit(
+        &mut b,
+        add,
+        &[
+            ("username", "newbie"),
+            ("password1", NEW_PASSWORD),
+            ("password2", "another passphrase 43"),
+            ("_save", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        mismatch.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        mismatch.body
+    );
+    assert!(
+        mismatch
+            .body
+            .contains("The two password fields didn’t match."),
+        "{}",
+        mismatch.body
+    );
+    assert!(
+        mismatch.body.contains("value=\"newbie\""),
+        "the username is kept"
+    );
+    assert!(!mismatch.body.contains(NEW_PASSWORD), "never echoed");
+    assert!(
+        !mismatch.body.contains("another passphrase 43"),
+        "never echoed"
+    );
+    assert!(user_named(db, "newbie").await.is_none());
+
+    // A weak password: the validators' messages.
+    let weak = submit(
+        &mut b,
+        add,
+        &[
+            ("username", "newbie"),
+            ("password1", "12345678"),
+            ("password2", "12345678"),
+        ],
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    assert!(
+        weak.body.contains("This password is too common."),
+        "{}",
+        weak.body
+    );
+    assert!(weak.body.contains("This password is entirely numeric."));
+    assert!(!weak.body.contains("12345678"), "never echoed");
+    // Similar to the username being created.
+    let similar = submit(
+        &mut b,
+        add,
+        &[
+            ("username", "marguerite.duras"),
+            ("password1", "marguerite.duras"),
+            ("password2", "marguerite.duras"),
+        ],
+    )
+    .await;
+    assert_eq!(similar.status, StatusCode::BAD_REQUEST);
+    assert!(
+        similar.body.contains("too similar to the username"),
+        "{}",
+        similar.body
+    );
+    // A bad username.
+    let bad_name = submit(
+        &mut b,
+        add,
+        &[
+            ("username", "no spaces!"),
+            ("password1", NEW_PASSWORD),
+            ("password2", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(bad_name.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_name.body.contains("Enter a valid username."),
+        "{}",
+        bad_name.body
+    );
+    assert_eq!(
+        user::Entity::find().count(db.conn()).await.unwrap(),
+        users_before,
+        "nothing created"
+    );
+
+    // A good one: created, hashed, and opened on its change form.
+    let added = submit(
+        &mut b,
+        add,
+        &[
+            ("username", "newbie"),
+            ("password1", NEW_PASSWORD),
+            ("password2", NEW_PASSWORD),
+            ("_save", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::FOUND, "{}", added.body);
+    let newbie = user_named(db, "newbie").await.expect("created");
+    let change = format!("/admin/auth/user/{}/change/", newbie.id);
+    assert_eq!(added.location(), Some(change.as_str()));
+    assert!(
+        newbie.password.starts_with("argon2$argon2id$"),
+        "hashed with argon2id"
+    );
+    assert!(check_password(NEW_PASSWORD, &newbie.password), "can log in");
+    assert!(!check_password("another passphrase 43", &newbie.password));
+    assert!(newbie.is_active && !newbie.is_staff && !newbie.is_superuser);
+    let page = b.get(&change).await;
+    assert!(
+        page.body
+            .contains("The user “newbie” was added successfully. You may edit it again below."),
+        "{}",
+        page.body
+    );
+    let logged = log_entry::Entity::find()
+        .filter(log_entry::Column::ObjectId.eq(newbie.id.to_string()))
+        .one(db.conn())
+        .await
+        .unwrap()
+        .expect("history");
+    assert_eq!(logged.change_message, "[{\"added\": {}}]");
+    // A taken username: refused, and the passwords are not sent back.
+    let taken = submit(
+        &mut b,
+        add,
+        &[
+            ("username", "newbie"),
+            ("password1", NEW_PASSWORD),
+            ("password2", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST, "{}", taken.body);
+    assert!(taken.body.contains("already exists"), "{}", taken.body);
+    assert!(!taken.body.contains(NEW_PASSWORD), "never echoed");
+    // The new user authenticates with batteries-auth.
+    let found = batteries::auth::authenticate(
+        db.conn(),
+        &batteries::auth::Credentials::new("newbie", NEW_PASSWORD),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.map(|u| u.id), Some(newbie.id));
+}
+
+async fn user_change_form_shows_only_a_masked_summary(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let mut b = login(addr, "admin", PASSWORD).await;
+    let editor = user_named(db, "editor").await.unwrap();
+    let change = format!("/admin/auth/user/{}/change/", editor.id);
+    let page = b.get(&change).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_hash_absent(&page.body, &editor.password);
+    assert!(
+        !page.body.contains("name=\"password\""),
+        "no password input"
+    );
+    let digest = editor.password.rsplit('$').next().unwrap();
+    let masked = format!("{}{}", &digest[..6], "*".repeat(digest.len() - 6));
+    for shown in [
+        "<strong>algorithm</strong>: <bdi>argon2</bdi>".to_owned(),
+        "<strong>variety</strong>: <bdi>argon2id</bdi>".to_owned(),
+        "<strong>version</strong>: <bdi>19</bdi>".to_owned(),
+        "<strong>memory cost</strong>: <bdi>".to_owned(),
+        "<strong>salt</strong>: <bdi>".to_owned(),
+        format!("<strong>hash</strong>: <bdi>{masked}</bdi>"),
+        "<a class=\"button\" href=\"../password/\">Reset password</a>".to_owned(),
+    ] {
+        assert!(page.body.contains(&shown), "{shown} in {}", page.body);
+    }
+
+    // A posted `password` is ignored; the other fields are saved.
+    let saved = submit(
+        &mut b,
+        &change,
+        &[
+            ("username", "editor"),
+            ("password", "plain text injected"),
+            ("first_name", "Eddie"),
+            ("last_name", ""),
+            ("email", "editor@example.com"),
+            ("is_active", "on"),
+            ("is_staff", "on"),
+            ("last_login", ""),
+            ("date_joined", "2026-01-02T03:04:05"),
+            ("_continue", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::FOUND, "{}", saved.body);
+    let after = user_named(db, "editor").await.unwrap();
+    assert_eq!(after.first_name, "Eddie");
+    assert_eq!(after.password, editor.password, "the hash is unchanged");
+    assert!(check_password(PASSWORD, &after.password));
+
+    // Nor is it in the changelist, the history or a form with errors.
+    let list = b.get("/admin/auth/user/").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("editor@example.com"));
+    assert_hash_absent(&list.body, &editor.password);
+    let history = b
+        .get(&format!("/admin/auth/user/{}/history/", editor.id))
+        .await;
+    assert!(history.body.contains("Changed"), "{}", history.body);
+    assert_hash_absent(&history.body, &editor.password);
+    let invalid = submit(&mut b, &change, &[("username", ""), ("password", "x")]).await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    assert_hash_absent(&invalid.body, &editor.password);
+    // The hash cannot be filtered or ordered by.
+    assert_eq!(
+        b.get(&format!("/admin/auth/user/?password={}", editor.password))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        b.get("/admin/auth/user/?ordering=password").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // No usable password: Django's "No password set." and "Set password".
+    let nopass = UserManager::new()
+        .create_user(db.conn(), "nopass", None, None)
+        .await
+        .unwrap();
+    let page = b
+        .get(&format!("/admin/auth/user/{}/change/", nopass.id))
+        .await;
+    assert!(
+        page.body.contains("<strong>No password set.</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">Set password</a>"));
+    assert!(!page.body.contains(&nopass.password));
+    // An unknown algorithm.
+    let mut odd: user::ActiveModel = nopass.into();
+    odd.password = Set("sha9000$x$y".into());
+    let odd = odd.update(db.conn()).await.unwrap();
+    let page = b.get(&format!("/admin/auth/user/{}/change/", odd.id)).await;
+    assert!(
+        page.body
+            .contains("<strong>Invalid password format or unknown hashing algorithm.</strong>"),
+        "{}",
+        page.body
+    );
+}
+
+async fn user_password_page_sets_a_new_password(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let mut b = login(addr, "admin", PASSWORD).await;
+    let mut editor_session = login(addr, "editor", PASSWORD).await;
+    let editor = user_named(db, "editor").await.unwrap();
+    let path = format!("/admin/auth/user/{}/password/", editor.id);
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("Enter a new password for the user <strong>editor</strong>."),
+        "{}",
+        page.body
+    );
+    assert_hash_absent(&page.body, &editor.password);
+
+    let mismatch = submit(
+        &mut b,
+        &path,
+        &[
+            ("password1", NEW_PASSWORD),
+            ("password2", "another passphrase 43"),
+        ],
+    )
+    .await;
+    assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+    assert!(
+        mismatch
+            .body
+            .contains("The two password fields didn’t match.")
+    );
+    assert!(!mismatch.body.contains(NEW_PASSWORD));
+    let weak = submit(
+        &mut b,
+        &path,
+        &[("password1", "editor"), ("password2", "editor")],
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    assert!(weak.body.contains("too short"), "{}", weak.body);
+    assert!(
+        weak.body.contains("too similar to the username"),
+        "{}",
+        weak.body
+    );
+    // Without the CSRF token: refused.
+    let forged = b
+        .post_form(
+            &path,
+            &[("password1", NEW_PASSWORD), ("password2", NEW_PASSWORD)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        user_named(db, "editor").await.unwrap().password,
+        editor.password,
+        "nothing changed yet"
+    );
+
+    let done = submit(
+        &mut b,
+        &path,
+        &[("password1", NEW_PASSWORD), ("password2", NEW_PASSWORD)],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    let change = format!("/admin/auth/user/{}/change/", editor.id);
+    assert_eq!(done.location(), Some(change.as_str()));
+    let after = user_named(db, "editor").await.unwrap();
+    assert!(
+        check_password(NEW_PASSWORD, &after.password),
+        "the new one works"
+    );
+    assert!(
+        !check_password(PASSWORD, &after.password),
+        "the old one fails"
+    );
+    let page = b.get(&change).await;
+    assert!(
+        page.body.contains("Password changed successfully."),
+        "{}",
+        page.body
+    );
+    let history = b
+        .get(&format!("/admin/auth/user/{}/history/", editor.id))
+        .await;
+    assert!(
+        history.body.contains("Changed password."),
+        "{}",
+        history.body
+    );
+    let entry = log_entry::Entity::find()
+        .filter(log_entry::Column::ObjectId.eq(editor.id.to_string()))
+        .one(db.conn())
+        .await
+        .unwrap()
+        .expect("logged");
+    assert_eq!(
+        entry.change_message,
+        "[{\"changed\": {\"fields\": [\"password\"]}}]"
+    );
+    assert_eq!(
+        editor_session.get("/admin/").await.status,
+        StatusCode::FOUND,
+        "the user's own sessions end"
+    );
+    login(addr, "editor", NEW_PASSWORD).await;
+
+    // One's own password: this session stays logged in.
+    let admin = user_named(db, "admin").await.unwrap();
+    let own = format!("/admin/auth/user/{}/password/", admin.id);
+    let mut other_admin = login(addr, "admin", PASSWORD).await;
+    let done = submit(
+        &mut b,
+        &own,
+        &[("password1", NEW_PASSWORD), ("password2", NEW_PASSWORD)],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    assert_eq!(
+        b.get("/admin/").await.status,
+        StatusCode::OK,
+        "still logged in"
+    );
+    assert_eq!(
+        other_admin.get("/admin/").await.status,
+        StatusCode::FOUND,
+        "the other session ends"
+    );
+    let missing = b.get("/admin/auth/user/99999/password/").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+async fn user_password_page_needs_the_change_permission(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let admin = user_named(db, "admin").await.unwrap();
+    let path = format!("/admin/auth/user/{}/password/", admin.id);
+    // The editor has no permission on users; the viewer may only view them.
+    let viewer = user_named(db, "viewer").await.unwrap();
+    grant(db, viewer.id, "view_user").await;
+    for name in ["editor", "viewer"] {
+        let mut b = login(addr, name, PASSWORD).await;
+        assert_eq!(b.get(&path).await.status, StatusCode::FORBIDDEN, "{name}");
+        let index = b.get("/admin/").await;
+        let t = token(&index);
+        let posted = b
+            .post_form(
+                &path,
+                &[
+                    ("csrfmiddlewaretoken", &t),
+                    ("password1", NEW_PASSWORD),
+                    ("password2", NEW_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(posted.status, StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(
+            user_named(db, "admin").await.unwrap().password,
+            admin.password,
+            "nothing changed"
+        );
+    }
+    // The viewer sees the summary, read-only, without the link.
+    let mut b = login(addr, "viewer", PASSWORD).await;
+    let page = b
+        .get(&format!("/admin/auth/user/{}/change/", admin.id))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<strong>algorithm</strong>"));
+    assert!(!page.body.contains("Reset password"));
+    assert_hash_absent(&page.body, &admin.password);
+    let before = log_entry::Entity::find().count(db.conn()).await.unwrap();
+    assert_eq!(before, 0, "no history written");
+}
+
+async fn api(b: &mut Browser, method: Method, path: &str, body: Option<&Value>, t: &str) -> Reply {
+    let mut headers = vec![("accept", "application/json"), ("x-csrftoken", t)];
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    let bytes = body.map_or_else(Bytes::new, |v| Bytes::from(v.to_string()));
+    b.send(method, path, &headers, bytes).await
+}
+
+async fn user_api_never_returns_the_hash(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let mut b = login(addr, "admin", PASSWORD).await;
+    let t = token(&b.get("/admin/").await);
+    let editor = user_named(db, "editor").await.unwrap();
+
+    let list = api(&mut b, Method::GET, "/admin/api/auth/user/", None, &t).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let results = list.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 4);
+    assert!(
+        results.iter().all(|u| u.get("password").is_none()),
+        "{results:?}"
+    );
+    assert!(results.iter().all(|u| u.get("username").is_some()));
+    assert!(!list.body.contains("argon2"), "{}", list.body);
+
+    let one = format!("/admin/api/auth/user/{}/", editor.id);
+    let retrieved = api(&mut b, Method::GET, &one, None, &t).await;
+    assert_eq!(retrieved.status, StatusCode::OK);
+    assert_eq!(retrieved.json()["username"], "editor");
+    assert!(retrieved.json().get("password").is_none());
+    assert_hash_absent(&retrieved.body, &editor.password);
+
+    let doc = api(&mut b, Method::GET, "/admin/api/openapi.json", None, &t).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let schemas = doc.json()["components"]["schemas"].clone();
+    let user_schemas: Vec<(&String, &Value)> = schemas
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| name.starts_with("AuthUser"))
+        .collect();
+    assert!(!user_schemas.is_empty(), "{schemas}");
+    for (name, schema) in user_schemas {
+        assert!(
+            schema["properties"].get("password").is_none(),
+            "{name}: {schema}"
+        );
+        assert!(
+            !schema["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("password"))),
+            "{name}"
+        );
+    }
+
+    // Written through the API: the password is ignored; a new user gets an unusable one.
+    let patched = api(
+        &mut b,
+        Method::PATCH,
+        &one,
+        Some(&json!({"first_name": "Ed", "password": "plain"})),
+        &t,
+    )
+    .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert!(patched.json().get("password").is_none(), "{}", patched.body);
+    assert_eq!(
+        user_named(db, "editor").await.unwrap().password,
+        editor.password
+    );
+    let created = api(
+        &mut b,
+        Method::POST,
+        "/admin/api/auth/user/",
+        Some(
+            &json!({"username": "apiuser", "is_active": true, "is_staff": false,
+                     "is_superuser": false, "date_joined": "2026-01-02T03:04:05Z"}),
+        ),
+        &t,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(created.json().get("password").is_none());
+    let apiuser = user_named(db, "apiuser").await.expect("created");
+    assert!(apiuser.password.starts_with('!'), "unusable until set");
+}
+
+/// What Django's `UserChangeForm` shows of each hash (`tests/django/password_summary.py`).
+fn django_summaries(python: &std::path::Path, hashes: &[String]) -> Vec<Value> {
+    let mut child = Command::new(python)
+        .arg(batteries_tests::workspace_root().join("tests/django/password_summary.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run password_summary.py");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(json!(hashes).to_string().as_bytes())
+        .expect("write request");
+    let output = child
+        .wait_with_output()
+        .expect("password_summary.py output");
+    assert!(
+        output.status.success(),
+        "password_summary.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice::<Value>(&output.stdout)
+        .expect("JSON from password_summary.py")
+        .as_array()
+        .expect("a list")
+        .clone()
+}
+
+async fn user_password_summary_matches_djangos(db: &TestDb) {
+    let Some(python) = batteries_tests::django_python() else {
+        return;
+    };
+    let (_task, addr) = site(db).await;
+    let mut b = login(addr, "admin", PASSWORD).await;
+    let registry = batteries::auth::hashers::Hashers::default();
+    let seeded = user_named(db, "editor").await.unwrap();
+    let hashes: Vec<String> = vec![
+        seeded.password.clone(),
+        // Made by Django 5.2 (batteries-auth's known-answer vectors).
+        "pbkdf2_sha256$1000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=".into(),
+        "argon2$argon2id$v=19$m=102400,t=2,p=8$c2Vhc2FsdHNlYXNhbHRzZWFzYWx0MQ$xxk2kluVSVtjlIPDBEsQ3PlZ45SjTVTdtMn/477ektM".into(),
+        "bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuulyx/yrfLnuLCi6gwFG5mrkJjuQKpL6S".into(),
+        registry.make_with("scrypt", "s3cret").unwrap(),
+        registry.make_with("md5", "s3cret").unwrap(),
+        batteries::auth::hashers::make_unusable_password(),
+        String::new(),
+        "sha9000$x$y".into(),
+    ];
+    let django = django_summaries(&python, &hashes);
+    assert_eq!(django.len(), hashes.len());
+    let target = user_named(db, "viewer").await.unwrap();
+    let change = format!("/admin/auth/user/{}/change/", target.id);
+    for (hash, theirs) in hashes.iter().zip(&django) {
+        let mut active: user::ActiveModel = target.clone().into();
+        active.password = Set(hash.clone());
+        active.update(db.conn()).await.unwrap();
+        let page = b.get(&change).await;
+        assert_eq!(page.status, StatusCode::OK);
+        // The summary as the change form renders it, from Django's entries.
+        let expected: String = theirs["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| match entry[1].as_str() {
+                Some(value) => format!(
+                    "<strong>{}</strong>: <bdi>{value}</bdi> ",
+                    entry[0].as_str().unwrap()
+                ),
+                None => format!("<strong>{}</strong> ", entry[0].as_str().unwrap()),
+            })
+            .collect();
+        let shown = format!("<p>{}</p>", expected.trim_end_matches(' ').to_owned() + " ");
+        assert!(
+            page.body.contains(&shown),
+            "{hash}: expected {shown} in {}",
+            page.body
+        );
+        let button = format!(">{}</a>", theirs["button"].as_str().unwrap());
+        assert!(page.body.contains(&button), "{hash}: {button}");
+        if hash.contains('$') {
+            assert_hash_absent(&page.body, hash);
+        }
+    }
+}
