@@ -100,6 +100,7 @@ mod api;
 mod check;
 mod error;
 mod field;
+mod inline;
 pub mod log;
 pub mod migrations;
 mod model;
@@ -110,5 +111,6 @@ mod views;
 
 pub use check::IndexAdvice;
 pub use error::{Error, Result};
+pub use inline::Inline;
 pub use model::ModelAdmin;
 pub use site::{Admin, AdminBody, AdminSite};

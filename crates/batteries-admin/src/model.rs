@@ -103,6 +103,10 @@ pub struct ModelAdmin<E: EntityTrait> {
     on_save: Option<SaveHook<E::ActiveModel>>,
     on_delete: Option<DeleteHook<E::Model>>,
     object_perms: ObjectPerms<E::Model>,
+    // Inlines, "save as new" and raw-id foreign keys (`crate::inline`).
+    inlines: Vec<crate::inline::InlineFactory>,
+    save_as: bool,
+    raw_id_fields: Vec<E::Column>,
 }
 
 /// The object-level permission hooks, by action.
@@ -170,6 +174,9 @@ impl<E: EntityTrait> ModelAdmin<E> {
             on_save: None,
             on_delete: None,
             object_perms: ObjectPerms::default(),
+            inlines: Vec::new(),
+            save_as: false,
+            raw_id_fields: Vec::new(),
         }
     }
 
@@ -450,6 +457,40 @@ impl<E: EntityTrait> ModelAdmin<E> {
     }
 }
 
+// --- inlines, save as new, raw-id fields -------------------------------------------------
+
+impl<E: EntityTrait> ModelAdmin<E> {
+    /// Edits the rows of another entity that point at this one on this model's add and
+    /// change pages (Django's `inlines`). See [`Inline`](crate::Inline).
+    pub fn inline<C>(mut self, inline: crate::Inline<C>) -> Self
+    where
+        C: EntityTrait,
+        C::Model: FromQueryResult + IntoActiveModel<C::ActiveModel> + Send + Sync,
+        C::ActiveModel: ActiveModelTrait<Entity = C> + ActiveModelBehavior + Send + Sync,
+    {
+        self.inlines.push(inline.into_factory());
+        self
+    }
+
+    /// Adds a "Save as new" button to the change form (Django's `save_as`): it creates a
+    /// new row from the posted values (inline rows too, as new rows), leaves the
+    /// original unchanged and opens the new row's change page. It needs the `add`
+    /// permission.
+    pub fn save_as(mut self, on: bool) -> Self {
+        self.save_as = on;
+        self
+    }
+
+    /// Foreign keys edited as a plain input of the related row's id, with a link to
+    /// the related changelist to look it up and the chosen row's name beside it
+    /// (Django's `raw_id_fields`): no list of every related row is loaded, which is
+    /// what a foreign key to a big table needs.
+    pub fn raw_id_fields(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.raw_id_fields = columns.into_iter().collect();
+        self
+    }
+}
+
 /// One changelist column.
 #[derive(Debug, Clone)]
 pub(crate) enum Column {
@@ -477,6 +518,8 @@ pub(crate) struct ModelInfo {
     pub(crate) actions: Vec<(String, String, &'static str)>,
     pub(crate) per_page: u64,
     pub(crate) default_ordering: String,
+    /// Whether the change form offers "Save as new".
+    pub(crate) save_as: bool,
 }
 
 impl ModelInfo {
@@ -658,6 +701,20 @@ pub(crate) trait AdminModel: Send + Sync {
         name: &str,
         pks: &[String],
     ) -> Result<String, String>;
+
+    /// The inlines edited on this model's forms.
+    fn inlines(&self) -> &[crate::inline::InlineSet] {
+        &[]
+    }
+
+    /// The rows whose `column` equals `value`, by ascending primary key, each with its
+    /// model (for the object-permission hooks). One query.
+    async fn children(
+        &self,
+        db: &DatabaseConnection,
+        column: usize,
+        value: Value,
+    ) -> Result<Vec<Row>, DbErr>;
 }
 
 pub(crate) struct EntityAdmin<E: EntityTrait> {
@@ -670,9 +727,10 @@ pub(crate) struct EntityAdmin<E: EntityTrait> {
     on_delete: Option<DeleteHook<E::Model>>,
     actions: Vec<Action<E::Model>>,
     object_perms: ObjectPerms<E::Model>,
+    inlines: Vec<crate::inline::InlineSet>,
 }
 
-fn foreign_keys<E: EntityTrait>() -> HashMap<String, ForeignKey>
+pub(crate) fn foreign_keys<E: EntityTrait>() -> HashMap<String, ForeignKey>
 where
     E::Relation: RelationTrait,
 {
@@ -779,6 +837,7 @@ where
                     readonly: has(&admin.readonly_fields, c),
                     blank: has(&admin.blank, c),
                     autocomplete: has(&admin.autocomplete_fields, c),
+                    raw_id: has(&admin.raw_id_fields, c),
                     name,
                 }
             })
@@ -895,6 +954,11 @@ where
                 .collect()
         };
 
+        let inlines = admin
+            .inlines
+            .into_iter()
+            .map(|factory| factory(&table))
+            .collect::<Result<Vec<_>, String>>()?;
         let info = ModelInfo {
             app_label,
             model_name,
@@ -916,6 +980,7 @@ where
                 .collect(),
             per_page: admin.list_per_page,
             default_ordering: tie_break,
+            save_as: admin.save_as,
         };
         Ok(Self {
             info,
@@ -927,6 +992,7 @@ where
             on_delete: admin.on_delete,
             actions: admin.actions,
             object_perms: admin.object_perms,
+            inlines,
         })
     }
 
@@ -1246,5 +1312,32 @@ where
             return Err("No items selected; nothing was done.".into());
         }
         (action.f)(db.clone(), models).await
+    }
+
+    fn inlines(&self) -> &[crate::inline::InlineSet] {
+        &self.inlines
+    }
+
+    async fn children(
+        &self,
+        db: &DatabaseConnection,
+        column: usize,
+        value: Value,
+    ) -> Result<Vec<Row>, DbErr> {
+        let models = E::find()
+            .filter(self.columns[column].eq(value))
+            .order_by_asc(self.pk_column())
+            .all(db)
+            .await?;
+        Ok(models
+            .into_iter()
+            .map(|m| {
+                let mut row = self.row(&m);
+                if row.model.is_none() {
+                    row.model = Some(Arc::new(m));
+                }
+                row
+            })
+            .collect())
     }
 }
