@@ -723,11 +723,14 @@ impl View<'_> {
         for set in reg.model.inlines() {
             let visible = self.child_perm(staff, set, "view") || self.child_perm(staff, set, "add");
             let p = &set.prefix;
-            let total = form_value(form, &format!("{p}-TOTAL_FORMS"));
-            let (true, Some(total)) = (visible, total) else {
+            let Some(total) = form_value(form, &format!("{p}-TOTAL_FORMS")) else {
                 out.push(PostedInline::default());
                 continue;
             };
+            if !visible {
+                // The page never showed this inline to this user.
+                return Err(self.forbidden(staff).await);
+            }
             let mut posted = PostedInline {
                 submitted: true,
                 ..PostedInline::default()
@@ -943,6 +946,10 @@ impl View<'_> {
                     child.verbose_name, info.verbose_name
                 )));
             };
+            // Django's message lists an inline's additions, then changes, then deletions.
+            let mut added: Vec<String> = Vec::new();
+            let mut changed: Vec<(String, Vec<String>)> = Vec::new();
+            let mut deleted: Vec<String> = Vec::new();
             let writes = std::mem::take(&mut posted.writes);
             for write in writes {
                 let (position, result) = match write {
@@ -950,21 +957,20 @@ impl View<'_> {
                         values.push((set.fk, parent_value.clone()));
                         let r = set.model.insert(&txn, values).await;
                         if let Ok(r) = &r {
-                            message = message.with_added(&name, &r.repr);
+                            added.push(r.repr.clone());
                         }
                         (position, r.map(|_| ()))
                     }
                     ChildWrite::Update(position, old, values, fields) => {
                         let r = set.model.update(&txn, &old.pk, values).await;
                         if let Ok(r) = &r {
-                            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-                            message = message.with_changed(&name, &r.repr, &fields);
+                            changed.push((r.repr.clone(), fields));
                         }
                         (position, r.map(|_| ()))
                     }
                     ChildWrite::Delete(position, old) => {
                         let r = set.model.delete(&txn, std::slice::from_ref(&old.pk)).await;
-                        message = message.with_deleted(&name, &old.repr);
+                        deleted.push(old.repr.clone());
                         (position, r.map(|_| ()))
                     }
                 };
@@ -1001,6 +1007,16 @@ impl View<'_> {
                     // Dropping the transaction rolls the parent and every row back.
                     return Ok(None);
                 }
+            }
+            for object in &added {
+                message = message.with_added(&name, object);
+            }
+            for (object, fields) in &changed {
+                let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+                message = message.with_changed(&name, object, &fields);
+            }
+            for object in &deleted {
+                message = message.with_deleted(&name, object);
             }
         }
         log::log_action(
