@@ -81,6 +81,7 @@ pub(crate) enum Style {
 /// # }
 /// use batteries_admin::{Inline, ModelAdmin};
 ///
+/// # fn main() {
 /// let books = ModelAdmin::<book::Entity>::new().inline(
 ///     Inline::<review::Entity>::tabular()
 ///         .fields([review::Column::Stars, review::Column::Body])
@@ -88,6 +89,8 @@ pub(crate) enum Style {
 ///         .max_num(10)
 ///         .verbose_name("review", "reviews"),
 /// );
+/// # let _ = books;
+/// # }
 /// ```
 #[must_use]
 pub struct Inline<C: EntityTrait> {
@@ -216,34 +219,33 @@ where
 
     fn build(self, parent_table: &str) -> Result<InlineSet, String> {
         let table = C::default().table_name().to_owned();
-        let fk_name = match self.fk {
-            Some(c) => c.as_str().to_owned(),
-            None => {
-                let fks = foreign_keys::<C>();
-                let mut to_parent: Vec<&String> = fks
-                    .iter()
-                    .filter(|(_, fk)| fk.table == parent_table)
-                    .map(|(col, _)| col)
-                    .collect();
-                to_parent.sort();
-                match to_parent.as_slice() {
-                    [one] => (*one).clone(),
-                    [] => {
-                        return Err(format!(
-                            "inline `{table}` has no foreign key to `{parent_table}`; \
-                             give it one with `Inline::fk_name`"
-                        ));
-                    }
-                    many => {
-                        return Err(format!(
-                            "inline `{table}` has several foreign keys to `{parent_table}` ({}); \
-                             choose one with `Inline::fk_name`",
-                            many.iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
-                    }
+        let fk_name = if let Some(c) = self.fk {
+            c.as_str().to_owned()
+        } else {
+            let fks = foreign_keys::<C>();
+            let mut to_parent: Vec<&String> = fks
+                .iter()
+                .filter(|(_, fk)| fk.table == parent_table)
+                .map(|(col, _)| col)
+                .collect();
+            to_parent.sort();
+            match to_parent.as_slice() {
+                [one] => (*one).clone(),
+                [] => {
+                    return Err(format!(
+                        "inline `{table}` has no foreign key to `{parent_table}`; \
+                         give it one with `Inline::fk_name`"
+                    ));
+                }
+                many => {
+                    return Err(format!(
+                        "inline `{table}` has several foreign keys to `{parent_table}` ({}); \
+                         choose one with `Inline::fk_name`",
+                        many.iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
                 }
             }
         };
@@ -317,5 +319,129 @@ impl InlineSet {
     /// The most forms a post may hold.
     pub(crate) fn absolute_max(&self) -> usize {
         self.max_num.map_or(ABSOLUTE_MAX, |m| m + ABSOLUTE_MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Inline;
+    use crate::ModelAdmin;
+    use crate::model::{AdminModel as _, EntityAdmin};
+
+    mod order {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "shop_order")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    /// Two foreign keys to the order.
+    mod line {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "shop_line")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            pub order_id: i32,
+            pub gift_order_id: Option<i32>,
+            pub quantity: i32,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {
+            #[sea_orm(
+                belongs_to = "super::order::Entity",
+                from = "Column::OrderId",
+                to = "super::order::Column::Id"
+            )]
+            Order,
+            #[sea_orm(
+                belongs_to = "super::order::Entity",
+                from = "Column::GiftOrderId",
+                to = "super::order::Column::Id"
+            )]
+            GiftOrder,
+        }
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    /// No foreign key to the order.
+    mod note {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "shop_note")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            pub text: String,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    fn build(admin: ModelAdmin<order::Entity>) -> Result<EntityAdmin<order::Entity>, String> {
+        EntityAdmin::new(admin)
+    }
+
+    #[test]
+    fn an_ambiguous_or_missing_foreign_key_is_a_build_error() {
+        let Err(ambiguous) = build(ModelAdmin::new().inline(Inline::<line::Entity>::tabular()))
+        else {
+            panic!("two foreign keys to the order");
+        };
+        assert!(ambiguous.contains("several foreign keys"), "{ambiguous}");
+        assert!(ambiguous.contains("gift_order_id, order_id"), "{ambiguous}");
+        let Err(missing) = build(ModelAdmin::new().inline(Inline::<note::Entity>::stacked()))
+        else {
+            panic!("no foreign key to the order");
+        };
+        assert!(missing.contains("no foreign key"), "{missing}");
+        let Err(not_fk) = build(
+            ModelAdmin::new()
+                .inline(Inline::<line::Entity>::tabular().fk_name(line::Column::Quantity)),
+        ) else {
+            panic!("quantity is no foreign key");
+        };
+        assert!(not_fk.contains("is not a foreign key"), "{not_fk}");
+    }
+
+    #[test]
+    fn fk_name_chooses_and_the_fields_leave_out_the_keys() {
+        let admin = build(
+            ModelAdmin::new().inline(
+                Inline::<line::Entity>::tabular()
+                    .fk_name(line::Column::GiftOrderId)
+                    .max_num(2),
+            ),
+        )
+        .expect("builds");
+        let inline = &admin.inlines()[0];
+        let info = inline.model.info();
+        assert_eq!(info.fields[inline.fk].name, "gift_order_id");
+        assert_eq!(inline.prefix, "line_set");
+        let shown: Vec<&str> = info
+            .fieldsets
+            .iter()
+            .flat_map(|(_, f)| f)
+            .map(|&i| info.fields[i].name.as_str())
+            .collect();
+        assert_eq!(shown, ["order_id", "quantity"]);
+        assert_eq!(inline.absolute_max(), 1002);
     }
 }

@@ -6,7 +6,11 @@
       list has more pages, "Select all N" (sets select_across=1).
    2. Autocomplete for foreign keys: inputs with data-autocomplete-url get a listbox
       filled from `url?term=...` ({"results": [{"id": "...", "text": "..."}]}),
-      navigable with ArrowUp/ArrowDown/Enter/Escape. The chosen id goes into the input. */
+      navigable with ArrowUp/ArrowDown/Enter/Escape. The chosen id goes into the input.
+   3. Inlines (Django's inlines.js): "Add another" clones the inline's <template> of an
+      empty form, numbering its fields `<prefix>-N-...` and counting it in
+      `<prefix>-TOTAL_FORMS`; a form added so can be removed again (the later ones are
+      renumbered). Without JS the `extra` empty forms still work. */
 (function () {
   "use strict";
 
@@ -335,7 +339,106 @@
     });
   }
 
+  /* 3. Inlines */
+
+  function renumber(node, prefix, index) {
+    var escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    var re = new RegExp("(^|id_|\\s)" + escaped + "-(\\d+|__prefix__)-", "g");
+    var replacement = prefix + "-" + index + "-";
+    var all = [node].concat(Array.prototype.slice.call(node.querySelectorAll("*")));
+    all.forEach(function (el) {
+      ["id", "name", "for", "aria-describedby"].forEach(function (attr) {
+        var v = el.getAttribute(attr);
+        if (!v) {
+          return;
+        }
+        var fixed = v.replace(re, function (_, head) {
+          return head + replacement;
+        });
+        if (fixed !== v) {
+          el.setAttribute(attr, fixed);
+        }
+      });
+    });
+    if (node.id === prefix + "-__prefix__" || new RegExp("^" + escaped + "-\\d+$").test(node.id)) {
+      node.id = prefix + "-" + index;
+    }
+  }
+
+  function initInline(group) {
+    var prefix = group.getAttribute("data-inline-prefix");
+    var template = group.querySelector("template.inline-empty-form");
+    var addRow = group.querySelector(".add-row");
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var max = document.getElementById("id_" + prefix + "-MAX_NUM_FORMS");
+    if (!prefix || !template || !addRow || !total || !template.content) {
+      return;
+    }
+    var button = addRow.querySelector("button.inline-addlink");
+    var maxNum = max ? parseInt(max.value, 10) : NaN;
+
+    function forms() {
+      return Array.prototype.slice.call(
+        group.querySelectorAll("[data-inline-form='" + prefix + "']")
+      ).filter(function (el) {
+        return !el.closest("template");
+      });
+    }
+
+    function update() {
+      var n = forms().length;
+      total.value = String(n);
+      addRow.hidden = !isNaN(maxNum) && n >= maxNum;
+    }
+
+    button.addEventListener("click", function () {
+      var index = parseInt(total.value, 10) || 0;
+      var fragment = template.content.cloneNode(true);
+      var node = fragment.firstElementChild;
+      while (node && !node.hasAttribute("data-inline-form")) {
+        node = node.nextElementSibling;
+      }
+      if (!node) {
+        return;
+      }
+      renumber(node, prefix, index);
+      var remove = node.querySelector("button.inline-deletelink");
+      if (remove) {
+        remove.hidden = false;
+        remove.addEventListener("click", function () {
+          var row = remove.closest("[data-inline-form]");
+          if (row) {
+            row.parentNode.removeChild(row);
+          }
+          forms().forEach(function (f, i) {
+            renumber(f, prefix, i);
+          });
+          update();
+        });
+      }
+      var list = forms();
+      var last = list[list.length - 1];
+      if (last) {
+        last.parentNode.insertBefore(node, last.nextSibling);
+      } else {
+        template.parentNode.insertBefore(node, template);
+      }
+      update();
+      Array.prototype.forEach.call(node.querySelectorAll("input[data-autocomplete-url]"), initAutocomplete);
+      var first = node.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) {
+        first.focus();
+      }
+      node.dispatchEvent(new CustomEvent("formset:added", { bubbles: true, detail: { prefix: prefix } }));
+    });
+    update();
+  }
+
   function init() {
+    Array.prototype.forEach.call(
+      document.querySelectorAll(".js-inline-admin-formset[data-inline-prefix]"),
+      initInline
+    );
     var form = document.getElementById("changelist-form");
     if (form) {
       initActions(form);

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use batteries::admin::log::entity as log_entry;
 use batteries::admin::{Admin, AdminSite, Inline, ModelAdmin};
-use batteries::auth::entities::{permission, user, user_permissions};
 use batteries::auth::UserManager;
+use batteries::auth::entities::{permission, user, user_permissions};
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{
     self, PASSWORD,
@@ -87,7 +87,11 @@ async fn hooked_site(db: &TestDb) -> Served {
                 .inline(
                     Inline::<review::Entity>::stacked()
                         .fk_name(review::Column::BookId)
-                        .fields([review::Column::Stars, review::Column::Body, review::Column::Created])
+                        .fields([
+                            review::Column::Stars,
+                            review::Column::Body,
+                            review::Column::Created,
+                        ])
                         .extra(2)
                         .admin(ModelAdmin::<review::Entity>::new().display(|r| r.body.clone())),
                 ),
@@ -295,7 +299,11 @@ async fn add_and_change_rows_in_one_post(db: &TestDb) {
         "name=\"review_set-__prefix__-body\"",
         "Add another review",
     ] {
-        assert!(form.body.contains(needle), "missing {needle}: {}", form.body);
+        assert!(
+            form.body.contains(needle),
+            "missing {needle}: {}",
+            form.body
+        );
     }
     assert!(
         !form.body.contains("name=\"review_set-0-book_id\""),
@@ -337,7 +345,11 @@ async fn add_and_change_rows_in_one_post(db: &TestDb) {
         "name=\"review_set-1-DELETE\"".to_owned(),
         "name=\"review_set-2-id\" value=\"\"".to_owned(),
     ] {
-        assert!(page.body.contains(&needle), "missing {needle}: {}", page.body);
+        assert!(
+            page.body.contains(&needle),
+            "missing {needle}: {}",
+            page.body
+        );
     }
 
     // One review changed, one deleted, one added, and the book changed: one post.
@@ -358,7 +370,9 @@ async fn add_and_change_rows_in_one_post(db: &TestDb) {
         last_message(db, created.id).await,
         r#"[{"changed": {"fields": ["Title"]}}, {"added": {"name": "review", "object": "Third"}}, {"changed": {"name": "review", "object": "Great", "fields": ["Stars"]}}, {"deleted": {"name": "review", "object": "Fine"}}]"#
     );
-    let history = b.get(&format!("/admin/library/book/{}/history/", created.id)).await;
+    let history = b
+        .get(&format!("/admin/library/book/{}/history/", created.id))
+        .await;
     assert!(
         history
             .body
@@ -504,7 +518,10 @@ async fn max_num_and_the_management_form_are_enforced(db: &TestDb) {
     assert_eq!(review_count(db).await, 4);
     // The page offers one extra form only, up to the five.
     let page = b.get(change).await;
-    assert!(page.body.contains("name=\"review_set-TOTAL_FORMS\" value=\"5\""));
+    assert!(
+        page.body
+            .contains("name=\"review_set-TOTAL_FORMS\" value=\"5\"")
+    );
 
     // A tampered management form is an error, never a crash or a huge loop.
     for total in ["many", "-1", "100000000"] {
@@ -547,7 +564,10 @@ async fn forged_rows_and_missing_permissions_are_refused(db: &TestDb) {
         .await
         .unwrap()
         .expect("still there");
-    assert_eq!((unchanged.book_id, unchanged.body.as_str()), (2, "Another book's"));
+    assert_eq!(
+        (unchanged.book_id, unchanged.body.as_str()),
+        (2, "Another book's")
+    );
     assert_ne!(book(db, 1).await.title, "Renamed");
 
     // The editor may change books but only view reviews: the rows are read-only.
@@ -557,7 +577,10 @@ async fn forged_rows_and_missing_permissions_are_refused(db: &TestDb) {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("review_set-group"), "{}", page.body);
     assert!(page.body.contains("Mine"));
-    assert!(!page.body.contains("name=\"review_set-0-stars\""), "read-only");
+    assert!(
+        !page.body.contains("name=\"review_set-0-stars\""),
+        "read-only"
+    );
     assert!(!page.body.contains("name=\"review_set-0-DELETE\""));
     assert!(!page.body.contains("Add another review"));
     // ... and a forged post touching them is refused, the book included.
@@ -636,7 +659,10 @@ async fn object_hooks_of_the_child_admin_are_honoured(db: &TestDb) {
     let page = b.get(change).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("data-inline-type=\"stacked\""));
-    assert!(!page.body.contains("name=\"review_set-0-body\""), "locked is read-only");
+    assert!(
+        !page.body.contains("name=\"review_set-0-body\""),
+        "locked is read-only"
+    );
     assert!(page.body.contains("name=\"review_set-1-body\""));
     assert!(!page.body.contains("name=\"review_set-1-DELETE\""));
     assert!(page.body.contains("name=\"review_set-0-DELETE\""));
@@ -666,7 +692,10 @@ async fn object_hooks_of_the_child_admin_are_honoured(db: &TestDb) {
         let refused = submit(b, change, &base(rows)).await;
         assert_eq!(refused.status, 403, "{}", refused.body);
     }
-    assert_eq!(reviews_of(db, 1).await, vec![locked.clone(), starred.clone()]);
+    assert_eq!(
+        reviews_of(db, 1).await,
+        vec![locked.clone(), starred.clone()]
+    );
     assert_ne!(book(db, 1).await.title, "Hooked");
 
     // What the hooks allow goes through: delete the locked one, change the other.
@@ -675,7 +704,11 @@ async fn object_hooks_of_the_child_admin_are_honoured(db: &TestDb) {
     rows.extend(review_form(1, &starred.id.to_string(), "5", "Still five"));
     let saved = submit(b, change, &base(rows)).await;
     assert_eq!(saved.status, 302, "{}", saved.body);
-    let left: Vec<String> = reviews_of(db, 1).await.into_iter().map(|r| r.body).collect();
+    let left: Vec<String> = reviews_of(db, 1)
+        .await
+        .into_iter()
+        .map(|r| r.body)
+        .collect();
     assert_eq!(left, ["Still five"]);
 }
 
@@ -691,8 +724,9 @@ async fn save_as_new_copies_the_book_and_its_reviews(db: &TestDb) {
     let change = "/admin/library/book/1/change/";
     let page = b.get(change).await;
     assert!(
-        page.body
-            .contains("<button type=\"submit\" name=\"_saveasnew\" value=\"1\">Save as new</button>"),
+        page.body.contains(
+            "<button type=\"submit\" name=\"_saveasnew\" value=\"1\">Save as new</button>"
+        ),
         "{}",
         page.body
     );
@@ -717,13 +751,25 @@ async fn save_as_new_copies_the_book_and_its_reviews(db: &TestDb) {
         saved.location(),
         Some(format!("/admin/library/book/{}/change/", copy.id).as_str())
     );
-    let copied: Vec<String> = reviews_of(db, copy.id).await.into_iter().map(|r| r.body).collect();
-    assert_eq!(copied, ["One, copied", "Three"], "new rows; the deleted one left out");
+    let copied: Vec<String> = reviews_of(db, copy.id)
+        .await
+        .into_iter()
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(
+        copied,
+        ["One, copied", "Three"],
+        "new rows; the deleted one left out"
+    );
     // The original is untouched, its reviews too.
     assert_eq!(book(db, 1).await, original);
     assert_eq!(reviews_of(db, 1).await, vec![r1, r2]);
     assert_eq!(review_count(db).await, 4);
-    assert!(last_message(db, copy.id).await.starts_with(r#"[{"added": {}}"#));
+    assert!(
+        last_message(db, copy.id)
+            .await
+            .starts_with(r#"[{"added": {}}"#)
+    );
 
     // A copy with a mistake shows the add form with the error, and saves nothing.
     let mut fields = book_fields("Second Copy", &original.isbn);
@@ -755,7 +801,9 @@ async fn raw_id_fields_take_an_id_without_listing_rows(db: &TestDb) {
         "a lookup link to the authors"
     );
     assert!(
-        page.body.contains("<strong class=\"raw-id-display\" id=\"id_author_id_display\">Author 000</strong>"),
+        page.body.contains(
+            "<strong class=\"raw-id-display\" id=\"id_author_id_display\">Author 000</strong>"
+        ),
         "the current author's name"
     );
     assert!(!page.body.contains("<select name=\"author_id\""));

@@ -9,6 +9,7 @@
 mod admin;
 mod admin_api;
 mod admin_browser;
+mod admin_browser_inlines;
 mod admin_inlines;
 mod admin_log;
 mod admin_mount;

@@ -91,6 +91,7 @@ impl ChangeMessage {
     ///     "Changed Title. Added review “Great”. Changed Stars for review “Fine”. Deleted review “Bad”."
     /// );
     /// ```
+    #[must_use]
     pub fn with_added(mut self, name: &str, object: &str) -> Self {
         self.1.push(Related::Added {
             name: name.to_owned(),
@@ -101,6 +102,7 @@ impl ChangeMessage {
 
     /// Adds that these fields of a related row were changed (see
     /// [`with_added`](Self::with_added)).
+    #[must_use]
     pub fn with_changed(mut self, name: &str, object: &str, fields: &[&str]) -> Self {
         self.1.push(Related::Changed {
             name: name.to_owned(),
@@ -111,6 +113,7 @@ impl ChangeMessage {
     }
 
     /// Adds that a related row was deleted (see [`with_added`](Self::with_added)).
+    #[must_use]
     pub fn with_deleted(mut self, name: &str, object: &str) -> Self {
         self.1.push(Related::Deleted {
             name: name.to_owned(),

@@ -610,7 +610,11 @@ pub(crate) async fn save_row(
 /// The error Django gives a formset whose management form is missing or wrong.
 const MANAGEMENT_FORM: &str = "ManagementForm data is missing or has been tampered with.";
 
+/// What was posted, by inline, with the whole post (after an error).
+type Posted<'a> = (&'a [PostedInline], &'a [(String, String)]);
+
 /// One posted form of an inline.
+#[derive(Clone)]
 pub(super) struct PostedForm {
     /// Its number in the post (`review_set-<index>-...`).
     index: usize,
@@ -1046,7 +1050,7 @@ impl View<'_> {
         staff: &Staff,
         reg: &Registered,
         parent: Option<&Row>,
-        posted: Option<(&[PostedInline], &[(String, String)])>,
+        posted: Option<Posted<'_>>,
         read_only: bool,
     ) -> Result<Json, ()> {
         let mut out = Vec::new();
@@ -1058,68 +1062,56 @@ impl View<'_> {
             }
             let info = set.model.info();
             let p = &set.prefix;
-            // (index, row, posted pairs?, errors, non-field errors, delete)
-            let mut forms: Vec<(usize, Option<Row>, bool, FieldErrors, Vec<String>, bool)> =
-                Vec::new();
+            // Each form, and whether its values come from the post.
+            let mut forms: Vec<(PostedForm, bool)> = Vec::new();
             let mut errors: Vec<String> = Vec::new();
             let submitted = posted
                 .and_then(|(all, form)| all.get(k).filter(|p| p.submitted).map(|p| (p, form)));
-            let mut total = 0;
-            match submitted {
-                Some((pi, _)) => {
-                    errors.clone_from(&pi.errors);
-                    for f in &pi.forms {
-                        forms.push((
-                            f.index,
-                            f.row.clone(),
-                            true,
-                            f.errors.clone(),
-                            f.non_field.clone(),
-                            f.delete,
-                        ));
-                        total = total.max(f.index + 1);
-                    }
+            let total;
+            if let Some((pi, _)) = submitted {
+                errors.clone_from(&pi.errors);
+                forms.extend(pi.forms.iter().map(|f| (f.clone(), true)));
+                total = pi.forms.iter().map(|f| f.index + 1).max().unwrap_or(0);
+            } else {
+                let rows = self
+                    .child_rows(set, parent)
+                    .await
+                    .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
+                let rows: Vec<Row> = rows
+                    .into_iter()
+                    .filter(|r| self.child_may(staff, set, r, "view"))
+                    .collect();
+                let mut new = if can_add { set.extra } else { 0 };
+                if can_add {
+                    new = new.max(set.min_num.saturating_sub(rows.len()));
                 }
-                None => {
-                    let rows = self
-                        .child_rows(set, parent)
-                        .await
-                        .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
-                    let rows: Vec<Row> = rows
-                        .into_iter()
-                        .filter(|r| self.child_may(staff, set, r, "view"))
-                        .collect();
-                    let mut new = if can_add { set.extra } else { 0 };
-                    if can_add {
-                        new = new.max(set.min_num.saturating_sub(rows.len()));
-                    }
-                    if let Some(max) = set.max_num {
-                        new = new.min(max.saturating_sub(rows.len()));
-                    }
-                    for row in rows {
-                        forms.push((
-                            forms.len(),
-                            Some(row),
-                            false,
-                            HashMap::new(),
-                            Vec::new(),
-                            false,
-                        ));
-                    }
-                    for _ in 0..new {
-                        forms.push((forms.len(), None, false, HashMap::new(), Vec::new(), false));
-                    }
-                    total = forms.len();
+                if let Some(max) = set.max_num {
+                    new = new.min(max.saturating_sub(rows.len()));
                 }
+                let blank = |index: usize, row: Option<Row>| PostedForm {
+                    index,
+                    row,
+                    errors: HashMap::new(),
+                    non_field: Vec::new(),
+                    delete: false,
+                };
+                for row in rows {
+                    forms.push((blank(forms.len(), Some(row)), false));
+                }
+                for _ in 0..new {
+                    forms.push((blank(forms.len(), None), false));
+                }
+                total = forms.len();
             }
-            let rows: Vec<&Row> = forms.iter().filter_map(|f| f.1.as_ref()).collect();
+            let rows: Vec<&Row> = forms.iter().filter_map(|(f, _)| f.row.as_ref()).collect();
             let lookups = self.fk_lookups(info, &rows, false, false).await?;
             let initial = rows.len();
             let none: HashMap<String, Vec<String>> = HashMap::new();
             let child_reg = self.child_reg(set);
             let mut forms_json = Vec::new();
-            for (index, row, was_posted, field_errors, non_field, delete) in &forms {
-                let form_prefix = format!("{p}-{index}");
+            for (f, was_posted) in &forms {
+                let (row, delete) = (&f.row, f.delete);
+                let form_prefix = format!("{p}-{}", f.index);
                 let editable = match row {
                     Some(r) => !read_only && self.child_may(staff, set, r, "change"),
                     None => can_add,
@@ -1131,14 +1123,14 @@ impl View<'_> {
                     } else {
                         None
                     },
-                    errors: field_errors,
+                    errors: &f.errors,
                     adding: row.is_none(),
                     read_only: !editable,
                     prefix: &format!("{form_prefix}-"),
                 };
                 let mut form = self.inline_form_json(info, &on, &lookups);
                 form["prefix"] = json!(form_prefix);
-                form["errors"] = json!(non_field);
+                form["errors"] = json!(f.non_field);
                 form["delete"] = json!(delete);
                 if let Some(r) = row {
                     form["pk"] = json!(r.pk);
