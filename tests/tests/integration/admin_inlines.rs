@@ -4,6 +4,8 @@
 //! and permissions; the history's change message as Django writes it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use batteries::admin::log::entity as log_entry;
 use batteries::admin::{Admin, AdminSite, Inline, ModelAdmin};
@@ -30,6 +32,7 @@ backend_tests!(
     object_hooks_of_the_child_admin_are_honoured,
     save_as_new_copies_the_book_and_its_reviews,
     raw_id_fields_take_an_id_without_listing_rows,
+    inline_queries_do_not_grow_with_rows,
 );
 
 /// A running site serving `admin`.
@@ -831,4 +834,45 @@ async fn raw_id_fields_take_an_id_without_listing_rows(db: &TestDb) {
     let saved = submit(b, "/admin/library/book/1/change/", &fields("2")).await;
     assert_eq!(saved.status, 302, "{}", saved.body);
     assert_eq!(book(db, 1).await.author_id, 2);
+}
+
+async fn inline_queries_do_not_grow_with_rows(db: &TestDb) {
+    let Some(url) = db.url() else {
+        return; // In-memory SQLite cannot be opened twice; PostgreSQL and MariaDB run it.
+    };
+    admin_app::setup(db.conn()).await;
+    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
+    admin_app::seed_users(db.conn()).await;
+    admin_app::seed_library(db.conn(), 2, 2).await;
+    add_review(db, 1, 1, "Only one").await;
+    for i in 0..5 {
+        add_review(db, 2, 1, &format!("Review {i}")).await;
+    }
+    let mut counted = batteries::orm::db::connect(&url).await.unwrap();
+    let queries = Arc::new(AtomicUsize::new(0));
+    let q = queries.clone();
+    counted.set_metric_callback(move |_| {
+        q.fetch_add(1, Ordering::SeqCst);
+    });
+    let admin = admin_app::admin(&counted, &admin_app::secret()).await;
+    let Served {
+        _task, mut browser, ..
+    } = serve(&counted, admin).await;
+    login(&mut browser, "admin").await;
+    let mut counts = Vec::new();
+    for book in [1, 2] {
+        // Twice each: the first request may create the CSRF secret in the session.
+        for _ in 0..2 {
+            queries.store(0, Ordering::SeqCst);
+            let page = browser
+                .get(&format!("/admin/library/book/{book}/change/"))
+                .await;
+            assert_eq!(page.status, 200);
+            counts.push(queries.load(Ordering::SeqCst));
+        }
+    }
+    assert_eq!(
+        counts[1], counts[3],
+        "queries for 1 review vs 5: {counts:?}"
+    );
 }
