@@ -323,6 +323,7 @@ impl InlineSet {
 }
 
 #[cfg(test)]
+#[allow(unreachable_pub)] // SeaORM's derives need the entities' items public
 mod tests {
     use super::Inline;
     use crate::ModelAdmin;
