@@ -103,6 +103,7 @@ pub struct Inline<C: EntityTrait> {
     min_num: usize,
     can_delete: bool,
     prefix: Option<String>,
+    verbose_name: Option<(String, String)>,
 }
 
 impl<C: EntityTrait> std::fmt::Debug for Inline<C> {
@@ -132,6 +133,7 @@ impl<C: EntityTrait> Inline<C> {
             min_num: 0,
             can_delete: true,
             prefix: None,
+            verbose_name: None,
         }
     }
 
@@ -146,9 +148,12 @@ impl<C: EntityTrait> Inline<C> {
         Self::new(Style::Stacked)
     }
 
-    /// The child's options (labels, choices, `display`, `on_save`, `readonly_fields`,
-    /// its `app_label` and `model_name` when they differ from its registration's): the
-    /// same [`ModelAdmin`] the child is registered with works here.
+    /// The child's options (labels, choices, `display`, `on_save`, `on_delete`,
+    /// `readonly_fields`, its `app_label` and `model_name` when they differ from its
+    /// registration's), as Django's `InlineModelAdmin` has its own: the same
+    /// [`ModelAdmin`] the child is registered with works here. Its `fields` are replaced
+    /// by [`fields`](Self::fields) (without the keys). Permissions and the object-level
+    /// permission hooks are the child registration's, when it is registered.
     pub fn admin(mut self, admin: ModelAdmin<C>) -> Self {
         self.admin = admin;
         self
@@ -196,7 +201,7 @@ impl<C: EntityTrait> Inline<C> {
 
     /// The singular and plural names of the child on the form ("Add another review").
     pub fn verbose_name(mut self, singular: impl Into<String>, plural: impl Into<String>) -> Self {
-        self.admin = self.admin.verbose_name(singular, plural);
+        self.verbose_name = Some((singular.into(), plural.into()));
         self
     }
 
@@ -260,8 +265,11 @@ where
             .into_iter()
             .filter(|c| c.as_str() != fk_name && !pk_names.iter().any(|p| p == c.as_str()))
             .collect();
-        let model = EntityAdmin::new(self.admin.fields(columns))
-            .map_err(|e| format!("inline `{table}`: {e}"))?;
+        let mut admin = self.admin.fields(columns);
+        if let Some((singular, plural)) = self.verbose_name {
+            admin = admin.verbose_name(singular, plural);
+        }
+        let model = EntityAdmin::new(admin).map_err(|e| format!("inline `{table}`: {e}"))?;
         let info = model.info();
         if !info.pk_field().auto {
             return Err(format!(
@@ -427,6 +435,8 @@ mod tests {
         let admin = build(
             ModelAdmin::new().inline(
                 Inline::<line::Entity>::tabular()
+                    .verbose_name("item", "items")
+                    .admin(ModelAdmin::new().label(line::Column::Quantity, "How many"))
                     .fk_name(line::Column::GiftOrderId)
                     .max_num(2),
             ),
@@ -436,6 +446,11 @@ mod tests {
         let info = inline.model.info();
         assert_eq!(info.fields[inline.fk].name, "gift_order_id");
         assert_eq!(inline.prefix, "line_set");
+        assert_eq!(info.verbose_name, "item", "kept whatever the order");
+        assert_eq!(
+            info.fields[info.field_index("quantity").unwrap()].label,
+            "How many"
+        );
         let shown: Vec<&str> = info
             .fieldsets
             .iter()
