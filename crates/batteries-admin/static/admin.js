@@ -10,7 +10,10 @@
    3. Inlines (Django's inlines.js): "Add another" clones the inline's <template> of an
       empty form, numbering its fields `<prefix>-N-...` and counting it in
       `<prefix>-TOTAL_FORMS`; a form added so can be removed again (the later ones are
-      renumbered). Without JS the `extra` empty forms still work. */
+      renumbered). Without JS the `extra` empty forms still work.
+   4. Raw-id foreign keys: the lookup link opens the related changelist in a small window
+      (without JS: a new tab); there, clicking a row's link puts its pk into the input
+      (and its text beside it) and closes the window. */
 (function () {
   "use strict";
 
@@ -434,7 +437,61 @@
     update();
   }
 
+  /* 4. Raw-id lookups */
+
+  var LOOKUP = "batteries-lookup:";
+
+  function initRawIdLookup(link) {
+    var input = link.parentNode.querySelector("input.vForeignKeyRawIdAdminField");
+    if (!input || !input.id) {
+      return;
+    }
+    link.addEventListener("click", function (event) {
+      var win = window.open(link.href, LOOKUP + input.id, "width=960,height=640,scrollbars=yes,resizable=yes");
+      if (win) {
+        event.preventDefault();
+        win.focus();
+      }
+    });
+  }
+
+  function initLookupPopup() {
+    if (window.name.indexOf(LOOKUP) !== 0 || !window.opener) {
+      return;
+    }
+    var target = null;
+    var opener = window.opener;
+    try {
+      target = opener.document.getElementById(window.name.slice(LOOKUP.length));
+    } catch (e) {
+      return; // not the admin's own window
+    }
+    var list = document.getElementById("result_list");
+    if (!target || !list) {
+      return;
+    }
+    document.body.classList.add("lookup-popup");
+    list.addEventListener("click", function (event) {
+      var link = event.target.closest("a");
+      var row = link && link.closest("tr[data-pk]");
+      if (!row) {
+        return;
+      }
+      event.preventDefault();
+      target.value = row.getAttribute("data-pk");
+      var display = opener.document.getElementById(target.id + "_display");
+      if (display) {
+        display.textContent = link.textContent.trim();
+      }
+      target.dispatchEvent(new opener.Event("change", { bubbles: true }));
+      target.focus();
+      window.close();
+    });
+  }
+
   function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("a.related-lookup"), initRawIdLookup);
+    initLookupPopup();
     Array.prototype.forEach.call(
       document.querySelectorAll(".js-inline-admin-formset[data-inline-prefix]"),
       initInline
