@@ -428,6 +428,21 @@ mod tests {
             panic!("quantity is no foreign key");
         };
         assert!(not_fk.contains("is not a foreign key"), "{not_fk}");
+        let Err(raw) = EntityAdmin::new(
+            ModelAdmin::<line::Entity>::new().raw_id_fields([line::Column::Quantity]),
+        ) else {
+            panic!("raw_id_fields on a column that is no foreign key");
+        };
+        assert!(
+            raw.contains("`quantity` of `shop_line` is not a foreign key"),
+            "{raw}"
+        );
+        assert!(
+            EntityAdmin::new(
+                ModelAdmin::<line::Entity>::new().raw_id_fields([line::Column::OrderId])
+            )
+            .is_ok()
+        );
     }
 
     #[test]

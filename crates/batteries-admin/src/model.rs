@@ -842,6 +842,12 @@ where
                 }
             })
             .collect();
+        if let Some(f) = fields.iter().find(|f| f.raw_id && f.foreign_key.is_none()) {
+            return Err(format!(
+                "raw_id_fields: `{}` of `{table}` is not a foreign key",
+                f.name
+            ));
+        }
         let index_of = |c: &E::Column| {
             columns
                 .iter()
