@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 
-use batteries::admin::{Admin, AdminSite, ModelAdmin};
+use batteries::admin::{Admin, AdminSite, Inline, ModelAdmin};
 use batteries::auth::entities::{permission, user_permissions};
 use batteries::auth::sessions::{DatabaseStore, SessionSecret};
 use batteries::auth::{ModelBackend, UserManager};
@@ -231,6 +231,14 @@ pub fn site() -> AdminSite {
                 .date_hierarchy(book::Column::Added)
                 .list_editable([book::Column::Price, book::Column::Pages])
                 .display(|b| b.title.clone())
+                // Reviews edited on the book's page; "Save as new" copies a book.
+                .inline(
+                    Inline::<review::Entity>::tabular()
+                        .admin(ModelAdmin::<review::Entity>::new().display(|r| r.body.clone()))
+                        .extra(1)
+                        .max_num(5),
+                )
+                .save_as(true)
                 .on_save(|book, change| {
                     if change {
                         return Ok(());
@@ -263,7 +271,8 @@ pub fn site() -> AdminSite {
                     review::Column::Created,
                 ])
                 .autocomplete_fields([review::Column::BookId])
-                .list_filter([review::Column::Created]),
+                .list_filter([review::Column::Created])
+                .display(|r| r.body.clone()),
         )
 }
 

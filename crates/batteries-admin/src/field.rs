@@ -50,6 +50,8 @@ pub(crate) struct Field {
     pub(crate) readonly: bool,
     pub(crate) blank: bool,
     pub(crate) autocomplete: bool,
+    /// Edited as the related row's id in a text input (Django's `raw_id_fields`).
+    pub(crate) raw_id: bool,
     pub(crate) help: Option<String>,
     /// Allowed values with their labels (Django's `choices`).
     pub(crate) choices: Option<Vec<(String, String)>>,
@@ -92,6 +94,9 @@ impl Field {
     /// The HTML widget for this field.
     pub(crate) fn widget(&self) -> &'static str {
         if self.foreign_key.is_some() {
+            if self.raw_id {
+                return "raw_id";
+            }
             return if self.autocomplete {
                 "autocomplete"
             } else {
@@ -411,6 +416,7 @@ mod tests {
             readonly: false,
             blank: false,
             autocomplete: false,
+            raw_id: false,
             help: None,
             choices: None,
         }

@@ -101,6 +101,7 @@ mod api;
 mod check;
 mod error;
 mod field;
+mod inline;
 pub mod log;
 pub mod migrations;
 mod model;
@@ -112,6 +113,7 @@ mod views;
 
 pub use check::IndexAdvice;
 pub use error::{Error, Result};
+pub use inline::Inline;
 pub use model::ModelAdmin;
 pub use site::{Admin, AdminBody, AdminSite};
 pub use user_admin::user_admin;

@@ -105,6 +105,10 @@ pub struct ModelAdmin<E: EntityTrait> {
     object_perms: ObjectPerms<E::Model>,
     changelist: ChangelistOptions<E>,
     password: PasswordOptions<E::Column>,
+    // Inlines, "save as new" and raw-id foreign keys (`crate::inline`).
+    inlines: Vec<crate::inline::InlineFactory>,
+    save_as: bool,
+    raw_id_fields: Vec<E::Column>,
 }
 
 /// The changelist options of issue 8: `date_hierarchy` and `list_editable`.
@@ -189,6 +193,9 @@ impl<E: EntityTrait> ModelAdmin<E> {
             object_perms: ObjectPerms::default(),
             changelist: ChangelistOptions::default(),
             password: PasswordOptions::default(),
+            inlines: Vec::new(),
+            save_as: false,
+            raw_id_fields: Vec::new(),
         }
     }
 
@@ -592,6 +599,40 @@ impl ModelInfo {
     }
 }
 
+// --- inlines, save as new, raw-id fields -------------------------------------------------
+
+impl<E: EntityTrait> ModelAdmin<E> {
+    /// Edits the rows of another entity that point at this one on this model's add and
+    /// change pages (Django's `inlines`). See [`Inline`](crate::Inline).
+    pub fn inline<C>(mut self, inline: crate::Inline<C>) -> Self
+    where
+        C: EntityTrait,
+        C::Model: FromQueryResult + IntoActiveModel<C::ActiveModel> + Send + Sync,
+        C::ActiveModel: ActiveModelTrait<Entity = C> + ActiveModelBehavior + Send + Sync,
+    {
+        self.inlines.push(inline.into_factory());
+        self
+    }
+
+    /// Adds a "Save as new" button to the change form (Django's `save_as`): it creates a
+    /// new row from the posted values (inline rows too, as new rows), leaves the
+    /// original unchanged and opens the new row's change page. It needs the `add`
+    /// permission.
+    pub fn save_as(mut self, on: bool) -> Self {
+        self.save_as = on;
+        self
+    }
+
+    /// Foreign keys edited as a plain input of the related row's id, with a link to
+    /// the related changelist to look it up and the chosen row's name beside it
+    /// (Django's `raw_id_fields`): no list of every related row is loaded, which is
+    /// what a foreign key to a big table needs.
+    pub fn raw_id_fields(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.raw_id_fields = columns.into_iter().collect();
+        self
+    }
+}
+
 /// One changelist column.
 #[derive(Debug, Clone)]
 pub(crate) enum Column {
@@ -624,6 +665,8 @@ pub(crate) struct ModelInfo {
     /// The `list_editable` fields.
     pub(crate) list_editable: Vec<usize>,
     pub(crate) password: PasswordInfo,
+    /// Whether the change form offers "Save as new".
+    pub(crate) save_as: bool,
 }
 
 impl ModelInfo {
@@ -814,6 +857,20 @@ pub(crate) trait AdminModel: Send + Sync {
         name: &str,
         pks: &[String],
     ) -> Result<String, String>;
+
+    /// The inlines edited on this model's forms.
+    fn inlines(&self) -> &[crate::inline::InlineSet] {
+        &[]
+    }
+
+    /// The rows whose `column` equals `value`, by ascending primary key, each with its
+    /// model (for the object-permission hooks). One query.
+    async fn children(
+        &self,
+        db: &DatabaseConnection,
+        column: usize,
+        value: Value,
+    ) -> Result<Vec<Row>, DbErr>;
 }
 
 pub(crate) struct EntityAdmin<E: EntityTrait> {
@@ -826,9 +883,10 @@ pub(crate) struct EntityAdmin<E: EntityTrait> {
     on_delete: Option<DeleteHook<E::Model>>,
     actions: Vec<Action<E::Model>>,
     object_perms: ObjectPerms<E::Model>,
+    inlines: Vec<crate::inline::InlineSet>,
 }
 
-fn foreign_keys<E: EntityTrait>() -> HashMap<String, ForeignKey>
+pub(crate) fn foreign_keys<E: EntityTrait>() -> HashMap<String, ForeignKey>
 where
     E::Relation: RelationTrait,
 {
@@ -1144,10 +1202,17 @@ where
                             .is_some_and(|p| p.as_str() == c.as_str()),
                     blank: has(&admin.blank, c),
                     autocomplete: has(&admin.autocomplete_fields, c),
+                    raw_id: has(&admin.raw_id_fields, c),
                     name,
                 }
             })
             .collect();
+        if let Some(f) = fields.iter().find(|f| f.raw_id && f.foreign_key.is_none()) {
+            return Err(format!(
+                "raw_id_fields: `{}` of `{table}` is not a foreign key",
+                f.name
+            ));
+        }
         let index_of = |c: &E::Column| {
             columns
                 .iter()
@@ -1278,6 +1343,11 @@ where
             index_of,
         )?;
 
+        let inlines = admin
+            .inlines
+            .into_iter()
+            .map(|factory| factory(&table))
+            .collect::<Result<Vec<_>, String>>()?;
         let info = ModelInfo {
             app_label,
             model_name,
@@ -1310,6 +1380,7 @@ where
                     .map(|(t, cols)| (t.clone(), cols.iter().map(index_of).collect()))
                     .collect(),
             },
+            save_as: admin.save_as,
         };
         Ok(Self {
             info,
@@ -1321,6 +1392,7 @@ where
             on_delete: admin.on_delete,
             actions: admin.actions,
             object_perms: admin.object_perms,
+            inlines,
         })
     }
 
@@ -1703,6 +1775,33 @@ where
             return Err("No items selected; nothing was done.".into());
         }
         (action.f)(db.clone(), models).await
+    }
+
+    fn inlines(&self) -> &[crate::inline::InlineSet] {
+        &self.inlines
+    }
+
+    async fn children(
+        &self,
+        db: &DatabaseConnection,
+        column: usize,
+        value: Value,
+    ) -> Result<Vec<Row>, DbErr> {
+        let models = E::find()
+            .filter(self.columns[column].eq(value))
+            .order_by_asc(self.pk_column())
+            .all(db)
+            .await?;
+        Ok(models
+            .into_iter()
+            .map(|m| {
+                let mut row = self.row(&m);
+                if row.model.is_none() {
+                    row.model = Some(Arc::new(m));
+                }
+                row
+            })
+            .collect())
     }
 }
 

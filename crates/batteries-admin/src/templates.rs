@@ -44,6 +44,18 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/action_confirmation.html"),
     ),
     ("history.html", include_str!("../templates/history.html")),
+    (
+        "inline_tabular.html",
+        include_str!("../templates/inline_tabular.html"),
+    ),
+    (
+        "inline_stacked.html",
+        include_str!("../templates/inline_stacked.html"),
+    ),
+    (
+        "inline_management.html",
+        include_str!("../templates/inline_management.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
     (
         "user_password.html",
@@ -584,6 +596,59 @@ mod tests {
         assert!(!html.contains("closelink"));
     }
 
+    fn inline_context(style: &str) -> Value {
+        let mut stars = field("review_set-0-stars", "number", json!(4));
+        stars["errors"] = json!([X]);
+        let body = field("review_set-0-body", "text", json!(X));
+        let empty = json!({"prefix": "review_set-__prefix__", "pk": null, "original": false,
+            "readonly": false, "can_delete": false, "delete": false, "errors": [],
+            "fields": [field("review_set-__prefix__-stars", "number", json!(""))],
+            "fieldsets": [{"name": null, "classes": [], "fields": [
+                field("review_set-__prefix__-stars", "number", json!(""))]}]});
+        let mut ctx = change_form_context();
+        ctx["inlines"] = json!([{
+            "prefix": "review_set", "style": style, "name": "review", "name_plural": X,
+            "columns": [{"name": "stars", "label": "Stars", "required": true},
+                        {"name": "body", "label": X, "required": false}],
+            "forms": [{"prefix": "review_set-0", "pk": "7", "repr": X, "url": "/admin/library/review/7/change/",
+                       "original": true, "readonly": false, "can_delete": true, "delete": true,
+                       "errors": [X], "fields": [stars, body],
+                       "fieldsets": [{"name": null, "classes": [], "fields": [stars, body]}]}],
+            "empty_form": empty, "errors": ["Please submit at most 1 form."],
+            "can_add": true, "can_delete": true, "add_label": "Add another review",
+            "management": {"total": 1, "initial": 1, "min_num": 0, "max_num": 1000},
+        }]);
+        ctx
+    }
+
+    #[test]
+    fn inlines_render_formsets_with_errors_and_an_empty_template() {
+        for style in ["tabular", "stacked"] {
+            let html = render("change_form.html", &inline_context(style));
+            for needle in [
+                "<input type=\"hidden\" name=\"review_set-TOTAL_FORMS\" value=\"1\"",
+                "name=\"review_set-INITIAL_FORMS\" value=\"1\"",
+                "name=\"review_set-MIN_NUM_FORMS\" value=\"0\"",
+                "name=\"review_set-MAX_NUM_FORMS\" value=\"1000\"",
+                "<input type=\"hidden\" name=\"review_set-0-id\" value=\"7\"",
+                "<input type=\"number\" name=\"review_set-0-stars\" id=\"id_review_set-0-stars\" aria-invalid=\"true\"",
+                "<ul class=\"errorlist\" id=\"id_review_set-0-stars_error\"><li>&lt;script&gt;",
+                "name=\"review_set-0-DELETE\" id=\"id_review_set-0-DELETE\" checked>",
+                "<ul class=\"errorlist nonform\"><li>Please submit at most 1 form.</li></ul>",
+                "<template class=\"inline-empty-form\" id=\"review_set-empty\">",
+                "name=\"review_set-__prefix__-stars\"",
+                "Add another review</button>",
+                "<a href=\"/admin/library/review/7/change/\">&lt;script&gt;",
+            ] {
+                assert!(
+                    html.contains(needle),
+                    "{style}: missing {needle:?} in\n{html}"
+                );
+            }
+            assert!(!html.contains("<script>alert"), "{style}: escaped");
+        }
+    }
+
     #[test]
     fn add_form_without_object_or_permissions_shows_close_only() {
         let mut ctx = change_form_context();
@@ -820,6 +885,10 @@ mod tests {
             let html = templates
                 .render(name, &ctx)
                 .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            if name.starts_with("inline_") {
+                // Parts of `change_form.html`, not pages.
+                continue;
+            }
             assert!(html.starts_with("<!DOCTYPE html>"), "{name}");
             check_balanced(name, &html);
         }

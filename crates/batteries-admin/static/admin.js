@@ -6,7 +6,14 @@
       list has more pages, "Select all N" (sets select_across=1).
    2. Autocomplete for foreign keys: inputs with data-autocomplete-url get a listbox
       filled from `url?term=...` ({"results": [{"id": "...", "text": "..."}]}),
-      navigable with ArrowUp/ArrowDown/Enter/Escape. The chosen id goes into the input. */
+      navigable with ArrowUp/ArrowDown/Enter/Escape. The chosen id goes into the input.
+   3. Inlines (Django's inlines.js): "Add another" clones the inline's <template> of an
+      empty form, numbering its fields `<prefix>-N-...` and counting it in
+      `<prefix>-TOTAL_FORMS`; a form added so can be removed again (the later ones are
+      renumbered). Without JS the `extra` empty forms still work.
+   4. Raw-id foreign keys: the lookup link opens the related changelist in a small window
+      (without JS: a new tab); there, clicking a row's link puts its pk into the input
+      (and its text beside it) and closes the window. */
 (function () {
   "use strict";
 
@@ -363,7 +370,160 @@
     }
   }
 
+  /* 3. Inlines */
+
+  function renumber(node, prefix, index) {
+    var escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    var re = new RegExp("(^|id_|\\s)" + escaped + "-(\\d+|__prefix__)-", "g");
+    var replacement = prefix + "-" + index + "-";
+    var all = [node].concat(Array.prototype.slice.call(node.querySelectorAll("*")));
+    all.forEach(function (el) {
+      ["id", "name", "for", "aria-describedby"].forEach(function (attr) {
+        var v = el.getAttribute(attr);
+        if (!v) {
+          return;
+        }
+        var fixed = v.replace(re, function (_, head) {
+          return head + replacement;
+        });
+        if (fixed !== v) {
+          el.setAttribute(attr, fixed);
+        }
+      });
+    });
+    if (node.id === prefix + "-__prefix__" || new RegExp("^" + escaped + "-\\d+$").test(node.id)) {
+      node.id = prefix + "-" + index;
+    }
+  }
+
+  function initInline(group) {
+    var prefix = group.getAttribute("data-inline-prefix");
+    var template = group.querySelector("template.inline-empty-form");
+    var addRow = group.querySelector(".add-row");
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var max = document.getElementById("id_" + prefix + "-MAX_NUM_FORMS");
+    if (!prefix || !template || !addRow || !total || !template.content) {
+      return;
+    }
+    var button = addRow.querySelector("button.inline-addlink");
+    var maxNum = max ? parseInt(max.value, 10) : NaN;
+
+    function forms() {
+      return Array.prototype.slice.call(
+        group.querySelectorAll("[data-inline-form='" + prefix + "']")
+      ).filter(function (el) {
+        return !el.closest("template");
+      });
+    }
+
+    function update() {
+      var n = forms().length;
+      total.value = String(n);
+      addRow.hidden = !isNaN(maxNum) && n >= maxNum;
+    }
+
+    button.addEventListener("click", function () {
+      var index = parseInt(total.value, 10) || 0;
+      var fragment = template.content.cloneNode(true);
+      var node = fragment.firstElementChild;
+      while (node && !node.hasAttribute("data-inline-form")) {
+        node = node.nextElementSibling;
+      }
+      if (!node) {
+        return;
+      }
+      renumber(node, prefix, index);
+      var remove = node.querySelector("button.inline-deletelink");
+      if (remove) {
+        remove.hidden = false;
+        remove.addEventListener("click", function () {
+          var row = remove.closest("[data-inline-form]");
+          if (row) {
+            row.parentNode.removeChild(row);
+          }
+          forms().forEach(function (f, i) {
+            renumber(f, prefix, i);
+          });
+          update();
+        });
+      }
+      var list = forms();
+      var last = list[list.length - 1];
+      if (last) {
+        last.parentNode.insertBefore(node, last.nextSibling);
+      } else {
+        template.parentNode.insertBefore(node, template);
+      }
+      update();
+      Array.prototype.forEach.call(node.querySelectorAll("input[data-autocomplete-url]"), initAutocomplete);
+      var first = node.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) {
+        first.focus();
+      }
+      node.dispatchEvent(new CustomEvent("formset:added", { bubbles: true, detail: { prefix: prefix } }));
+    });
+    update();
+  }
+
+  /* 4. Raw-id lookups */
+
+  var LOOKUP = "batteries-lookup:";
+
+  function initRawIdLookup(link) {
+    var input = link.parentNode.querySelector("input.vForeignKeyRawIdAdminField");
+    if (!input || !input.id) {
+      return;
+    }
+    link.addEventListener("click", function (event) {
+      var win = window.open(link.href, LOOKUP + input.id, "width=960,height=640,scrollbars=yes,resizable=yes");
+      if (win) {
+        event.preventDefault();
+        win.focus();
+      }
+    });
+  }
+
+  function initLookupPopup() {
+    if (window.name.indexOf(LOOKUP) !== 0 || !window.opener) {
+      return;
+    }
+    var target = null;
+    var opener = window.opener;
+    try {
+      target = opener.document.getElementById(window.name.slice(LOOKUP.length));
+    } catch (e) {
+      return; // not the admin's own window
+    }
+    var list = document.getElementById("result_list");
+    if (!target || !list) {
+      return;
+    }
+    document.body.classList.add("lookup-popup");
+    list.addEventListener("click", function (event) {
+      var link = event.target.closest("a");
+      var row = link && link.closest("tr[data-pk]");
+      if (!row) {
+        return;
+      }
+      event.preventDefault();
+      target.value = row.getAttribute("data-pk");
+      var display = opener.document.getElementById(target.id + "_display");
+      if (display) {
+        display.textContent = link.textContent.trim();
+      }
+      target.dispatchEvent(new opener.Event("change", { bubbles: true }));
+      target.focus();
+      window.close();
+    });
+  }
+
   function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("a.related-lookup"), initRawIdLookup);
+    initLookupPopup();
+    Array.prototype.forEach.call(
+      document.querySelectorAll(".js-inline-admin-formset[data-inline-prefix]"),
+      initInline
+    );
     var form = document.getElementById("changelist-form");
     if (form) {
       initActions(form);

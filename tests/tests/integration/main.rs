@@ -9,7 +9,9 @@
 mod admin;
 mod admin_api;
 mod admin_browser;
+mod admin_browser_inlines;
 mod admin_changelist;
+mod admin_inlines;
 mod admin_log;
 mod admin_mount;
 mod admin_object_perms;

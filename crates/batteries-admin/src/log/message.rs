@@ -19,7 +19,25 @@ use serde_json::{Map, Value};
 /// assert_eq!(ChangeMessage::deleted().to_text(), "Deleted.");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeMessage(Kind);
+pub struct ChangeMessage(Kind, Vec<Related>);
+
+/// What happened to one row edited inline (Django's formset entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Related {
+    Added {
+        name: String,
+        object: String,
+    },
+    Changed {
+        name: String,
+        object: String,
+        fields: Vec<String>,
+    },
+    Deleted {
+        name: String,
+        object: String,
+    },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
@@ -31,7 +49,7 @@ enum Kind {
 impl ChangeMessage {
     /// The object was added: `[{"added": {}}]`, read as "Added.".
     pub fn added() -> Self {
-        Self(Kind::Added)
+        Self(Kind::Added, Vec::new())
     }
 
     /// The fields with these labels (verbose names, `"Title"`) were changed:
@@ -39,9 +57,10 @@ impl ChangeMessage {
     /// Body.". With no fields, `[]`, read as "No fields changed.", which is what Django
     /// stores when a change form is saved unchanged.
     pub fn changed(fields: &[&str]) -> Self {
-        Self(Kind::Changed(
-            fields.iter().map(|&field| field.to_owned()).collect(),
-        ))
+        Self(
+            Kind::Changed(fields.iter().map(|&field| field.to_owned()).collect()),
+            Vec::new(),
+        )
     }
 
     /// The object was deleted: stored as the plain text `Deleted.`, which Django's admin
@@ -49,13 +68,67 @@ impl ChangeMessage {
     /// message for a deletion, and its JSON has no form for the deletion of the object
     /// itself (`{"deleted": ...}` names a deleted inline object and needs its name).
     pub fn deleted() -> Self {
-        Self(Kind::Deleted)
+        Self(Kind::Deleted, Vec::new())
+    }
+
+    /// Adds that a related row (`name` is its model's verbose name, `object` its text)
+    /// was added with this change, as Django records an inline row:
+    /// `{"added": {"name": "review", "object": "Great"}}`.
+    ///
+    /// ```
+    /// use batteries_admin::log::ChangeMessage;
+    ///
+    /// let message = ChangeMessage::changed(&["Title"])
+    ///     .with_added("review", "Great")
+    ///     .with_changed("review", "Fine", &["Stars"])
+    ///     .with_deleted("review", "Bad");
+    /// assert_eq!(
+    ///     message.to_json(),
+    ///     r#"[{"changed": {"fields": ["Title"]}}, {"added": {"name": "review", "object": "Great"}}, {"changed": {"name": "review", "object": "Fine", "fields": ["Stars"]}}, {"deleted": {"name": "review", "object": "Bad"}}]"#
+    /// );
+    /// assert_eq!(
+    ///     message.to_text(),
+    ///     "Changed Title. Added review “Great”. Changed Stars for review “Fine”. Deleted review “Bad”."
+    /// );
+    /// ```
+    #[must_use]
+    pub fn with_added(mut self, name: &str, object: &str) -> Self {
+        self.1.push(Related::Added {
+            name: name.to_owned(),
+            object: object.to_owned(),
+        });
+        self
+    }
+
+    /// Adds that these fields of a related row were changed (see
+    /// [`with_added`](Self::with_added)).
+    #[must_use]
+    pub fn with_changed(mut self, name: &str, object: &str, fields: &[&str]) -> Self {
+        self.1.push(Related::Changed {
+            name: name.to_owned(),
+            object: object.to_owned(),
+            fields: fields.iter().map(|&f| f.to_owned()).collect(),
+        });
+        self
+    }
+
+    /// Adds that a related row was deleted (see [`with_added`](Self::with_added)).
+    #[must_use]
+    pub fn with_deleted(mut self, name: &str, object: &str) -> Self {
+        self.1.push(Related::Deleted {
+            name: name.to_owned(),
+            object: object.to_owned(),
+        });
+        self
     }
 
     /// The text to store in `change_message`, byte for byte what Django's
     /// `json.dumps` writes (`", "` and `": "` separators, non-ASCII as `\u` escapes);
     /// plain `Deleted.` for [`ChangeMessage::deleted`].
     pub fn to_json(&self) -> String {
+        if !self.1.is_empty() && !matches!(self.0, Kind::Deleted) {
+            return self.to_json_with_related();
+        }
         match &self.0 {
             Kind::Added => r#"[{"added": {}}]"#.to_owned(),
             Kind::Changed(fields) if fields.is_empty() => "[]".to_owned(),
@@ -74,10 +147,61 @@ impl ChangeMessage {
         }
     }
 
+    /// Django's `construct_change_message` with formsets: the parent's part (omitted
+    /// for a change of no field), then each related row's.
+    fn to_json_with_related(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        match &self.0 {
+            Kind::Added => parts.push(r#"{"added": {}}"#.to_owned()),
+            Kind::Changed(fields) if !fields.is_empty() => {
+                parts.push(format!(
+                    r#"{{"changed": {{"fields": {}}}}}"#,
+                    json_list(fields)
+                ));
+            }
+            Kind::Changed(_) | Kind::Deleted => {}
+        }
+        for related in &self.1 {
+            let (key, name, object, fields) = match related {
+                Related::Added { name, object } => ("added", name, object, None),
+                Related::Changed {
+                    name,
+                    object,
+                    fields,
+                } => ("changed", name, object, Some(fields)),
+                Related::Deleted { name, object } => ("deleted", name, object, None),
+            };
+            let mut part = format!(r#"{{"{key}": {{"name": "#);
+            push_python_json_string(&mut part, name);
+            part.push_str(r#", "object": "#);
+            push_python_json_string(&mut part, object);
+            if let Some(fields) = fields {
+                part.push_str(r#", "fields": "#);
+                part.push_str(&json_list(fields));
+            }
+            part.push_str("}}");
+            parts.push(part);
+        }
+        format!("[{}]", parts.join(", "))
+    }
+
     /// The human text, as [`get_change_message`] reads [`ChangeMessage::to_json`].
     pub fn to_text(&self) -> String {
         get_change_message(&self.to_json())
     }
+}
+
+/// A JSON list of strings as Python's `json.dumps` writes it.
+fn json_list(items: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_python_json_string(&mut out, item);
+    }
+    out.push(']');
+    out
 }
 
 /// Writes `s` as a JSON string the way Python's `json.dumps` does by default

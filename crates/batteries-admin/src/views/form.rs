@@ -11,6 +11,7 @@ use super::{
     FieldErrors, View, changelist_url, form_value, has_perm, may, object_url, unavailable,
 };
 use crate::field::{Field, pk_string};
+use crate::inline::{InlineSet, Style};
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
 use crate::model::{ModelInfo, Row, SaveError};
 use crate::site::{AdminBody, Inner, Registered, Staff, redirect};
@@ -134,12 +135,20 @@ impl View<'_> {
         let mut errors: HashMap<String, Vec<String>> = HashMap::new();
         let mut non_field: Vec<String> = Vec::new();
         let mut posted: Option<Vec<(String, String)>> = None;
+        let mut save_as_new = false;
+        let mut posted_inlines: Vec<PostedInline> = Vec::new();
         if self.req.method == Method::POST {
             if read_only {
                 return self.forbidden(staff).await;
             }
             let mut form = self.req.form_pairs();
-            let (mut values, mut errs) = parse_form(info, &form, adding);
+            // "Save as new": the posted values become a new row; the original stays.
+            save_as_new = !adding && info.save_as && form_value(&form, "_saveasnew").is_some();
+            if save_as_new && !has_perm(staff, info, "add") {
+                return self.forbidden(staff).await;
+            }
+            let saving = if save_as_new { None } else { existing.as_ref() };
+            let (mut values, mut errs) = parse_form(info, &form, saving.is_none());
             if adding {
                 crate::user_admin::add_form_password(info, &mut form, &mut values, &mut errs).await;
             }
@@ -154,9 +163,23 @@ impl View<'_> {
                     );
                 }
             }
-            if errs.is_empty() {
-                match self.save(staff, reg, existing.as_ref(), values).await {
-                    Ok(row) => return self.after_save(info, &row, adding, &form).await,
+            posted_inlines = match self
+                .parse_inlines(staff, reg, saving, &form, save_as_new)
+                .await
+            {
+                Ok(p) => p,
+                Err(response) => return response,
+            };
+            if errs.is_empty() && !posted_inlines.iter().any(PostedInline::has_errors) {
+                match self
+                    .save_all(staff, reg, saving, values, &mut posted_inlines)
+                    .await
+                {
+                    Ok(Some(row)) => {
+                        return self.after_save(info, &row, saving.is_none(), &form).await;
+                    }
+                    // An inline row was refused; its error is on the row.
+                    Ok(None) => {}
                     Err(SaveError::Field(i, message)) => {
                         errs.insert(info.fields[i].name.clone(), vec![message]);
                     }
@@ -189,6 +212,12 @@ impl View<'_> {
             errors = errs;
             posted = Some(form);
         }
+        // A "save as new" with errors shows the add form it was.
+        let (adding, existing) = if save_as_new {
+            (true, None)
+        } else {
+            (adding, existing)
+        };
         let verb = if adding {
             "Add"
         } else if read_only {
@@ -231,7 +260,24 @@ impl View<'_> {
             read_only,
         );
         ctx.insert("fieldsets".into(), fieldsets);
-        let has_errors = !errors.is_empty() || !non_field.is_empty();
+        let Ok(inlines) = self
+            .inlines_json(
+                staff,
+                reg,
+                existing.as_ref(),
+                posted
+                    .as_deref()
+                    .map(|form| (posted_inlines.as_slice(), form)),
+                read_only,
+            )
+            .await
+        else {
+            return unavailable();
+        };
+        ctx.insert("inlines".into(), inlines);
+        let has_errors = !errors.is_empty()
+            || !non_field.is_empty()
+            || posted_inlines.iter().any(PostedInline::has_errors);
         ctx.insert("errors".into(), json!(non_field));
         ctx.insert("has_errors".into(), json!(has_errors));
         ctx.insert("read_only".into(), json!(read_only));
@@ -239,6 +285,7 @@ impl View<'_> {
             "save": !read_only,
             "save_add_another": !read_only && has_perm(staff, info, "add"),
             "save_continue": !read_only,
+            "save_as_new": !read_only && !adding && info.save_as && has_perm(staff, info, "add"),
         });
         if let Some(row) = &existing
             && may(staff, reg, row, "delete")
@@ -276,7 +323,7 @@ impl View<'_> {
         let what = format!("The {} “{}”", info.verbose_name, row.repr);
         let has = |k: &str| form.iter().any(|(name, _)| name == k);
         let verb = if adding { "added" } else { "changed" };
-        if has("_continue") {
+        if has("_continue") || has("_saveasnew") {
             self.push_message(
                 "success",
                 &format!("{what} was {verb} successfully. You may edit it again below."),
@@ -309,9 +356,41 @@ impl View<'_> {
         adding: bool,
         read_only: bool,
     ) -> Result<Json, ()> {
-        // Choices of `<select>`ed foreign keys: one query per field.
-        let mut fk_choices: HashMap<usize, Vec<(String, String)>> = HashMap::new();
-        let mut fk_names: HashMap<usize, String> = HashMap::new();
+        let rows: Vec<&Row> = existing.into_iter().collect();
+        let lookups = self.fk_lookups(info, &rows, adding, read_only).await?;
+        let mut out = Vec::new();
+        for (name, indices) in &info.fieldsets {
+            let mut fields = Vec::new();
+            for &i in indices {
+                if adding && info.fields[i].auto {
+                    continue;
+                }
+                let on = FieldOn {
+                    existing,
+                    posted,
+                    errors,
+                    adding,
+                    read_only,
+                    prefix: "",
+                };
+                fields.push(self.field_json(info, i, &on, &lookups));
+            }
+            out.push(json!({"name": name, "classes": [], "fields": fields}));
+        }
+        Ok(Json::Array(out))
+    }
+
+    /// What the form's foreign keys need from other tables: the choices of each
+    /// `<select>`ed one (one query per field) and the names of the rows the `rows` point
+    /// at through the others (one query per field, for every row at once).
+    pub(super) async fn fk_lookups(
+        &self,
+        info: &ModelInfo,
+        rows: &[&Row],
+        adding: bool,
+        read_only: bool,
+    ) -> Result<FkLookups, ()> {
+        let mut lookups = FkLookups::default();
         for (_, indices) in &info.fieldsets {
             for &i in indices {
                 let field = &info.fields[i];
@@ -321,14 +400,14 @@ impl View<'_> {
                 let Some(target) = self.inner.by_table(&fk.table) else {
                     continue;
                 };
-                if field.autocomplete || read_only || !field.editable(adding) {
-                    if let Some(row) = existing {
-                        let value = row.values[i].clone();
-                        let key = pk_string(&value);
-                        if let Ok(names) = target.model.reprs(&self.inner.db, vec![value]).await
-                            && let Some(name) = names.get(&key)
-                        {
-                            fk_names.insert(i, name.clone());
+                if field.autocomplete || field.raw_id || read_only || !field.editable(adding) {
+                    let values: Vec<Value> = rows.iter().map(|r| r.values[i].clone()).collect();
+                    if values.is_empty() {
+                        continue;
+                    }
+                    if let Ok(names) = target.model.reprs(&self.inner.db, values).await {
+                        for (pk, name) in names {
+                            lookups.names.insert((i, pk), name);
                         }
                     }
                     continue;
@@ -338,99 +417,128 @@ impl View<'_> {
                     .choices(&self.inner.db, None, 1000)
                     .await
                     .map_err(|e| tracing::error!(error = %e, "admin form choices failed"))?;
-                fk_choices.insert(i, choices);
+                lookups.choices.insert(i, choices);
             }
         }
-        let mut out = Vec::new();
-        for (name, indices) in &info.fieldsets {
-            let mut fields = Vec::new();
-            for &i in indices {
-                let field = &info.fields[i];
-                if adding && field.auto {
-                    continue;
-                }
-                let editable = field.editable(adding) && !read_only;
-                let current = existing.map(|r| &r.values[i]);
-                let value = match (posted, editable) {
-                    (Some(form), true) => form_value(form, &field.name).unwrap_or_default(),
-                    _ => current.map(|v| field.form_value(v)).unwrap_or_default(),
-                };
-                let display = match (fk_names.get(&i), current) {
-                    (Some(name), _) => name.clone(),
-                    (None, Some(v)) => field.display(v),
-                    (None, None) => "-".into(),
-                };
-                let widget = if editable { field.widget() } else { "readonly" };
-                let mut f = json!({
-                    "name": field.name,
-                    "label": field.label,
-                    "widget": widget,
-                    "value": value,
-                    "required": editable && field.required(),
-                    "readonly": !editable,
-                    "display": display,
-                    "help": field.help.clone().or_else(|| {
-                        matches!(field.kind, Kind::DateTimeTz)
-                            .then(|| "Date and time in UTC.".to_owned())
-                    }),
-                    "errors": errors.get(&field.name).cloned().unwrap_or_default(),
-                    "attrs": field.attrs(),
-                });
-                match widget {
-                    "checkbox" => {
-                        let checked = match posted {
-                            Some(form) => form_value(form, &field.name).is_some(),
-                            None => current.is_some_and(|v| matches!(v, Value::Bool(Some(true)))),
-                        };
-                        f["checked"] = json!(checked);
-                    }
-                    "nullbool" => {
-                        f["choices"] = json!([
-                            {"value": "", "label": "Unknown", "selected": value.is_empty()},
-                            {"value": "true", "label": "Yes", "selected": value == "true"},
-                            {"value": "false", "label": "No", "selected": value == "false"},
-                        ]);
-                    }
-                    "select" => {
-                        let mut choices = Vec::new();
-                        if field.nullable || adding {
-                            choices.push(json!({"value": "", "label": "---------", "selected": value.is_empty()}));
-                        }
-                        for (v, label) in field.choices.iter().flatten() {
-                            choices
-                                .push(json!({"value": v, "label": label, "selected": *v == value}));
-                        }
-                        if let Kind::Enum(variants) = &field.kind {
-                            for v in variants {
-                                choices
-                                    .push(json!({"value": v, "label": v, "selected": *v == value}));
-                            }
-                        }
-                        for (pk, repr) in fk_choices.get(&i).into_iter().flatten() {
-                            choices.push(
-                                json!({"value": pk, "label": repr, "selected": *pk == value}),
-                            );
-                        }
-                        f["choices"] = Json::Array(choices);
-                    }
-                    "autocomplete" => {
-                        if let Some(fk) = &field.foreign_key
-                            && let Some(target) = self.inner.by_table(&fk.table)
-                        {
-                            f["autocomplete_url"] = json!(format!(
-                                "{}autocomplete/",
-                                changelist_url(self.inner, target.model.info())
-                            ));
-                        }
-                    }
-                    _ => {}
-                }
-                fields.push(f);
-            }
-            out.push(json!({"name": name, "classes": [], "fields": fields}));
-        }
-        Ok(Json::Array(out))
+        Ok(lookups)
     }
+
+    /// One field of a form as the template gets it.
+    pub(super) fn field_json(
+        &self,
+        info: &ModelInfo,
+        i: usize,
+        on: &FieldOn<'_>,
+        lookups: &FkLookups,
+    ) -> Json {
+        let field = &info.fields[i];
+        let name = format!("{}{}", on.prefix, field.name);
+        let editable = field.editable(on.adding) && !on.read_only;
+        let current = on.existing.map(|r| &r.values[i]);
+        let value = match (on.posted, editable) {
+            (Some(form), true) => form_value(form, &name).unwrap_or_default(),
+            _ => current.map(|v| field.form_value(v)).unwrap_or_default(),
+        };
+        let fk_name = current.and_then(|v| lookups.names.get(&(i, pk_string(v))));
+        let display = match (fk_name, current) {
+            (Some(name), _) => name.clone(),
+            (None, Some(v)) => field.display(v),
+            (None, None) => "-".into(),
+        };
+        let widget = if editable { field.widget() } else { "readonly" };
+        let mut f = json!({
+            "name": name,
+            "label": field.label,
+            "widget": widget,
+            "value": value,
+            "required": editable && field.required(),
+            "readonly": !editable,
+            "display": display,
+            "help": field.help.clone().or_else(|| {
+                matches!(field.kind, Kind::DateTimeTz)
+                    .then(|| "Date and time in UTC.".to_owned())
+            }),
+            "errors": on.errors.get(&field.name).cloned().unwrap_or_default(),
+            "attrs": field.attrs(),
+        });
+        match widget {
+            "checkbox" => {
+                let checked = match on.posted {
+                    Some(form) => form_value(form, &name).is_some(),
+                    None => current.is_some_and(|v| matches!(v, Value::Bool(Some(true)))),
+                };
+                f["checked"] = json!(checked);
+            }
+            "nullbool" => {
+                f["choices"] = json!([
+                    {"value": "", "label": "Unknown", "selected": value.is_empty()},
+                    {"value": "true", "label": "Yes", "selected": value == "true"},
+                    {"value": "false", "label": "No", "selected": value == "false"},
+                ]);
+            }
+            "select" => {
+                let mut choices = Vec::new();
+                if field.nullable || on.adding {
+                    choices.push(
+                        json!({"value": "", "label": "---------", "selected": value.is_empty()}),
+                    );
+                }
+                for (v, label) in field.choices.iter().flatten() {
+                    choices.push(json!({"value": v, "label": label, "selected": *v == value}));
+                }
+                if let Kind::Enum(variants) = &field.kind {
+                    for v in variants {
+                        choices.push(json!({"value": v, "label": v, "selected": *v == value}));
+                    }
+                }
+                for (pk, repr) in lookups.choices.get(&i).into_iter().flatten() {
+                    choices.push(json!({"value": pk, "label": repr, "selected": *pk == value}));
+                }
+                f["choices"] = Json::Array(choices);
+            }
+            "autocomplete" => {
+                if let Some(fk) = &field.foreign_key
+                    && let Some(target) = self.inner.by_table(&fk.table)
+                {
+                    f["autocomplete_url"] = json!(format!(
+                        "{}autocomplete/",
+                        changelist_url(self.inner, target.model.info())
+                    ));
+                }
+            }
+            "raw_id" => {
+                if let Some(fk) = &field.foreign_key
+                    && let Some(target) = self.inner.by_table(&fk.table)
+                {
+                    f["lookup_url"] = json!(changelist_url(self.inner, target.model.info()));
+                }
+                // The name of the row now stored, not of what was posted.
+                f["display"] = json!(fk_name);
+            }
+            _ => {}
+        }
+        f
+    }
+}
+
+/// The foreign keys' choices and names a form needs (see `View::fk_lookups`).
+#[derive(Debug, Default)]
+pub(super) struct FkLookups {
+    /// `(pk, name)` of every choice, by field index.
+    choices: HashMap<usize, Vec<(String, String)>>,
+    /// The name of a related row, by field index and the row's pk.
+    names: HashMap<(usize, String), String>,
+}
+
+/// What one form's fields are drawn from.
+pub(super) struct FieldOn<'a> {
+    pub(super) existing: Option<&'a Row>,
+    pub(super) posted: Option<&'a [(String, String)]>,
+    pub(super) errors: &'a HashMap<String, Vec<String>>,
+    pub(super) adding: bool,
+    pub(super) read_only: bool,
+    /// Put before each field's name (`review_set-0-` in an inline).
+    pub(super) prefix: &'a str,
 }
 
 /// Parses a posted form into values for the editable fields, or errors by field name.
@@ -508,4 +616,629 @@ pub(crate) async fn save_row(
     .await?;
     txn.commit().await?;
     Ok(row)
+}
+
+// --- inlines ------------------------------------------------------------------------
+//
+// Django's inline formsets: parsed from the post with the parent's form, saved in the
+// parent's transaction (`save_all`), rendered as `inlines` in the form's context.
+
+/// The error Django gives a formset whose management form is missing or wrong.
+const MANAGEMENT_FORM: &str = "ManagementForm data is missing or has been tampered with.";
+
+/// What was posted, by inline, with the whole post (after an error).
+type Posted<'a> = (&'a [PostedInline], &'a [(String, String)]);
+
+/// One posted form of an inline.
+#[derive(Clone)]
+pub(super) struct PostedForm {
+    /// Its number in the post (`review_set-<index>-...`).
+    index: usize,
+    /// The row it edits; `None` for a new row.
+    row: Option<Row>,
+    errors: FieldErrors,
+    non_field: Vec<String>,
+    delete: bool,
+}
+
+/// A write one inline form asks for, by form position in `PostedInline::forms`.
+pub(super) enum ChildWrite {
+    Insert(usize, Vec<(usize, Value)>),
+    Update(usize, Row, Vec<(usize, Value)>, Vec<String>),
+    Delete(usize, Row),
+}
+
+/// One inline as posted.
+#[derive(Default)]
+pub(super) struct PostedInline {
+    /// Whether the post carried this inline's management form; without it the inline's
+    /// rows are left as they are.
+    submitted: bool,
+    forms: Vec<PostedForm>,
+    /// Errors of the whole inline (too many forms, too few).
+    errors: Vec<String>,
+    writes: Vec<ChildWrite>,
+}
+
+impl PostedInline {
+    fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+            || self
+                .forms
+                .iter()
+                .any(|f| !f.errors.is_empty() || !f.non_field.is_empty())
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The labels of the fields whose posted value differs from the row's.
+fn changed_labels(info: &ModelInfo, row: &Row, values: &[(usize, Value)]) -> Vec<String> {
+    values
+        .iter()
+        .filter(|(i, v)| {
+            let kind = &info.fields[*i].kind;
+            to_json(&row.values[*i], kind) != to_json(v, kind)
+        })
+        .map(|(i, _)| info.fields[*i].label.clone())
+        .collect()
+}
+
+/// A checkbox's posted value as a boolean.
+fn checked(raw: Option<String>) -> bool {
+    raw.is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "off"))
+}
+
+impl View<'_> {
+    /// The child's registration, when the child is registered too.
+    fn child_reg(&self, set: &InlineSet) -> Option<&Registered> {
+        self.inner.by_table(&set.model.info().table)
+    }
+
+    /// Whether `staff` has the child model's permission for `action`.
+    fn child_perm(&self, staff: &Staff, set: &InlineSet, action: &str) -> bool {
+        let info = self
+            .child_reg(set)
+            .map_or_else(|| set.model.info(), |r| r.model.info());
+        has_perm(staff, info, action)
+    }
+
+    /// Whether `staff` may `action` this child row (the object hooks of the child's
+    /// registration included).
+    fn child_may(&self, staff: &Staff, set: &InlineSet, row: &Row, action: &str) -> bool {
+        match self.child_reg(set) {
+            Some(reg) => may(staff, reg, row, action),
+            None => self.child_perm(staff, set, action),
+        }
+    }
+
+    /// The parent's value as the child's foreign key holds it.
+    fn parent_value(set: &InlineSet, parent: &Row) -> Option<Value> {
+        set.model.info().fields[set.fk].kind.parse(&parent.pk).ok()
+    }
+
+    /// The rows of `set` that point at `parent` (one query).
+    async fn child_rows(&self, set: &InlineSet, parent: Option<&Row>) -> Result<Vec<Row>, DbErr> {
+        let Some(value) = parent.and_then(|p| Self::parent_value(set, p)) else {
+            return Ok(Vec::new());
+        };
+        set.model.children(&self.inner.db, set.fk, value).await
+    }
+
+    /// Parses every inline of `reg` from the post. `parent` is the row being changed
+    /// (`None` when adding, or saving as new: every row is then a new one). A forged
+    /// post (a row the user may not delete, or may not change but sent changes for)
+    /// answers 403 and nothing is written.
+    pub(super) async fn parse_inlines(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        parent: Option<&Row>,
+        form: &[(String, String)],
+        save_as_new: bool,
+    ) -> Result<Vec<PostedInline>, Response<AdminBody>> {
+        let mut out = Vec::new();
+        for set in reg.model.inlines() {
+            let visible = self.child_perm(staff, set, "view") || self.child_perm(staff, set, "add");
+            let p = &set.prefix;
+            let Some(total) = form_value(form, &format!("{p}-TOTAL_FORMS")) else {
+                out.push(PostedInline::default());
+                continue;
+            };
+            if !visible {
+                // The page never showed this inline to this user.
+                return Err(self.forbidden(staff).await);
+            }
+            let mut posted = PostedInline {
+                submitted: true,
+                ..PostedInline::default()
+            };
+            let Ok(total) = total.trim().parse::<usize>() else {
+                posted.errors.push(MANAGEMENT_FORM.into());
+                out.push(posted);
+                continue;
+            };
+            if total > set.absolute_max() {
+                let max = set.max_num.unwrap_or(set.absolute_max());
+                posted
+                    .errors
+                    .push(format!("Please submit at most {max} form{}.", plural(max)));
+                out.push(posted);
+                continue;
+            }
+            let existing = if save_as_new {
+                Vec::new()
+            } else {
+                self.child_rows(set, parent).await.map_err(|e| {
+                    tracing::error!(error = %e, "admin inline rows failed");
+                    unavailable()
+                })?
+            };
+            // Each form's fields, without their prefix, in one pass over the post.
+            let mut by_form: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+            let head = format!("{p}-");
+            for (k, v) in form {
+                let Some(rest) = k.strip_prefix(&head) else {
+                    continue;
+                };
+                let Some((n, name)) = rest.split_once('-') else {
+                    continue;
+                };
+                if let Ok(n) = n.parse::<usize>()
+                    && n < total
+                {
+                    by_form
+                        .entry(n)
+                        .or_default()
+                        .push((name.to_owned(), v.clone()));
+                }
+            }
+            let info = set.model.info();
+            let none: Vec<(String, String)> = Vec::new();
+            let mut remaining = existing.len();
+            for index in 0..total {
+                let pairs = by_form.get(&index).unwrap_or(&none);
+                let id = form_value(pairs, "id")
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty() && !save_as_new);
+                let delete = checked(form_value(pairs, "DELETE"));
+                let mut pf = PostedForm {
+                    index,
+                    row: None,
+                    errors: HashMap::new(),
+                    non_field: Vec::new(),
+                    delete,
+                };
+                let position = posted.forms.len();
+                let Some(id) = id else {
+                    // A new row: ignored when deleted or left empty.
+                    let empty = info.fieldsets.iter().flat_map(|(_, f)| f).all(|&i| {
+                        !info.fields[i].editable(true)
+                            || form_value(pairs, &info.fields[i].name)
+                                .is_none_or(|v| v.trim().is_empty())
+                    });
+                    if delete || empty {
+                        posted.forms.push(pf);
+                        continue;
+                    }
+                    if !self.child_perm(staff, set, "add") {
+                        return Err(self.forbidden(staff).await);
+                    }
+                    let (values, errors) = parse_form(info, pairs, true);
+                    pf.errors = errors;
+                    self.check_dangling(info, &values, &mut pf.errors).await?;
+                    if pf.errors.is_empty() {
+                        posted.writes.push(ChildWrite::Insert(position, values));
+                    }
+                    remaining += 1;
+                    posted.forms.push(pf);
+                    continue;
+                };
+                let Some(row) = existing.iter().find(|r| r.pk == id).cloned() else {
+                    // Not one of this parent's rows (another parent's, or gone).
+                    pf.non_field.push(format!(
+                        "This {} does not belong to this object, or no longer exists.",
+                        info.verbose_name
+                    ));
+                    posted.forms.push(pf);
+                    continue;
+                };
+                if delete {
+                    if !set.can_delete || !self.child_may(staff, set, &row, "delete") {
+                        return Err(self.forbidden(staff).await);
+                    }
+                    remaining -= 1;
+                    posted
+                        .writes
+                        .push(ChildWrite::Delete(position, row.clone()));
+                    pf.row = Some(row);
+                    posted.forms.push(pf);
+                    continue;
+                }
+                if self.child_may(staff, set, &row, "change") {
+                    let (values, errors) = parse_form(info, pairs, false);
+                    pf.errors = errors;
+                    self.check_dangling(info, &values, &mut pf.errors).await?;
+                    let changed = changed_labels(info, &row, &values);
+                    if pf.errors.is_empty() && !changed.is_empty() {
+                        posted.writes.push(ChildWrite::Update(
+                            position,
+                            row.clone(),
+                            values,
+                            changed,
+                        ));
+                    }
+                } else {
+                    // Shown read-only: its fields are never posted by the page.
+                    let touched = info.fieldsets.iter().flat_map(|(_, f)| f).any(|&i| {
+                        info.fields[i].editable(false)
+                            && form_value(pairs, &info.fields[i].name).is_some()
+                    });
+                    if touched {
+                        return Err(self.forbidden(staff).await);
+                    }
+                }
+                pf.row = Some(row);
+                posted.forms.push(pf);
+            }
+            if let Some(max) = set.max_num
+                && remaining > max
+            {
+                posted
+                    .errors
+                    .push(format!("Please submit at most {max} form{}.", plural(max)));
+            }
+            if remaining < set.min_num {
+                posted.errors.push(format!(
+                    "Please submit at least {} form{}.",
+                    set.min_num,
+                    plural(set.min_num)
+                ));
+            }
+            out.push(posted);
+        }
+        Ok(out)
+    }
+
+    /// Adds Django's "Select a valid choice" to the foreign keys of `values` that point
+    /// nowhere.
+    async fn check_dangling(
+        &self,
+        info: &ModelInfo,
+        values: &[(usize, Value)],
+        errors: &mut FieldErrors,
+    ) -> Result<(), Response<AdminBody>> {
+        if !errors.is_empty() {
+            return Ok(());
+        }
+        let Ok(dangling) = self.inner.dangling_foreign_keys(info, values).await else {
+            return Err(unavailable());
+        };
+        for (i, _) in dangling {
+            errors.insert(
+                info.fields[i].name.clone(),
+                vec![
+                    "Select a valid choice. That choice is not one of the available choices."
+                        .into(),
+                ],
+            );
+        }
+        Ok(())
+    }
+
+    /// Saves the parent and its inlines' rows in one transaction. `Ok(None)` when an
+    /// inline row was refused: its error is then on that row, and nothing was saved.
+    pub(super) async fn save_all(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        existing: Option<&Row>,
+        values: Vec<(usize, Value)>,
+        inlines: &mut [PostedInline],
+    ) -> Result<Option<Row>, SaveError> {
+        if inlines.iter().all(|p| p.writes.is_empty()) {
+            return self.save(staff, reg, existing, values).await.map(Some);
+        }
+        let info = reg.model.info();
+        let user_id = staff
+            .user_id()
+            .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
+        let changed = existing.map(|row| changed_labels(info, row, &values));
+        let txn = self.inner.db.begin().await?;
+        let row = match existing {
+            Some(old) => reg.model.update(&txn, &old.pk, values).await?,
+            None => reg.model.insert(&txn, values).await?,
+        };
+        let mut message = match &changed {
+            Some(fields) => {
+                ChangeMessage::changed(&fields.iter().map(String::as_str).collect::<Vec<_>>())
+            }
+            None => ChangeMessage::added(),
+        };
+        for (set, posted) in reg.model.inlines().iter().zip(inlines.iter_mut()) {
+            let child = set.model.info();
+            let name = child.verbose_name.clone();
+            let Some(parent_value) = Self::parent_value(set, &row) else {
+                return Err(SaveError::Invalid(format!(
+                    "The {} cannot point at this {}.",
+                    child.verbose_name, info.verbose_name
+                )));
+            };
+            // Django's message lists an inline's additions, then changes, then deletions.
+            let mut added: Vec<String> = Vec::new();
+            let mut changed: Vec<(String, Vec<String>)> = Vec::new();
+            let mut deleted: Vec<String> = Vec::new();
+            let writes = std::mem::take(&mut posted.writes);
+            for write in writes {
+                let (position, result) = match write {
+                    ChildWrite::Insert(position, mut values) => {
+                        values.push((set.fk, parent_value.clone()));
+                        let r = set.model.insert(&txn, values).await;
+                        if let Ok(r) = &r {
+                            added.push(r.repr.clone());
+                        }
+                        (position, r.map(|_| ()))
+                    }
+                    ChildWrite::Update(position, old, values, fields) => {
+                        let r = set.model.update(&txn, &old.pk, values).await;
+                        if let Ok(r) = &r {
+                            changed.push((r.repr.clone(), fields));
+                        }
+                        (position, r.map(|_| ()))
+                    }
+                    ChildWrite::Delete(position, old) => {
+                        let r = set.model.delete(&txn, std::slice::from_ref(&old.pk)).await;
+                        deleted.push(old.repr.clone());
+                        (position, r.map(|_| ()))
+                    }
+                };
+                if let Err(e) = result {
+                    let form = &mut posted.forms[position];
+                    match e {
+                        SaveError::Field(i, m) => {
+                            form.errors.insert(child.fields[i].name.clone(), vec![m]);
+                        }
+                        SaveError::Invalid(m) => form.non_field.push(m),
+                        SaveError::Unique(m) => match child.unique_clash(&m) {
+                            (Some(field), text) => {
+                                form.errors.insert(field.to_owned(), vec![text]);
+                            }
+                            (None, text) => form.non_field.push(text),
+                        },
+                        SaveError::ForeignKey(m) => {
+                            tracing::info!(error = %m, "admin inline save refused by a foreign key");
+                            form.non_field
+                                .push("A related row does not exist, or still points here.".into());
+                        }
+                        SaveError::NotFound => form
+                            .non_field
+                            .push(format!("This {} no longer exists.", child.verbose_name)),
+                        SaveError::Db(e) => {
+                            if matches!(e, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) {
+                                return Err(SaveError::Db(e));
+                            }
+                            tracing::warn!(error = %e, "admin inline save refused by the database");
+                            form.non_field
+                                .push("The database refused these values.".into());
+                        }
+                    }
+                    // Dropping the transaction rolls the parent and every row back.
+                    return Ok(None);
+                }
+            }
+            for object in &added {
+                message = message.with_added(&name, object);
+            }
+            for (object, fields) in &changed {
+                let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+                message = message.with_changed(&name, object, &fields);
+            }
+            for object in &deleted {
+                message = message.with_deleted(&name, object);
+            }
+        }
+        log::log_action(
+            &txn,
+            NewEntry {
+                user_id,
+                content_type_id: reg.content_type_id,
+                object_id: &row.pk,
+                object_repr: &row.repr,
+                flag: if existing.is_some() {
+                    ActionFlag::Change
+                } else {
+                    ActionFlag::Addition
+                },
+                message,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(Some(row))
+    }
+
+    /// The `inlines` of the form's context. `posted` is what was posted (after an
+    /// error); otherwise the rows of `parent` are shown, with `extra` empty forms.
+    pub(super) async fn inlines_json(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        parent: Option<&Row>,
+        posted: Option<Posted<'_>>,
+        read_only: bool,
+    ) -> Result<Json, ()> {
+        let mut out = Vec::new();
+        for (k, set) in reg.model.inlines().iter().enumerate() {
+            let can_view = self.child_perm(staff, set, "view");
+            let can_add = self.child_perm(staff, set, "add") && !read_only;
+            if !can_view && !can_add {
+                continue;
+            }
+            let info = set.model.info();
+            let p = &set.prefix;
+            // Each form, and whether its values come from the post.
+            let mut forms: Vec<(PostedForm, bool)> = Vec::new();
+            let mut errors: Vec<String> = Vec::new();
+            let submitted = posted
+                .and_then(|(all, form)| all.get(k).filter(|p| p.submitted).map(|p| (p, form)));
+            let total;
+            if let Some((pi, _)) = submitted {
+                errors.clone_from(&pi.errors);
+                forms.extend(pi.forms.iter().map(|f| (f.clone(), true)));
+                total = pi.forms.iter().map(|f| f.index + 1).max().unwrap_or(0);
+            } else {
+                let rows = self
+                    .child_rows(set, parent)
+                    .await
+                    .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
+                let rows: Vec<Row> = rows
+                    .into_iter()
+                    .filter(|r| self.child_may(staff, set, r, "view"))
+                    .collect();
+                let mut new = if can_add { set.extra } else { 0 };
+                if can_add {
+                    new = new.max(set.min_num.saturating_sub(rows.len()));
+                }
+                if let Some(max) = set.max_num {
+                    new = new.min(max.saturating_sub(rows.len()));
+                }
+                let blank = |index: usize, row: Option<Row>| PostedForm {
+                    index,
+                    row,
+                    errors: HashMap::new(),
+                    non_field: Vec::new(),
+                    delete: false,
+                };
+                for row in rows {
+                    forms.push((blank(forms.len(), Some(row)), false));
+                }
+                for _ in 0..new {
+                    forms.push((blank(forms.len(), None), false));
+                }
+                total = forms.len();
+            }
+            let rows: Vec<&Row> = forms.iter().filter_map(|(f, _)| f.row.as_ref()).collect();
+            let lookups = self.fk_lookups(info, &rows, false, false).await?;
+            let initial = rows.len();
+            let none: HashMap<String, Vec<String>> = HashMap::new();
+            let child_reg = self.child_reg(set);
+            let mut forms_json = Vec::new();
+            for (f, was_posted) in &forms {
+                let (row, delete) = (&f.row, f.delete);
+                let form_prefix = format!("{p}-{}", f.index);
+                let editable = match row {
+                    Some(r) => !read_only && self.child_may(staff, set, r, "change"),
+                    None => can_add,
+                };
+                let on = FieldOn {
+                    existing: row.as_ref(),
+                    posted: if *was_posted {
+                        submitted.map(|(_, form)| form)
+                    } else {
+                        None
+                    },
+                    errors: &f.errors,
+                    adding: row.is_none(),
+                    read_only: !editable,
+                    prefix: &format!("{form_prefix}-"),
+                };
+                let mut form = self.inline_form_json(info, &on, &lookups);
+                form["prefix"] = json!(form_prefix);
+                form["errors"] = json!(f.non_field);
+                form["delete"] = json!(delete);
+                if let Some(r) = row {
+                    form["pk"] = json!(r.pk);
+                    form["repr"] = json!(r.repr);
+                    form["can_delete"] = json!(
+                        !read_only && set.can_delete && self.child_may(staff, set, r, "delete")
+                    );
+                    if let Some(creg) = child_reg
+                        && self.child_may(staff, set, r, "view")
+                    {
+                        form["url"] = json!(format!(
+                            "{}change/",
+                            object_url(self.inner, creg.model.info(), &r.pk)
+                        ));
+                    }
+                }
+                forms_json.push(form);
+            }
+            let empty_form = if can_add {
+                let on = FieldOn {
+                    existing: None,
+                    posted: None,
+                    errors: &none,
+                    adding: true,
+                    read_only: false,
+                    prefix: &format!("{p}-__prefix__-"),
+                };
+                let mut form = self.inline_form_json(info, &on, &lookups);
+                form["prefix"] = json!(format!("{p}-__prefix__"));
+                form
+            } else {
+                Json::Null
+            };
+            let columns: Vec<Json> = info
+                .fieldsets
+                .iter()
+                .flat_map(|(_, f)| f)
+                .map(|&i| {
+                    let field = &info.fields[i];
+                    json!({
+                        "name": field.name,
+                        "label": field.label,
+                        "required": field.editable(true) && field.required(),
+                        "help": field.help,
+                    })
+                })
+                .collect();
+            out.push(json!({
+                "prefix": p,
+                "style": match set.style { Style::Tabular => "tabular", Style::Stacked => "stacked" },
+                "name": info.verbose_name,
+                "name_plural": crate::field::label_of(&info.verbose_name_plural),
+                "columns": columns,
+                "forms": forms_json,
+                "empty_form": empty_form,
+                "errors": errors,
+                "can_add": can_add,
+                "can_delete": set.can_delete && self.child_perm(staff, set, "delete") && !read_only,
+                "add_label": format!("Add another {}", info.verbose_name),
+                "management": {
+                    "total": total,
+                    "initial": initial,
+                    "min_num": set.min_num,
+                    "max_num": set.max_num.unwrap_or(1000),
+                },
+            }));
+        }
+        Ok(Json::Array(out))
+    }
+
+    /// One inline form: its fields flat (`fields`, for a table row) and by fieldset
+    /// (`fieldsets`, for a stacked block).
+    fn inline_form_json(&self, info: &ModelInfo, on: &FieldOn<'_>, lookups: &FkLookups) -> Json {
+        let mut flat = Vec::new();
+        let mut sets = Vec::new();
+        for (name, indices) in &info.fieldsets {
+            let fields: Vec<Json> = indices
+                .iter()
+                .map(|&i| self.field_json(info, i, on, lookups))
+                .collect();
+            flat.extend(fields.iter().cloned());
+            sets.push(json!({"name": name, "classes": [], "fields": fields}));
+        }
+        json!({
+            "pk": null,
+            "original": on.existing.is_some(),
+            "readonly": on.read_only,
+            "can_delete": false,
+            "delete": false,
+            "errors": [],
+            "fields": flat,
+            "fieldsets": sets,
+        })
+    }
 }

@@ -1,0 +1,281 @@
+// Browser tests of the batteries admin's inlines: the reviews of a book edited on the
+// book's page (tests/src/admin_app.rs), in headless Chromium, driven by playwright-core.
+//
+//   node admin-inlines.test.mjs <base-url> <screenshot-dir>
+//
+// <base-url> is where `admin-app` listens (the admin is at <base-url>/admin/), on a fresh
+// database seeded with 5 authors and 60 books (SEED_BOOKS=60). Each step throws on the
+// first thing that is not as a user would expect; the process then exits 1 after saving
+// a screenshot of the page as `failure-<step>.png`. Screenshots of the main pages are
+// kept in <screenshot-dir> either way. Run by tests/tests/integration/admin_browser_inlines.rs.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) {
+  console.error('usage: node admin-inlines.test.mjs <base-url> <screenshot-dir>');
+  process.exit(2);
+}
+const admin = `${base.replace(/\/$/, '')}/admin`;
+const PASSWORD = 'correct horse battery staple';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The whole run is bounded: a hung page must fail the test, not stall it.
+const RUN_LIMIT_MS = 120_000;
+
+fs.mkdirSync(shots, { recursive: true });
+
+// ---------------------------------------------------------------- assertions
+
+class Failure extends Error {}
+
+function ok(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+function eq(actual, expected, message) {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    throw new Failure(
+      `${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+    );
+  }
+}
+
+/** Trimmed, whitespace-collapsed text of every match of `selector`. */
+async function texts(page, selector) {
+  const all = await page.locator(selector).allInnerTexts();
+  return all.map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+async function text(page, selector) {
+  const t = await page.locator(selector).first().innerText();
+  return t.replace(/\s+/g, ' ').trim();
+}
+
+async function count(page, selector) {
+  return page.locator(selector).count();
+}
+
+/** The path and query of the page's URL. */
+function where(page) {
+  const url = new URL(page.url());
+  return url.pathname + url.search;
+}
+
+function query(page) {
+  return new URL(page.url()).searchParams;
+}
+
+/** The number of each "Book NNNN about ..." title, in the order shown. */
+function bookNumbers(titles) {
+  return titles
+    .map((t) => /^Book (\d{4}) /.exec(t))
+    .filter(Boolean)
+    .map((m) => Number(m[1]));
+}
+
+function increasing(numbers) {
+  return numbers.every((n, i) => i === 0 || numbers[i - 1] < n);
+}
+
+const TITLES = '#result_list tbody th a';
+
+/** The success message, waiting for it. */
+async function success(page) {
+  const li = page.locator('.messagelist li.success');
+  await li.first().waitFor();
+  return (await li.first().innerText()).trim();
+}
+
+/** Clicks and waits for the navigation it starts. */
+async function follow(page, locator) {
+  await Promise.all([page.waitForNavigation(), locator.click()]);
+}
+
+/** Fills a text input or picks the option of a select, whichever the field is. */
+async function setValue(page, selector, value) {
+  const tag = await page.locator(selector).evaluate((el) => el.tagName);
+  if (tag === 'SELECT') await page.selectOption(selector, value);
+  else await page.fill(selector, value);
+}
+
+async function shot(page, name, options = {}) {
+  const file = path.join(shots, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, ...options });
+  return file;
+}
+
+// ---------------------------------------------------------------- the run
+
+const steps = [];
+let current = null;
+
+async function step(name, body) {
+  current = name;
+  const started = Date.now();
+  await body();
+  steps.push(name);
+  console.log(`ok   ${name} (${Date.now() - started} ms)`);
+}
+
+const started = Date.now();
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'batteries-chromium-'));
+const limit = setTimeout(() => {
+  console.error(`FAIL the browser run took more than ${RUN_LIMIT_MS / 1000} s (at: ${current})`);
+  process.exit(1);
+}, RUN_LIMIT_MS);
+
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+  viewport: { width: 1280, height: 800 },
+});
+context.setDefaultTimeout(10_000);
+const page = context.pages()[0] ?? (await context.newPage());
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+page.on('console', (m) => {
+  // A 403 or 404 page logs "Failed to load resource": that is the server's answer.
+  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+    pageErrors.push(m.text());
+  }
+});
+
+let failed = null;
+try {
+  await run(page);
+} catch (e) {
+  failed = e;
+}
+
+if (failed) {
+  console.error(`FAIL ${current}: ${failed instanceof Failure ? failed.message : failed.stack}`);
+  console.error(`     at ${page.url()}`);
+  try {
+    const file = await shot(page, `failure-${current.replace(/[^a-z0-9]+/gi, '-')}`);
+    console.error(`     screenshot: ${file}`);
+  } catch {
+    // The page itself may be gone.
+  }
+}
+await context.close();
+fs.rmSync(profile, { recursive: true, force: true });
+clearTimeout(limit);
+// Not "N passed, N failed": that line is cargo test's to print.
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`admin-inlines.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`);
+process.exit(failed ? 1 : 0);
+
+async function login(page, username) {
+  await page.fill('#id_username', username);
+  await page.fill('#id_password', PASSWORD);
+  await follow(page, page.locator('#login-form button[type=submit]'));
+}
+
+async function run(page) {
+  const book = `${admin}/library/book/1/change/`;
+  const ROWS = '#review_set-group tbody tr[data-inline-form]';
+  const total = () => page.inputValue('#id_review_set-TOTAL_FORMS');
+
+  await step('admin logs in', async () => {
+    await page.goto(`${admin}/`);
+    await login(page, 'admin');
+    eq(new URL(page.url()).pathname, '/admin/', 'logged in');
+  });
+
+  await step('the book shows its review inline with one empty form', async () => {
+    await page.goto(book);
+    ok(await page.locator('#review_set-group').isVisible(), 'the inline');
+    eq(await count(page, ROWS), 1, 'one extra form');
+    eq(await total(), '1', 'TOTAL_FORMS');
+    ok(await page.locator('button.inline-addlink').isVisible(), '"Add another review" shown by the script');
+    await shot(page, 'inline-empty');
+  });
+
+  await step('a review typed in the extra form is saved with the book', async () => {
+    await page.fill('#id_review_set-0-stars', '2');
+    await page.fill('#id_review_set-0-body', 'The old review');
+    await page.fill('#id_review_set-0-created', '2026-03-01T10:00:00');
+    await follow(page, page.locator('button[name=_continue]'));
+    eq(where(page), '/admin/library/book/1/change/', 'still on the book');
+    const message = await success(page);
+    ok(message.includes('changed'), `message: ${message}`);
+    eq(await count(page, ROWS), 2, 'the review and a new extra form');
+    eq((await page.inputValue('#id_review_set-0-body')).trim(), 'The old review', 'saved');
+  });
+
+  await step('"Add another review" adds a numbered form, and a removed one goes away', async () => {
+    await page.click('button.inline-addlink');
+    eq(await count(page, ROWS), 3, 'one more form');
+    eq(await total(), '3', 'counted');
+    ok(await page.locator('#id_review_set-2-stars').isVisible(), 'numbered 2');
+    await page.click('button.inline-addlink');
+    eq(await total(), '4', 'counted again');
+    await page.locator('#review_set-3 button.inline-deletelink').click();
+    eq(await count(page, ROWS), 3, 'removed');
+    eq(await total(), '3', 'uncounted');
+    eq(await count(page, '#id_review_set-3-stars'), 0, 'no form 3 left');
+  });
+
+  await step('two new reviews and a deleted one are saved together', async () => {
+    await page.fill('#id_review_set-1-stars', '5');
+    await page.fill('#id_review_set-1-body', 'First new review');
+    await page.fill('#id_review_set-1-created', '2026-03-02T10:00:00');
+    await page.fill('#id_review_set-2-stars', '4');
+    await page.fill('#id_review_set-2-body', 'Second new review');
+    await page.fill('#id_review_set-2-created', '2026-03-03T10:00:00');
+    await page.check('#id_review_set-0-DELETE');
+    await shot(page, 'inline-filled');
+    await follow(page, page.locator('button[name=_continue]'));
+    eq(where(page), '/admin/library/book/1/change/', 'saved');
+    await success(page);
+    const bodies = [];
+    for (const i of [0, 1]) {
+      bodies.push((await page.inputValue(`#id_review_set-${i}-body`)).trim());
+    }
+    eq(bodies, ['First new review', 'Second new review'], 'the new reviews, the old one gone');
+    eq(await count(page, ROWS), 3, 'two reviews and one extra form');
+    await follow(page, page.locator('ul.object-tools a.historylink'));
+    const messages = await texts(page, '#change-history td.history-message');
+    const last = messages[messages.length - 1];
+    ok(
+      last.includes('Added review “First new review”') && last.includes('Deleted review “The old review”'),
+      `history: ${last}`,
+    );
+  });
+
+  await step('an invalid review shows its error on its row and saves nothing', async () => {
+    await page.goto(book);
+    await page.click('button.inline-addlink');
+    await page.fill('#id_review_set-3-body', 'No stars given');
+    await page.fill('#id_review_set-3-created', '2026-03-04T10:00:00');
+    await page.fill('#id_review_set-0-body', 'First new review, edited');
+    await follow(page, page.locator('button[name=_save]'));
+    eq(where(page), '/admin/library/book/1/change/', 'stays on the form');
+    ok(await page.locator('.errornote').isVisible(), 'error note');
+    ok(await page.locator('#id_review_set-3-stars_error').isVisible(), 'the error on its row');
+    eq(await page.getAttribute('#id_review_set-3-stars', 'aria-invalid'), 'true', 'aria-invalid');
+    eq((await page.inputValue('#id_review_set-3-body')).trim(), 'No stars given', 'values kept');
+    eq((await page.inputValue('#id_review_set-0-body')).trim(), 'First new review, edited', 'others kept');
+    await shot(page, 'inline-errors');
+    await page.goto(book);
+    eq((await page.inputValue('#id_review_set-0-body')).trim(), 'First new review', 'nothing saved');
+    eq(await count(page, ROWS), 3, 'no review added');
+  });
+
+  await step('no script error in any page', async () => {
+    eq(pageErrors, [], "errors in the pages' console");
+  });
+}
