@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use batteries::admin::{AdminSite, ModelAdmin};
+use batteries::admin::{AdminSite, Inline, ModelAdmin};
 use batteries::auth::entities::user;
 use batteries::auth::sessions::{DatabaseStore, SessionSecret};
 use batteries::auth::throttle::{self, LoginThrottle};
@@ -74,7 +74,8 @@ pub struct Settings {
 
 /// The admin's registrations: posts (newest first, searchable by title, slug and body,
 /// filtered by state and date), comments (moderated with the action "Approve selected
-/// comments"), tags, the posts' tags, and the users (Django's `UserAdmin`).
+/// comments"), tags, the posts' tags, and the users (Django's `UserAdmin`). Posts drill
+/// down by date, toggle "published" from the list and edit their comments inline.
 pub fn admin_site() -> AdminSite {
     AdminSite::new()
         .title("blog admin", "Blog administration")
@@ -91,6 +92,23 @@ pub fn admin_site() -> AdminSite {
                 .ordering("-created")
                 .list_per_page(25)
                 .help_text(post::Column::Slug, "The post's URL name, unique.")
+                .date_hierarchy(post::Column::Created)
+                .list_editable([post::Column::Published])
+                .inline(
+                    Inline::<comment::Entity>::tabular()
+                        .fields([
+                            comment::Column::Author,
+                            comment::Column::Body,
+                            comment::Column::Approved,
+                        ])
+                        .extra(0)
+                        .admin(ModelAdmin::<comment::Entity>::new().on_save(|c, change| {
+                            if !change {
+                                c.created = Set(chrono::Utc::now());
+                            }
+                            Ok(())
+                        })),
+                )
                 .display(|p| p.title.clone()),
         )
         .register(

@@ -177,6 +177,17 @@ async fn blog_admin_needs_a_login_and_lists_posts(db: &TestDb) {
         posts.body
     );
     assert!(!posts.body.contains("Writing tower middleware"));
+    // Posts drill down by date and toggle "published" from the list.
+    assert!(posts.body.contains("created__year="), "date hierarchy");
+    assert!(posts.body.contains("form-TOTAL_FORMS"), "list_editable");
+    // A post's comments are edited on its page.
+    let change = browser.get("/admin/blog/post/1/change/").await;
+    assert_eq!(change.status, StatusCode::OK, "{}", change.body);
+    assert!(
+        change.body.contains("comment_set-TOTAL_FORMS"),
+        "{}",
+        change.body
+    );
     server.abort();
 }
 
