@@ -9,6 +9,7 @@
 mod admin;
 mod admin_api;
 mod admin_browser;
+mod admin_export;
 mod admin_log;
 mod admin_mount;
 mod auth;
