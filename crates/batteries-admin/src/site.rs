@@ -309,7 +309,7 @@ impl AdminSite {
     /// returns the service. `secret` must be the one the `AuthLayer` uses.
     ///
     /// # Export
-    /// `<app>.export_<model>` ("Can export <verbose name>") lets a user who may view a
+    /// `<app>.export_<model>` (`Can export <verbose name>`) lets a user who may view a
     /// model download its changelist: `<prefix>/<app>/<model>/export/?format=csv` (or
     /// `json`), followed by the changelist's own query string (filters, search,
     /// `ordering`), and the same under `<prefix>/api/<app>/<model>/export`. Superusers
