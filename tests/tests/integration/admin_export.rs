@@ -5,6 +5,10 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use batteries::admin::{AdminSite, ModelAdmin};
 use batteries::auth::entities::{permission, user, user_permissions};
@@ -22,6 +26,7 @@ backend_tests!(
     export_refuses_bad_query_strings,
     export_streams_more_than_one_batch_in_order,
     export_skips_rows_the_view_hook_refuses,
+    export_stops_reading_when_the_client_goes_away,
 );
 
 /// The library with `books` books, served; a browser.
@@ -564,6 +569,108 @@ async fn export_streams_more_than_one_batch_in_order(db: &TestDb) {
         2_501,
         "the offset path is complete"
     );
+}
+
+/// Inserts `n` books quickly (a few statements).
+async fn bulk_books(db: &TestDb, n: i32) {
+    let base = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let models = chunk.iter().map(|&i| book::ActiveModel {
+            author_id: Set(1),
+            title: Set(format!("Many {i:06}")),
+            isbn: Set(format!("977{i:010}")),
+            summary: Set(String::new()),
+            status: Set("draft".into()),
+            price: Set(rust_decimal::Decimal::ONE),
+            in_stock: Set(true),
+            added: Set(base + chrono::Duration::seconds(i64::from(i))),
+            uuid: Set(uuid::Uuid::new_v4()),
+            ..Default::default()
+        });
+        book::Entity::insert_many(models)
+            .exec(db.conn())
+            .await
+            .unwrap();
+    }
+}
+
+/// A client that reads the headers and hangs up: the export's task stops reading rows
+/// (the computed column counts the rows read) instead of running to the end.
+async fn export_stops_reading_when_the_client_goes_away(db: &TestDb) {
+    admin_app::setup(db.conn()).await;
+    let secret = admin_app::secret();
+    let _ = admin_app::admin(db.conn(), &secret).await;
+    admin_app::seed_users(db.conn()).await;
+    admin_app::seed_library(db.conn(), 1, 0).await;
+    let total = 20_000;
+    bulk_books(db, total).await;
+    let read = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&read);
+    let admin = AdminSite::new()
+        .register(ModelAdmin::<author::Entity>::new())
+        .register(
+            ModelAdmin::<book::Entity>::new()
+                .list_display([book::Column::Title])
+                // 4 KiB a row: 80 MB in all, far more than any socket buffers.
+                .computed("pad", "Pad", move |_| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    "x".repeat(4096)
+                }),
+        )
+        .build(db.conn().clone(), secret.clone())
+        .await
+        .unwrap();
+    let app = admin_app::router(db.conn(), admin, &secret);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut b = Browser::new(addr);
+    login(&mut b, "admin").await;
+    let cookie = format!("sessionid={}", b.session_cookie().unwrap());
+
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /admin/library/book/export/?format=csv HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut head = vec![0_u8; 4096];
+    let n = stream.read(&mut head).await.unwrap();
+    let head = String::from_utf8_lossy(&head[..n]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    drop(stream);
+
+    // The task notices at its next send and stops; nothing is read after that.
+    let mut last = read.load(Ordering::SeqCst);
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = read.load(Ordering::SeqCst);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let settled = read.load(Ordering::SeqCst);
+    assert_eq!(settled, last, "still reading rows after the client left");
+    assert!(
+        settled < total as usize,
+        "read {settled} rows of {total}: the export ran to the end without a reader"
+    );
+
+    // The server still answers, and a full export is complete.
+    let full = b.get("/admin/library/book/export/?format=csv").await;
+    assert_eq!(full.status, 200);
+    assert_eq!(full.body.matches("\r\n").count(), total as usize + 1);
+    task.abort();
 }
 
 /// Books only in stock are visible to non-superusers: the export skips the others.
