@@ -455,6 +455,21 @@ async fn export_refuses_bad_query_strings(db: &TestDb) {
         assert_eq!(api.status, 400, "{query}: {}", api.body);
         assert!(api.json()["error"].is_string(), "{}", api.body);
     }
+    // The API refuses what its list refuses: a value outside a field's choices, other
+    // methods.
+    let api = b
+        .get_api("/admin/api/library/book/export?status=null", &[])
+        .await;
+    assert_eq!(api.status, 400, "{}", api.body);
+    let put = b
+        .send(
+            http::Method::PUT,
+            "/admin/api/library/book/export",
+            &[("x-csrftoken", "x")],
+            bytes::Bytes::new(),
+        )
+        .await;
+    assert!(put.status == 405 || put.status == 403, "{}", put.status);
     let post = b.post_form("/admin/library/book/export/", &[]).await;
     assert!(post.status == 403 || post.status == 405, "{}", post.status);
 }

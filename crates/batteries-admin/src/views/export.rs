@@ -13,10 +13,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use batteries_orm::value::to_json;
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http::{HeaderValue, Response, StatusCode, header};
 use sea_orm::{DatabaseConnection, Value};
 use serde_json::{Value as Json, json};
@@ -162,7 +164,17 @@ pub(crate) async fn start(
         targets,
     };
     let (tx, body) = AdminBody::channel(AHEAD);
-    tokio::spawn(job.run(tx, first));
+    tokio::spawn(async move {
+        let guard = tx.clone();
+        // A bug must not end the file as if it were complete.
+        if AssertUnwindSafe(job.run(tx, first))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            fail(&guard, "the export's task panicked").await;
+        }
+    });
 
     let mut response = Response::new(body);
     let headers = response.headers_mut();
@@ -348,16 +360,20 @@ impl Cell<'_> {
 /// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`,
 /// unless it is a plain number (`-12.5`), which no spreadsheet runs.
 pub(crate) fn neutralise(s: &str) -> Cow<'_, str> {
-    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let number = s.len() > 1
-        && s[1..]
+    if !s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        return Cow::Borrowed(s);
+    }
+    // The first character is ASCII: the rest starts at byte 1.
+    let rest = &s[1..];
+    let number = !rest.is_empty()
+        && rest
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
         && s.parse::<f64>().is_ok();
-    if risky && !number {
-        Cow::Owned(format!("'{s}"))
-    } else {
+    if number {
         Cow::Borrowed(s)
+    } else {
+        Cow::Owned(format!("'{s}"))
     }
 }
 
@@ -514,6 +530,23 @@ pub(crate) async fn api(
     reg: &Registered,
     pairs: Vec<(String, String)>,
 ) -> Response<AdminBody> {
+    // As the API's list: a filter on a field with choices must name one of them.
+    let info = reg.model.info();
+    for (key, value) in &pairs {
+        if let Some(choices) = info
+            .field_index(key)
+            .and_then(|i| info.fields[i].choices.as_ref())
+            && !choices.iter().any(|(v, _)| v == value)
+        {
+            let allowed: Vec<&str> = choices.iter().map(|(v, _)| v.as_str()).collect();
+            let message = format!(
+                "invalid value `{}` for `{key}`: allowed: {}",
+                crate::field::truncate(value),
+                allowed.join(", ")
+            );
+            return crate::site::json_response(StatusCode::BAD_REQUEST, &json!({"error": message}));
+        }
+    }
     let (status, message) = match start(inner, staff, reg, pairs).await {
         Ok(response) => return response,
         Err(Refusal::Forbidden) => (
@@ -545,5 +578,8 @@ mod tests {
         assert_eq!(neutralise("-"), "'-");
         assert_eq!(neutralise("plain"), "plain");
         assert_eq!(neutralise(""), "");
+        assert_eq!(neutralise("ÄéJÚ4"), "ÄéJÚ4");
+        assert_eq!(neutralise("=Ä"), "'=Ä");
+        assert_eq!(neutralise("-é"), "'-é");
     }
 }
