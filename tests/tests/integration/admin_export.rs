@@ -16,7 +16,7 @@ use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{self, PASSWORD, entities::author, entities::book};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 backend_tests!(
     export_equals_the_changelist,
@@ -27,6 +27,7 @@ backend_tests!(
     export_streams_more_than_one_batch_in_order,
     export_skips_rows_the_view_hook_refuses,
     export_stops_reading_when_the_client_goes_away,
+    export_aborts_when_the_database_fails_half_way,
 );
 
 /// The library with `books` books, served; a browser.
@@ -709,6 +710,77 @@ async fn export_stops_reading_when_the_client_goes_away(db: &TestDb) {
     let full = b.get("/admin/library/book/export/?format=csv").await;
     assert_eq!(full.status, 200);
     assert_eq!(full.body.matches("\r\n").count(), total as usize + 1);
+    task.abort();
+}
+
+/// The table goes away between two batches: the response is cut off (no final chunk),
+/// never ended as if the file were complete.
+async fn export_aborts_when_the_database_fails_half_way(db: &TestDb) {
+    admin_app::setup(db.conn()).await;
+    let secret = admin_app::secret();
+    let _ = admin_app::admin(db.conn(), &secret).await;
+    admin_app::seed_users(db.conn()).await;
+    admin_app::seed_library(db.conn(), 1, 0).await;
+    let total = 20_000;
+    bulk_books(db, total).await;
+    let admin = AdminSite::new()
+        .register(ModelAdmin::<author::Entity>::new())
+        .register(
+            ModelAdmin::<book::Entity>::new()
+                .list_display([book::Column::Title])
+                .computed("pad", "Pad", |_| "x".repeat(4096)),
+        )
+        .build(db.conn().clone(), secret.clone())
+        .await
+        .unwrap();
+    let app = admin_app::router(db.conn(), admin, &secret);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut b = Browser::new(addr);
+    login(&mut b, "admin").await;
+    let cookie = format!("sessionid={}", b.session_cookie().unwrap());
+
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /admin/library/book/export/?format=csv HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut received = vec![0_u8; 64 * 1024];
+    let n = stream.read(&mut received).await.unwrap();
+    received.truncate(n);
+    assert!(received.starts_with(b"HTTP/1.1 200"));
+    // The export waits for this reader; meanwhile its table disappears.
+    db.conn()
+        .execute_unprepared("ALTER TABLE library_book RENAME TO library_book_gone")
+        .await
+        .unwrap();
+    let read_rest = async {
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+        rest
+    };
+    let rest = tokio::time::timeout(std::time::Duration::from_mins(1), read_rest)
+        .await
+        .expect("the server ends the response");
+    received.extend_from_slice(&rest);
+    let rows = received.windows(4).filter(|w| *w == b"xxx\r").count();
+    assert!(rows < total as usize, "all {rows} rows arrived");
+    assert!(
+        !received.ends_with(b"\r\n0\r\n\r\n"),
+        "the chunked body was ended as if complete after {rows} rows"
+    );
+    db.conn()
+        .execute_unprepared("ALTER TABLE library_book_gone RENAME TO library_book")
+        .await
+        .unwrap();
     task.abort();
 }
 
