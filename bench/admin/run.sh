@@ -9,7 +9,14 @@
 # seeded on first start, about a minute).
 #
 # Usage: bench/admin/run.sh            (from anywhere)
-# Knobs (environment): ROUNDS (3), DURATION (10, seconds), WARMUP (3, seconds),
+#        MODE=export bench/admin/run.sh
+#   The export instead of the changelist: the 1,000,000 books as CSV and JSON (and the
+#   333,333 published ones as CSV) through /admin/library/book/export/, rows/s and the
+#   server's peak RSS (VmHWM before and after, VmRSS sampled every 0.1 s during each
+#   download), next to two baselines in the same run: psql's \copy of the same columns
+#   in the same order, and a plain sea-orm stream() of the same rows inside the server
+#   (POST /baseline/stream on the control port). See docs/performance.md, "Admin export".
+# Knobs (environment): MODE (changelist), ROUNDS (3), DURATION (10, seconds), WARMUP (3, seconds),
 # CASES (a subset of the names below, default all), SERVER_CPUS (0), WRK_CPUS (1),
 # TIMING (1: one more wrk run per case with per-statement timing), ADMINBENCH_POOL (16),
 # ADMINBENCH_PORT (8810), CARGO_TARGET_DIR.
@@ -73,6 +80,63 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' -b "$jar" -c "$jar" \
 sid=$(awk '$6 == "sessionid" { print $7 }' "$jar")
 [ -n "$sid" ] || { echo "no session cookie after login" >&2; exit 1; }
 cookie="Cookie: sessionid=$sid"
+
+if [ "${MODE:-changelist}" = export ]; then
+    status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server/status"; }
+    sample_rss() { # file: VmRSS every 0.1 s until killed
+        while :; do status_kb VmRSS >>"$1"; sleep 0.1; done
+    }
+    peak() { sort -n "$1" | tail -1; }
+    now() { date +%s.%N; }
+    mb() { python3 -c 'import sys; print(f"{int(sys.argv[1]) / 1e6:.1f}")' "$1"; }
+    rate() { python3 -c 'import sys; r, a, b = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]); print(f"{b - a:.2f} s, {r / (b - a):,.0f} rows/s")' "$@"; }
+    download() { # name url lines-per-file-besides-rows
+        : >"$out/rss-$1.txt"
+        sample_rss "$out/rss-$1.txt" &
+        local sampler=$! t0 t1 lines bytes code
+        t0=$(now)
+        read -r lines bytes < <(curl -sS -H "$cookie" -D "$out/headers-$1.txt" "$2" | wc -lc)
+        t1=$(now)
+        kill "$sampler"; wait "$sampler" 2>/dev/null || true
+        code=$(awk 'NR == 1 { print $2 }' "$out/headers-$1.txt")
+        [ "$code" = 200 ] || { echo "$1: answered $code" >&2; cat "$out/headers-$1.txt" >&2; exit 1; }
+        echo "| $1 | $((lines - $3)) | $(mb "$bytes") MB | $(rate $((lines - $3)) "$t0" "$t1") | $(peak "$out/rss-$1.txt") kB | $(status_kb VmHWM) kB |"
+    }
+    pg_url=${ADMINBENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+    pg_url="${pg_url%/*}/bench_admin"
+    copy="\\copy (SELECT title, author_id, status, price, in_stock, added FROM library_book ORDER BY added DESC, id) TO STDOUT WITH CSV HEADER"
+    echo "| what | rows | size | time, rows/s | server's peak VmRSS during it | server's VmHWM after it |"
+    echo "| --- | ---: | ---: | --- | ---: | ---: |"
+    echo "| (started, logged in) | | | | $(status_kb VmRSS) kB (now) | $(status_kb VmHWM) kB |"
+    # Warm the table into the page cache first, so that no measured run is the one that
+    # reads it from disk.
+    psql -q "$pg_url" -c "$copy" >/dev/null
+    download export-csv "$admin/library/book/export/?format=csv" 1
+    download export-json "$admin/library/book/export/?format=json" 2
+    download export-csv-published "$admin/library/book/export/?format=csv&status=published" 1
+    # Baseline 1: psql's \copy of the same columns in the same order (the author's id,
+    # not its name), no HTTP, no server.
+    t0=$(now)
+    read -r lines bytes < <(psql -q "$pg_url" -c "$copy" | wc -lc)
+    t1=$(now)
+    echo "| psql \\copy, same columns and order | $((lines - 1)) | $(mb "$bytes") MB | $(rate $((lines - 1)) "$t0" "$t1") | - | - |"
+    # Baseline 2: sea-orm's stream() of the same rows inside the server.
+    : >"$out/rss-stream.txt"
+    sample_rss "$out/rss-stream.txt" &
+    sampler=$!
+    curl -sS -X POST "$control/baseline/stream" >"$out/stream.json"
+    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    python3 - "$out/stream.json" "$(peak "$out/rss-stream.txt")" "$(status_kb VmHWM)" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if r.get("error"):
+    sys.exit(f"baseline stream failed: {r['error']}")
+print(f"| sea-orm stream() in the server (models decoded, nothing encoded or sent) | {r['rows']} | - | "
+      f"{r['seconds']:.2f} s, {r['rows'] / r['seconds']:,.0f} rows/s | {sys.argv[2]} kB | {sys.argv[3]} kB |")
+EOF
+    echo "(raw output in $out)" >&2
+    exit 0
+fi
 
 declare -A conns url
 for line in "${ALL_CASES[@]}"; do

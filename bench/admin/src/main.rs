@@ -13,6 +13,7 @@
 //! | `POST /capture/{case}/stop` | stops recording; answers the statements, values inlined |
 //! | `POST /replay/{case}?concurrency=C&seconds=S&warmup=W` | `C` tasks run `case`'s statements, in order, one after the other, on the admin's own pool, for `S` seconds (after `W` seconds not counted); answers requests/s, p50 and p99 of one sequence |
 //! | `POST /timing/start`, `POST /timing/stop` | per-statement count and total time (sea-orm's metric callback) while the admin is under load |
+//! | `POST /baseline/stream` | the export's baseline: every book, in the export's order (`added DESC, id`), read with sea-orm's `stream()` and decoded into models, nothing encoded or sent; answers rows and seconds |
 //!
 //! The data is created once, in the database `bench_admin` (see [`seed`]); later starts
 //! reuse it. Once serving, prints one JSON line with both URLs, then serves until killed.
@@ -411,6 +412,40 @@ async fn replay(
     }))
 }
 
+/// A plain sea-orm stream of the rows the export reads (every column of every book, in
+/// its order), decoded into models and counted: what reading alone costs.
+async fn baseline_stream(State(c): State<Control>) -> Json<Value> {
+    use futures_util::TryStreamExt as _;
+    use sea_orm::QueryOrder as _;
+    let start = Instant::now();
+    let stream = book::Entity::find()
+        .order_by_desc(book::Column::Added)
+        .order_by_asc(book::Column::Id)
+        .stream(&c.db)
+        .await;
+    let mut stream = match stream {
+        Ok(s) => s,
+        Err(e) => return Json(json!({ "error": e.to_string() })),
+    };
+    let mut rows = 0_u64;
+    let mut title_bytes = 0_u64;
+    loop {
+        match stream.try_next().await {
+            Ok(Some(book)) => {
+                rows += 1;
+                title_bytes += book.title.len() as u64;
+            }
+            Ok(None) => break,
+            Err(e) => return Json(json!({ "error": e.to_string() })),
+        }
+    }
+    Json(json!({
+        "rows": rows,
+        "title_bytes": title_bytes,
+        "seconds": start.elapsed().as_secs_f64(),
+    }))
+}
+
 async fn timing_start(State(c): State<Control>) -> Json<Value> {
     lock(&c.recorder.timing).clear();
     c.recorder.timing_on.store(true, Ordering::SeqCst);
@@ -473,6 +508,7 @@ async fn main() -> Result<(), BoxError> {
         .route("/replay/{case}", post(replay))
         .route("/timing/start", post(timing_start))
         .route("/timing/stop", post(timing_stop))
+        .route("/baseline/stream", post(baseline_stream))
         .with_state(Control {
             db: db.clone(),
             recorder,

@@ -5,7 +5,8 @@
 //! (its body at most [`DEFAULT_BODY_LIMIT`] bytes), copied into an `http::Request<Bytes>`
 //! carrying the `Session` and `CurrentUser` that the [`Batteries`](crate::Batteries)
 //! middleware put in the request's extensions, handed to
-//! [`Admin::handle`], and the answer copied back (status, every header, body).
+//! [`Admin::handle`], and the answer copied back (status, every header, body; a streamed
+//! body, such as an export's, is streamed on).
 //!
 //! The admin needs the session and the current user: wrap the app (or the scope) in
 //! [`Batteries`](crate::Batteries) with `.sessions(..)` and `.auth(..)`; `.csrf(..)` and
@@ -40,7 +41,7 @@
 //! # Ok(()) }
 //! ```
 
-use actix_web::body::BoxBody;
+use actix_web::body::{BodyStream, BoxBody};
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Scope, web};
 use batteries_admin::{Admin, AdminBody};
@@ -48,7 +49,8 @@ use batteries_auth::sessions::Session;
 use batteries_middleware::auth::CurrentUser;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use http_body_util::BodyExt;
+use http_body::Body as _;
+use http_body_util::{BodyDataStream, BodyExt};
 
 use crate::convert::{headers_in, method_in, replace_out, uri_in};
 
@@ -123,16 +125,19 @@ fn request_in(req: &HttpRequest, body: Bytes) -> http::Request<Bytes> {
 }
 
 /// The admin's response as an actix response: status, every header (repeated ones such
-/// as `Set-Cookie` kept), body.
+/// as `Set-Cookie` kept), body. A whole body is copied; a streamed one (an export) is
+/// streamed on, chunk by chunk, and a stream that breaks off aborts the response.
 async fn response_out(response: http::Response<AdminBody>) -> HttpResponse {
     let (parts, body) = response.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(never) => match never {},
-    };
     let status =
         ActixStatus::from_u16(parts.status.as_u16()).unwrap_or(ActixStatus::INTERNAL_SERVER_ERROR);
     let mut out = HttpResponse::new(status);
     replace_out(&parts.headers, out.headers_mut());
-    out.set_body(BoxBody::new(body))
+    if body.size_hint().exact().is_some() {
+        let Ok(collected) = body.collect().await else {
+            return HttpResponse::InternalServerError().finish();
+        };
+        return out.set_body(BoxBody::new(collected.to_bytes()));
+    }
+    out.set_body(BoxBody::new(BodyStream::new(BodyDataStream::new(body))))
 }

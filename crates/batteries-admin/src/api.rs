@@ -129,6 +129,10 @@ pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Respons
             };
             match (rest, &req.method) {
                 ([], &Method::GET) => api.list(reg).await,
+                (["export"], &Method::GET | &Method::HEAD) => {
+                    crate::views::export::api(inner, &staff, reg, req.query_pairs()).await
+                }
+                (["export"], _) => method_not_allowed("GET"),
                 ([], &Method::POST) => api.create(reg).await,
                 ([pk], &Method::GET) => api.retrieve(reg, pk).await,
                 ([pk], &Method::PUT) => api.update(reg, pk, false).await,

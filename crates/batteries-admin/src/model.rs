@@ -33,6 +33,7 @@ type ActionFn<M> =
 enum ListItem<E: EntityTrait> {
     Column(E::Column),
     Computed {
+        name: String,
         label: String,
         f: DisplayFn<E::Model>,
     },
@@ -235,8 +236,8 @@ impl<E: EntityTrait> ModelAdmin<E> {
         label: impl Into<String>,
         f: impl Fn(&E::Model) -> String + Send + Sync + 'static,
     ) -> Self {
-        let _ = name;
         self.list_display.push(ListItem::Computed {
+            name: name.to_owned(),
             label: label.into(),
             f: Arc::new(f),
         });
@@ -637,7 +638,12 @@ impl<E: EntityTrait> ModelAdmin<E> {
 #[derive(Debug, Clone)]
 pub(crate) enum Column {
     Field(usize),
-    Computed { index: usize, label: String },
+    Computed {
+        index: usize,
+        label: String,
+        /// The name given to `computed` (the export's JSON key).
+        name: String,
+    },
 }
 
 /// Everything the site needs to know of a registered model, without its type.
@@ -871,6 +877,28 @@ pub(crate) trait AdminModel: Send + Sync {
         column: usize,
         value: Value,
     ) -> Result<Vec<Row>, DbErr>;
+    // ---- Export (views/export.rs) ----
+
+    /// One batch of an export: up to `size` rows the query string's pairs select (as
+    /// the changelist parses them; `page` and `per_page` ignored), in the changelist's
+    /// order, from `from` on (`None`: the first batch). Returns the rows and where the
+    /// next batch starts (`None` after the last).
+    async fn export_batch(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        from: Option<ExportFrom>,
+        size: u64,
+    ) -> Result<(Vec<Row>, Option<ExportFrom>), ListError>;
+}
+
+/// Where an export's next batch starts.
+#[derive(Debug, Clone)]
+pub(crate) enum ExportFrom {
+    /// After the row of this keyset cursor (orderings on NOT NULL columns).
+    Keyset(String),
+    /// At this offset (an ordering on a nullable column, which a keyset cannot follow).
+    Offset(u64),
 }
 
 pub(crate) struct EntityAdmin<E: EntityTrait> {
@@ -1226,10 +1254,11 @@ where
         for item in admin.list_display {
             match item {
                 ListItem::Column(c) => list_display.push(Column::Field(index_of(&c))),
-                ListItem::Computed { label, f } => {
+                ListItem::Computed { name, label, f } => {
                     list_display.push(Column::Computed {
                         index: computed.len(),
                         label,
+                        name,
                     });
                     computed.push(f);
                 }
@@ -1758,6 +1787,62 @@ where
         Ok(result.rows_affected)
     }
 
+    async fn export_batch(
+        &self,
+        db: &DatabaseConnection,
+        pairs: &[(String, String)],
+        from: Option<ExportFrom>,
+        size: u64,
+    ) -> Result<(Vec<Row>, Option<ExportFrom>), ListError> {
+        let pairs = pairs
+            .iter()
+            .filter(|(k, _)| k != "page" && k != "per_page" && k != "format")
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let params = self
+            .filters
+            .parse_pairs(pairs)
+            .map_err(|e| ListError::Query(e.to_string()))?;
+        let backend = db.get_database_backend();
+        let order = params.order_by();
+        let size = size.max(1);
+        if order.iter().all(|(c, _)| !c.def().is_null()) {
+            // A keyset: each batch is an index range, however deep into the table.
+            let cursor = match from {
+                Some(ExportFrom::Keyset(c)) => Some(c),
+                _ => None,
+            };
+            let page = export_keyset()
+                .page(
+                    db,
+                    E::find().filter(params.condition(backend)),
+                    &order,
+                    cursor.as_deref(),
+                    size,
+                    &params.fingerprint(),
+                )
+                .await
+                .map_err(|e| match e {
+                    batteries_orm::Error::Db(e) => ListError::Db(e),
+                    other => ListError::Query(other.to_string()),
+                })?;
+            let rows = page.items.iter().map(|m| self.row(m)).collect();
+            return Ok((rows, page.next_cursor.map(ExportFrom::Keyset)));
+        }
+        let offset = match from {
+            Some(ExportFrom::Offset(n)) => n,
+            _ => 0,
+        };
+        let items = params
+            .apply(E::find(), backend)
+            .offset(offset)
+            .limit(size)
+            .all(db)
+            .await
+            .map_err(ListError::Db)?;
+        let next = (items.len() as u64 == size).then_some(ExportFrom::Offset(offset + size));
+        Ok((items.iter().map(|m| self.row(m)).collect(), next))
+    }
+
     async fn run_action(
         &self,
         db: &DatabaseConnection,
@@ -1803,6 +1888,16 @@ where
             })
             .collect())
     }
+}
+
+/// The signer of export cursors. They never leave the process (the next batch is asked
+/// for by the export's own loop, never by a client), so a fixed key is enough.
+fn export_keyset() -> &'static batteries_orm::keyset::Keyset {
+    static KEYSET: std::sync::OnceLock<batteries_orm::keyset::Keyset> = std::sync::OnceLock::new();
+    KEYSET.get_or_init(|| {
+        batteries_orm::keyset::Keyset::new(b"batteries-admin export cursors, in-process only")
+            .max_age(None)
+    })
 }
 
 #[cfg(test)]

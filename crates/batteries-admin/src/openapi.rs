@@ -171,6 +171,45 @@ fn error_response(description: &str) -> Json {
 }
 
 /// The document for `staff`.
+/// `GET /{app}/{model}/export`: the changelist's columns of every matching row, as a
+/// streamed CSV or JSON file (listed only for users with the `export` permission).
+fn export_path(info: &ModelInfo, tag: &str, name: &str, list_params: &[Json]) -> Json {
+    let mut params: Vec<Json> = list_params
+        .iter()
+        .filter(|p| p["name"] != "page" && p["name"] != "per_page")
+        .cloned()
+        .collect();
+    params.insert(0, json!({"name": "format", "in": "query", "description": "The file format (default `csv`).", "schema": {"type": "string", "enum": ["csv", "json"]}}));
+    let columns: Vec<String> = info
+        .list_display
+        .iter()
+        .map(|c| match c {
+            crate::model::Column::Field(i) => info.fields[*i].name.clone(),
+            crate::model::Column::Computed { name, .. } => name.clone(),
+        })
+        .collect();
+    json!({"get": {
+        "tags": [tag],
+        "operationId": format!("export{name}"),
+        "summary": format!("Export {} (CSV or JSON, streamed)", info.verbose_name_plural),
+        "description": format!(
+            "Every row the filters and search select, in the ordering asked for, with the changelist's columns: {}. Foreign keys hold the related row's name. Needs the `{}` permission.",
+            columns.join(", "),
+            info.perm("export")
+        ),
+        "parameters": params,
+        "responses": {
+            "200": {"description": "The file, as an attachment.", "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}
+            }},
+            "400": error_response("The query string names an unknown field or holds a bad value."),
+            "401": error_response("Not logged in as active staff."),
+            "403": error_response("Permission denied.")
+        }
+    }})
+}
+
 pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
     let mysql = inner.db.get_database_backend() == sea_orm::DbBackend::MySql;
     let mut paths = Map::new();
@@ -332,6 +371,12 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             }));
         }
         paths.insert(base.clone(), Json::Object(collection));
+        if crate::views::export::may_export(staff, info) {
+            paths.insert(
+                format!("{base}export"),
+                export_path(info, &tag, &name, &params),
+            );
+        }
 
         let pk_schema = {
             let mut s = schema(info.pk_field(), mysql);

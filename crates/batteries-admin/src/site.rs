@@ -16,7 +16,7 @@ use batteries_middleware::auth::{AuthMethod, CurrentUser};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body as HttpBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, DatabaseConnection, EntityTrait, FromQueryResult,
     IntoActiveModel,
@@ -27,8 +27,132 @@ use crate::error::{Error, Result};
 use crate::model::{AdminModel, EntityAdmin, ModelAdmin};
 use crate::templates::{Templates, asset};
 
-/// The response body of every admin response.
-pub type AdminBody = Full<Bytes>;
+/// The response body of every admin response: whole (pages, JSON, assets) or streamed
+/// (exports, see [`AdminSite::build`]).
+///
+/// It implements [`http_body::Body`] (`Data = Bytes`), so axum's `nest_service`, hyper
+/// and tower layers take it as it is; `From<String>`, `From<Bytes>` and
+/// `From<&'static str>` make whole bodies (the middleware's own answers). A streamed
+/// body ends with an error (an [`std::io::Error`]) when the stream breaks off, for
+/// example when the database fails half-way through an export: the server then aborts
+/// the response instead of sending a silently truncated file. [`size_hint`] is exact
+/// for whole bodies only.
+///
+/// [`size_hint`]: http_body::Body::size_hint
+pub struct AdminBody {
+    kind: BodyKind,
+}
+
+enum BodyKind {
+    Full(Option<Bytes>),
+    Stream(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>),
+}
+
+impl AdminBody {
+    /// An empty body.
+    #[must_use]
+    pub fn empty() -> Self {
+        Self {
+            kind: BodyKind::Full(None),
+        }
+    }
+
+    /// A body of the chunks sent on `tx`, ending when every sender is dropped (or with
+    /// the first error received).
+    pub(crate) fn channel(
+        capacity: usize,
+    ) -> (tokio::sync::mpsc::Sender<std::io::Result<Bytes>>, Self) {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
+        (
+            tx,
+            Self {
+                kind: BodyKind::Stream(rx),
+            },
+        )
+    }
+}
+
+impl Default for AdminBody {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl fmt::Debug for AdminBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BodyKind::Full(b) => f
+                .debug_struct("AdminBody")
+                .field("len", &b.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            BodyKind::Stream(_) => f.debug_struct("AdminBody").field("stream", &true).finish(),
+        }
+    }
+}
+
+impl From<Bytes> for AdminBody {
+    fn from(bytes: Bytes) -> Self {
+        Self {
+            kind: BodyKind::Full((!bytes.is_empty()).then_some(bytes)),
+        }
+    }
+}
+
+impl From<String> for AdminBody {
+    fn from(text: String) -> Self {
+        Bytes::from(text).into()
+    }
+}
+
+impl From<&'static str> for AdminBody {
+    fn from(text: &'static str) -> Self {
+        Bytes::from_static(text.as_bytes()).into()
+    }
+}
+
+impl From<Vec<u8>> for AdminBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        Bytes::from(bytes).into()
+    }
+}
+
+impl HttpBody for AdminBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        match &mut self.get_mut().kind {
+            BodyKind::Full(bytes) => {
+                Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b))))
+            }
+            BodyKind::Stream(rx) => match rx.poll_recv(cx) {
+                Poll::Ready(Some(Ok(b))) => Poll::Ready(Some(Ok(http_body::Frame::data(b)))),
+                Poll::Ready(Some(Err(e))) => {
+                    rx.close();
+                    Poll::Ready(Some(Err(e)))
+                }
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.kind, BodyKind::Full(None))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.kind {
+            BodyKind::Full(b) => {
+                http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            BodyKind::Stream(_) => http_body::SizeHint::default(),
+        }
+    }
+}
 
 /// The admin site under construction: register entities, then [`build`](Self::build) it
 /// into an [`Admin`] service.
@@ -181,8 +305,23 @@ impl AdminSite {
     }
 
     /// Checks the registrations and creates each model's content type and permissions
-    /// (`view`, `add`, `change`, `delete`, as Django's migrate does), then returns the
-    /// service. `secret` must be the one the `AuthLayer` uses.
+    /// (`view`, `add`, `change`, `delete`, as Django's migrate does, and `export`), then
+    /// returns the service. `secret` must be the one the `AuthLayer` uses.
+    ///
+    /// # Export
+    /// `<app>.export_<model>` (`Can export <verbose name>`) lets a user who may view a
+    /// model download its changelist: `<prefix>/<app>/<model>/export/?format=csv` (or
+    /// `json`), followed by the changelist's own query string (filters, search,
+    /// `ordering`), and the same under `<prefix>/api/<app>/<model>/export`. Superusers
+    /// have it; others get it as any permission (a group, or the user's own). The file
+    /// holds exactly the changelist's columns (`list_display`, computed ones included;
+    /// CSV headers are their labels, JSON keys their names), every matching row in the
+    /// changelist's order (primary key last), skipping rows the view hook
+    /// (`has_view_permission`) refuses. A foreign key exports the related row's name (as
+    /// the changelist shows it), or its key when the related model is not registered.
+    /// CSV cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+    /// `@`, a tab or a carriage return, and not a number) get a leading `'`. The file is
+    /// streamed in batches of 1,000 rows, so memory stays flat however many rows match.
     ///
     /// # Errors
     /// [`Error::Config`] for a registration that cannot work, [`Error::Auth`] when the
@@ -213,6 +352,7 @@ impl AdminSite {
                 &info.verbose_name,
             )
             .await?;
+            ensure_export_permission(&db, ct.id, &info.model_name, &info.verbose_name).await?;
             registered.push(Registered {
                 model,
                 content_type_id: ct.id,
@@ -236,6 +376,37 @@ impl AdminSite {
             }),
         })
     }
+}
+
+/// Creates (if missing) `export_<model>`, "Can export <verbose name>", beside Django's
+/// four default permissions.
+async fn ensure_export_permission(
+    db: &DatabaseConnection,
+    content_type_id: i32,
+    model_name: &str,
+    verbose_name: &str,
+) -> Result<()> {
+    use batteries_auth::entities::permission;
+    batteries_orm::create::get_or_create(
+        db,
+        [
+            (permission::Column::ContentTypeId, content_type_id.into()),
+            (
+                permission::Column::Codename,
+                format!("export_{}", model_name.to_lowercase()).into(),
+            ),
+        ],
+        permission::ActiveModel {
+            name: sea_orm::Set(format!("Can export {verbose_name}")),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        batteries_orm::Error::Db(e) => Error::Db(e),
+        other => Error::Config(other.to_string()),
+    })?;
+    Ok(())
 }
 
 pub(crate) struct Registered {
@@ -373,7 +544,7 @@ where
 
 /// A plain-text response.
 pub(crate) fn plain(status: StatusCode, text: &str) -> Response<AdminBody> {
-    let mut response = Response::new(Full::new(Bytes::from(text.to_owned())));
+    let mut response = Response::new(AdminBody::from(text.to_owned()));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -384,7 +555,7 @@ pub(crate) fn plain(status: StatusCode, text: &str) -> Response<AdminBody> {
 
 /// An HTML response.
 pub(crate) fn html(status: StatusCode, body: String) -> Response<AdminBody> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(AdminBody::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -395,7 +566,7 @@ pub(crate) fn html(status: StatusCode, body: String) -> Response<AdminBody> {
 
 /// A JSON response.
 pub(crate) fn json_response(status: StatusCode, body: &Json) -> Response<AdminBody> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut response = Response::new(AdminBody::from(body.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -406,7 +577,7 @@ pub(crate) fn json_response(status: StatusCode, body: &Json) -> Response<AdminBo
 
 /// A `302 Found` to `location`.
 pub(crate) fn redirect(location: &str) -> Response<AdminBody> {
-    let mut response = Response::new(Full::new(Bytes::new()));
+    let mut response = Response::new(AdminBody::empty());
     *response.status_mut() = StatusCode::FOUND;
     if let Ok(v) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -418,7 +589,7 @@ pub(crate) fn redirect(location: &str) -> Response<AdminBody> {
 pub(crate) fn static_file(name: &str) -> Response<AdminBody> {
     match asset(name) {
         Some((content_type, bytes)) => {
-            let mut response = Response::new(Full::new(Bytes::from_static(bytes)));
+            let mut response = Response::new(AdminBody::from(Bytes::from_static(bytes)));
             response
                 .headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -429,6 +600,7 @@ pub(crate) fn static_file(name: &str) -> Response<AdminBody> {
 }
 
 /// The user behind a request, with what they may do.
+#[derive(Clone)]
 pub(crate) struct Staff {
     pub(crate) user: Arc<dyn AuthUser>,
     pub(crate) perms: Permissions,

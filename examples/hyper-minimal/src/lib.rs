@@ -29,8 +29,11 @@ use sea_orm::DatabaseConnection;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
-/// Request and response bodies inside the app (requests are read whole first).
+/// Request bodies inside the app (requests are read whole first).
 pub type Body = Full<Bytes>;
+
+/// The body of every response: the admin's, which streams its exports.
+pub type ResponseBody = batteries::admin::AdminBody;
 
 /// The app's configuration.
 #[derive(Debug, Clone)]
@@ -80,8 +83,8 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html(status: StatusCode, body: &str) -> Response<Body> {
-    let mut response = Response::new(Body::from(format!(
+fn html(status: StatusCode, body: &str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::from(format!(
         "<!doctype html><meta charset=utf-8><title>hyper-minimal</title>{body}"
     )));
     *response.status_mut() = status;
@@ -92,8 +95,8 @@ fn html(status: StatusCode, body: &str) -> Response<Body> {
     response
 }
 
-fn redirect(to: &str) -> Response<Body> {
-    let mut response = Response::new(Body::default());
+fn redirect(to: &str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::default());
     *response.status_mut() = StatusCode::FOUND;
     if let Ok(location) = header::HeaderValue::from_str(to) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -101,11 +104,11 @@ fn redirect(to: &str) -> Response<Body> {
     response
 }
 
-fn unavailable() -> Response<Body> {
+fn unavailable() -> Response<ResponseBody> {
     html(StatusCode::SERVICE_UNAVAILABLE, "<p>Please try again.")
 }
 
-async fn login_form(session: &Session, next: &str, error: &str) -> Response<Body> {
+async fn login_form(session: &Session, next: &str, error: &str) -> Response<ResponseBody> {
     let Ok(token) = csrf_token(session).await else {
         return unavailable();
     };
@@ -132,7 +135,7 @@ async fn route(
     request: Request<Body>,
     authenticator: Authenticator<batteries::auth::entities::user::Model>,
     secret: SessionSecret,
-) -> Response<Body> {
+) -> Response<ResponseBody> {
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         return unavailable();
     };
@@ -228,7 +231,7 @@ pub async fn find_user(
 pub fn app(
     db: &DatabaseConnection,
     config: &Config,
-) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
+) -> BoxCloneSyncService<Request<Body>, Response<ResponseBody>, Infallible> {
     let backend = ModelBackend::new(db.clone());
     let authenticator = Authenticator::new().with_backend(backend.clone());
     let secret = config.secret.clone();

@@ -1,8 +1,8 @@
 //! The admin mounted on the three frameworks: axum (`nest_service`), actix-web
 //! (`batteries_actix::admin::scope` under the `Batteries` middleware) and plain hyper (the
 //! tower stack as a hyper service). One scenario, talked over HTTP on loopback as a
-//! browser would: the login redirect, the login form, the changelist, the add form, the
-//! JSON API, and a form post without its CSRF token.
+//! browser would: the login redirect, the login form, the changelist, a streamed export,
+//! the add form, the JSON API, and a form post without its CSRF token.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -267,6 +267,35 @@ async fn scenario(db: &DatabaseConnection, site: &Site, framework: &str) {
     assert!(
         changelist.body.contains("Book 0001 about django"),
         "{framework}: the changelist lists a seeded book"
+    );
+
+    // The export is a streamed body: each mount passes it on whole.
+    let export = browser
+        .get("/admin/library/book/export/?format=csv&ordering=title")
+        .await;
+    assert_eq!(
+        export.status,
+        StatusCode::OK,
+        "{framework}: {}",
+        export.body
+    );
+    assert!(
+        export
+            .header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment; filename=\"book-")),
+        "{framework}: {:?}",
+        export.headers
+    );
+    assert_eq!(
+        export.body.lines().count(),
+        4,
+        "{framework}: a header and the three books: {}",
+        export.body
+    );
+    assert!(
+        export.body.contains("Book 0001 about django"),
+        "{framework}: {}",
+        export.body
     );
 
     // An author, not a book: the test site's book hook fills `uuid` only on changes

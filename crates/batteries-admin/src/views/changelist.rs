@@ -56,6 +56,10 @@ impl View<'_> {
         let url = changelist_url(self.inner, info);
         ctx.insert("model".into(), self.model_json(staff, info));
         ctx.insert("clear_url".into(), json!(url));
+        ctx.insert(
+            "export".into(),
+            super::export::links(self.inner, staff, info, &pairs),
+        );
         let db = &self.inner.db;
         let (status, mut page) = match reg.model.list(db, &pairs, self.inner.count_limit).await {
             Ok(page) => (StatusCode::OK, Some(page)),

@@ -112,6 +112,7 @@ pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Resp
                 [] => view.changelist(s, reg).await,
                 ["add"] => view.change_form(s, reg, None).await,
                 ["autocomplete"] => view.autocomplete(s, reg).await,
+                ["export"] => view.export(s, reg).await,
                 [pk, "change"] => view.change_form(s, reg, Some(pk)).await,
                 [pk, "delete"] => view.delete(s, reg, pk).await,
                 [pk, "history"] => view.history(s, reg, pk).await,
@@ -360,5 +361,6 @@ impl View<'_> {
 mod account;
 mod changelist;
 mod delete;
+pub(crate) mod export;
 mod form;
 mod user;

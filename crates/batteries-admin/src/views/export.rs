@@ -1,0 +1,585 @@
+//! Export: the changelist as a CSV or JSON file, streamed.
+//!
+//! `GET <prefix>/<app>/<model>/export/?format=csv|json&<the changelist's query string>`
+//! (and `<prefix>/api/<app>/<model>/export`). The query string is parsed by the
+//! changelist's own filter set, so it selects the same rows in the same order and a bad
+//! one is the same 400. The rows are read in batches of [`BATCH`] (a keyset over the
+//! changelist's ordering, the primary key last), encoded into chunks of about
+//! [`CHUNK`] bytes and sent through a bounded channel that the response body reads: a
+//! spawned task runs the queries, the client's pace sets theirs, and memory stays flat
+//! whatever the number of rows. A client that goes away closes the channel, which stops
+//! the task before its next query; a database failure half-way ends the body with an
+//! error, so the server aborts the response instead of sending a truncated file.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use batteries_orm::value::to_json;
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use http::{HeaderValue, Response, StatusCode, header};
+use sea_orm::{DatabaseConnection, Value};
+use serde_json::{Value as Json, json};
+use tokio::sync::mpsc::Sender;
+
+use super::{changelist_url, has_perm, may, query_string};
+use crate::field::pk_string;
+use crate::model::{AdminModel, Column, ExportFrom, ListError, ModelInfo, Row};
+use crate::site::{AdminBody, Inner, Registered, Staff};
+
+/// Rows per query.
+pub(crate) const BATCH: u64 = 1000;
+/// Bytes per chunk sent to the client (about).
+pub(crate) const CHUNK: usize = 64 * 1024;
+/// Chunks encoded ahead of the client at most.
+const AHEAD: usize = 4;
+
+/// The file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Json,
+}
+
+impl Format {
+    fn parse(pairs: &[(String, String)]) -> Result<Self, String> {
+        match pairs
+            .iter()
+            .find(|(k, _)| k == "format")
+            .map(|(_, v)| v.as_str())
+        {
+            None | Some("csv") => Ok(Self::Csv),
+            Some("json") => Ok(Self::Json),
+            Some(other) => Err(format!(
+                "invalid `format` value `{}`: allowed: csv, json",
+                crate::field::truncate(other)
+            )),
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Json => "json",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Json => "application/json",
+        }
+    }
+}
+
+/// Whether `staff` may export `info`: `view` (or `change`) and `export`.
+pub(crate) fn may_export(staff: &Staff, info: &ModelInfo) -> bool {
+    has_perm(staff, info, "view") && staff.perms.has_perm(&info.perm("export"))
+}
+
+/// The changelist's export links for its current query string (`null` without the
+/// permission): `{"csv": url, "json": url}`.
+pub(crate) fn links(
+    inner: &Inner,
+    staff: &Staff,
+    info: &ModelInfo,
+    pairs: &[(String, String)],
+) -> Json {
+    if !may_export(staff, info) {
+        return Json::Null;
+    }
+    let url = |format: &str| {
+        let mut p: Vec<(String, String)> = vec![("format".into(), format.into())];
+        p.extend(
+            pairs
+                .iter()
+                .filter(|(k, _)| k != "page" && k != "per_page" && k != "format")
+                .cloned(),
+        );
+        format!("{}export/{}", changelist_url(inner, info), query_string(&p))
+    };
+    json!({"csv": url("csv"), "json": url("json")})
+}
+
+/// Why an export did not start.
+pub(crate) enum Refusal {
+    Forbidden,
+    BadRequest(String),
+    Unavailable,
+}
+
+/// Starts the export of `reg` for the query string's `pairs`: the first batch is read
+/// here (so a bad query string is a 400 and an unreachable database a 503), the rest by
+/// a spawned task while the body streams.
+pub(crate) async fn start(
+    inner: &Inner,
+    staff: &Staff,
+    reg: &Registered,
+    pairs: Vec<(String, String)>,
+) -> Result<Response<AdminBody>, Refusal> {
+    let info = reg.model.info();
+    if !may_export(staff, info) {
+        return Err(Refusal::Forbidden);
+    }
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(Refusal::BadRequest(
+            "Null characters are not allowed in the query string.".into(),
+        ));
+    }
+    let format = Format::parse(&pairs).map_err(Refusal::BadRequest)?;
+    let first = match reg.model.export_batch(&inner.db, &pairs, None, BATCH).await {
+        Ok(first) => first,
+        Err(ListError::Query(message)) => return Err(Refusal::BadRequest(message)),
+        Err(ListError::Db(e)) => {
+            tracing::error!(error = %e, "admin export query failed");
+            return Err(Refusal::Unavailable);
+        }
+    };
+    // What the task needs, owned: the foreign keys' registered targets among the
+    // listed columns.
+    let mut targets = Vec::new();
+    for column in &info.list_display {
+        if let Column::Field(i) = column
+            && let Some(fk) = &info.fields[*i].foreign_key
+            && let Some(target) = inner.by_table(&fk.table)
+            && target.model.info().pk_field().name == fk.column
+        {
+            targets.push((*i, Arc::clone(&target.model)));
+        }
+    }
+    let job = Job {
+        db: inner.db.clone(),
+        reg: Registered {
+            model: Arc::clone(&reg.model),
+            content_type_id: reg.content_type_id,
+        },
+        staff: staff.clone(),
+        pairs,
+        format,
+        targets,
+    };
+    let (tx, body) = AdminBody::channel(AHEAD);
+    tokio::spawn(async move {
+        let guard = tx.clone();
+        // A bug must not end the file as if it were complete.
+        if AssertUnwindSafe(job.run(tx, first))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            fail(&guard, "the export's task panicked").await;
+        }
+    });
+
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    let stem: String = info
+        .model_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let filename = format!(
+        "{stem}-{}.{}",
+        chrono::Utc::now().format("%Y-%m-%d"),
+        format.extension()
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    *response.status_mut() = StatusCode::OK;
+    Ok(response)
+}
+
+/// One export, run by its own task.
+struct Job {
+    db: DatabaseConnection,
+    reg: Registered,
+    staff: Staff,
+    pairs: Vec<(String, String)>,
+    format: Format,
+    /// `(field index, related model)` of each listed foreign key whose target is
+    /// registered.
+    targets: Vec<(usize, Arc<dyn AdminModel>)>,
+}
+
+impl Job {
+    async fn run(self, tx: Sender<std::io::Result<Bytes>>, first: (Vec<Row>, Option<ExportFrom>)) {
+        let info = self.reg.model.info();
+        let hooks = self.reg.model.has_object_hooks();
+        let mut out = Encoder::new(self.format, info);
+        let (mut rows, mut next) = first;
+        loop {
+            let reprs = match self.reprs(&rows).await {
+                Ok(reprs) => reprs,
+                Err(e) => return fail(&tx, &e.to_string()).await,
+            };
+            for row in &rows {
+                if hooks && !may(&self.staff, &self.reg, row, "view") {
+                    continue;
+                }
+                out.row(info, row, &reprs);
+                if out.len() >= CHUNK && tx.send(Ok(out.take())).await.is_err() {
+                    // The client went away: no more queries.
+                    return;
+                }
+            }
+            let Some(from) = next.take() else { break };
+            if tx.is_closed() {
+                return;
+            }
+            match self
+                .reg
+                .model
+                .export_batch(&self.db, &self.pairs, Some(from), BATCH)
+                .await
+            {
+                Ok((r, n)) => {
+                    rows = r;
+                    next = n;
+                }
+                Err(ListError::Db(e)) => return fail(&tx, &e.to_string()).await,
+                Err(ListError::Query(m)) => return fail(&tx, &m).await,
+            }
+        }
+        out.finish();
+        let _ = tx.send(Ok(out.take())).await;
+    }
+
+    /// The names of the rows the batch's foreign keys point to: one `IN` query per
+    /// listed foreign key.
+    async fn reprs(
+        &self,
+        rows: &[Row],
+    ) -> Result<HashMap<usize, HashMap<String, String>>, sea_orm::DbErr> {
+        let mut out = HashMap::new();
+        for (i, target) in &self.targets {
+            let mut seen = std::collections::HashSet::new();
+            let values: Vec<Value> = rows
+                .iter()
+                .map(|r| r.values[*i].clone())
+                .filter(|v| {
+                    let key = pk_string(v);
+                    !key.is_empty() && seen.insert(key)
+                })
+                .collect();
+            out.insert(*i, target.reprs(&self.db, values).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// Ends the body with an error (headers are gone already) and logs why.
+async fn fail(tx: &Sender<std::io::Result<Bytes>>, why: &str) {
+    tracing::error!(error = why, "admin export stopped half-way");
+    let _ = tx
+        .send(Err(std::io::Error::other(
+            "the export stopped: the database failed",
+        )))
+        .await;
+}
+
+/// A cell's value: as the JSON API writes it, a foreign key by the related row's name
+/// (its key when that row is not found or its model not registered). Text is borrowed
+/// from the row where it can be: a million-row export makes seven million cells.
+enum Cell<'a> {
+    Text(&'a str),
+    Owned(String),
+    Json(Json),
+}
+
+fn value<'a>(
+    info: &ModelInfo,
+    column: &Column,
+    row: &'a Row,
+    reprs: &'a HashMap<usize, HashMap<String, String>>,
+) -> Cell<'a> {
+    match column {
+        Column::Field(i) => {
+            let value = &row.values[*i];
+            if let Some(names) = reprs.get(i) {
+                let key = pk_string(value);
+                if key.is_empty() {
+                    return Cell::Json(Json::Null);
+                }
+                return match names.get(&key) {
+                    Some(name) => Cell::Text(name),
+                    None => Cell::Owned(key),
+                };
+            }
+            if let Value::String(Some(s)) = value {
+                return Cell::Text(s);
+            }
+            match to_json(value, &info.fields[*i].kind) {
+                Json::String(s) => Cell::Owned(s),
+                other => Cell::Json(other),
+            }
+        }
+        Column::Computed { index, .. } => {
+            Cell::Text(row.computed.get(*index).map_or("", String::as_str))
+        }
+    }
+}
+
+impl Cell<'_> {
+    /// The CSV text: strings as they are (neutralised), `null` empty, the rest as JSON
+    /// writes it.
+    fn csv(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Text(s) => neutralise(s),
+            Cell::Owned(s) | Cell::Json(Json::String(s)) => neutralise(s),
+            Cell::Json(Json::Null) => Cow::Borrowed(""),
+            Cell::Json(other) => Cow::Owned(neutralise(&other.to_string()).into_owned()),
+        }
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let _ = match self {
+            Cell::Text(s) => serde_json::to_writer(out, s),
+            Cell::Owned(s) => serde_json::to_writer(out, s),
+            Cell::Json(j) => serde_json::to_writer(out, j),
+        };
+    }
+}
+
+/// OWASP's defence against CSV injection: a cell a spreadsheet would read as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`,
+/// unless it is a plain number (`-12.5`), which no spreadsheet runs.
+pub(crate) fn neutralise(s: &str) -> Cow<'_, str> {
+    if !s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        return Cow::Borrowed(s);
+    }
+    // The first character is ASCII: the rest starts at byte 1.
+    let rest = &s[1..];
+    let number = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+        && s.parse::<f64>().is_ok();
+    if number {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(format!("'{s}"))
+    }
+}
+
+/// RFC 4180: fields quoted when needed, CRLF line ends.
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::with_capacity(CHUNK + 4096))
+}
+
+/// Encodes rows into a growing buffer, taken chunk by chunk.
+struct Encoder {
+    format: Format,
+    csv: csv::Writer<Vec<u8>>,
+    json: Vec<u8>,
+    /// JSON keys, already encoded (`"title":`).
+    keys: Vec<String>,
+    rows: u64,
+}
+
+impl Encoder {
+    fn new(format: Format, info: &ModelInfo) -> Self {
+        let mut out = Self {
+            format,
+            csv: csv_writer(),
+            json: Vec::with_capacity(CHUNK + 4096),
+            keys: Vec::new(),
+            rows: 0,
+        };
+        match format {
+            Format::Csv => {
+                let header: Vec<String> = info
+                    .list_display
+                    .iter()
+                    .map(|c| match c {
+                        Column::Field(i) => neutralise(&info.fields[*i].label).into_owned(),
+                        Column::Computed { label, .. } => neutralise(label).into_owned(),
+                    })
+                    .collect();
+                let _ = out.csv.write_record(&header);
+            }
+            Format::Json => {
+                out.keys = info
+                    .list_display
+                    .iter()
+                    .map(|c| {
+                        let name = match c {
+                            Column::Field(i) => info.fields[*i].name.as_str(),
+                            Column::Computed { name, .. } => name.as_str(),
+                        };
+                        format!("{}:", Json::String(name.to_owned()))
+                    })
+                    .collect();
+                out.json.push(b'[');
+            }
+        }
+        out
+    }
+
+    fn row(
+        &mut self,
+        info: &ModelInfo,
+        row: &Row,
+        reprs: &HashMap<usize, HashMap<String, String>>,
+    ) {
+        match self.format {
+            Format::Csv => {
+                let cells: Vec<Cell<'_>> = info
+                    .list_display
+                    .iter()
+                    .map(|c| value(info, c, row, reprs))
+                    .collect();
+                // Writing into a Vec cannot fail.
+                let _ = self
+                    .csv
+                    .write_record(cells.iter().map(|c| c.csv()).map(|t| {
+                        // `write_record` wants bytes it may borrow for the call only.
+                        match t {
+                            Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+                            Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+                        }
+                    }));
+            }
+            Format::Json => {
+                self.json
+                    .extend_from_slice(if self.rows == 0 { b"\n{" } else { b",\n{" });
+                for (n, (column, key)) in info.list_display.iter().zip(&self.keys).enumerate() {
+                    if n > 0 {
+                        self.json.push(b',');
+                    }
+                    self.json.extend_from_slice(key.as_bytes());
+                    value(info, column, row, reprs).write_json(&mut self.json);
+                }
+                self.json.push(b'}');
+            }
+        }
+        self.rows += 1;
+    }
+
+    fn finish(&mut self) {
+        if self.format == Format::Json {
+            self.json.extend_from_slice(b"\n]\n");
+        }
+    }
+
+    fn len(&mut self) -> usize {
+        match self.format {
+            // Without what the writer still buffers (8 KiB at most): chunks are about
+            // CHUNK bytes, not exactly.
+            Format::Csv => self.csv.get_ref().len(),
+            Format::Json => self.json.len(),
+        }
+    }
+
+    fn take(&mut self) -> Bytes {
+        match self.format {
+            Format::Csv => {
+                let full = std::mem::replace(&mut self.csv, csv_writer());
+                Bytes::from(full.into_inner().unwrap_or_default())
+            }
+            Format::Json => Bytes::from(std::mem::take(&mut self.json)),
+        }
+    }
+}
+
+impl super::View<'_> {
+    /// `GET <prefix>/<app>/<model>/export/`: the file, or an error page.
+    pub(super) async fn export(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
+        if self.req.method != http::Method::GET && self.req.method != http::Method::HEAD {
+            return self
+                .error_page(
+                    Some(staff),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Method not allowed.",
+                )
+                .await;
+        }
+        match start(self.inner, staff, reg, self.req.query_pairs()).await {
+            Ok(response) => response,
+            Err(Refusal::Forbidden) => self.forbidden(staff).await,
+            Err(Refusal::BadRequest(message)) => {
+                self.error_page(Some(staff), StatusCode::BAD_REQUEST, &message)
+                    .await
+            }
+            Err(Refusal::Unavailable) => super::unavailable(),
+        }
+    }
+}
+
+/// `GET <prefix>/api/<app>/<model>/export`: the file, or a JSON error.
+pub(crate) async fn api(
+    inner: &Inner,
+    staff: &Staff,
+    reg: &Registered,
+    pairs: Vec<(String, String)>,
+) -> Response<AdminBody> {
+    // As the API's list: a filter on a field with choices must name one of them.
+    let info = reg.model.info();
+    for (key, value) in &pairs {
+        if let Some(choices) = info
+            .field_index(key)
+            .and_then(|i| info.fields[i].choices.as_ref())
+            && !choices.iter().any(|(v, _)| v == value)
+        {
+            let allowed: Vec<&str> = choices.iter().map(|(v, _)| v.as_str()).collect();
+            let message = format!(
+                "invalid value `{}` for `{key}`: allowed: {}",
+                crate::field::truncate(value),
+                allowed.join(", ")
+            );
+            return crate::site::json_response(StatusCode::BAD_REQUEST, &json!({"error": message}));
+        }
+    }
+    let (status, message) = match start(inner, staff, reg, pairs).await {
+        Ok(response) => return response,
+        Err(Refusal::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            "You don't have permission to do this.".to_owned(),
+        ),
+        Err(Refusal::BadRequest(message)) => (StatusCode::BAD_REQUEST, message),
+        Err(Refusal::Unavailable) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The database is unavailable; try again.".to_owned(),
+        ),
+    };
+    crate::site::json_response(status, &json!({"error": message}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formulas_get_a_quote_and_numbers_do_not() {
+        assert_eq!(neutralise("=1+1"), "'=1+1");
+        assert_eq!(neutralise("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("-2+3"), "'-2+3");
+        assert_eq!(neutralise("\t=1"), "'\t=1");
+        assert_eq!(neutralise("-12.5"), "-12.5");
+        assert_eq!(neutralise("+1e5"), "+1e5");
+        assert_eq!(neutralise("-"), "'-");
+        assert_eq!(neutralise("plain"), "plain");
+        assert_eq!(neutralise(""), "");
+        assert_eq!(neutralise("ÄéJÚ4"), "ÄéJÚ4");
+        assert_eq!(neutralise("=Ä"), "'=Ä");
+        assert_eq!(neutralise("-é"), "'-é");
+    }
+}
