@@ -13,6 +13,7 @@ mod admin_browser_inlines;
 mod admin_changelist;
 mod admin_inlines;
 mod admin_log;
+mod admin_m2m;
 mod admin_mount;
 mod admin_object_perms;
 mod admin_users;
