@@ -16,6 +16,9 @@ use crate::model::{ListError, ModelInfo, Row, SaveError};
 use crate::site::{AdminBody, Inner, Registered, Req, Staff, json_response};
 use crate::views::{has_perm, may, save_row};
 
+/// A write's values: the columns', and the many-to-many sets.
+type Body = (Vec<(usize, Value)>, M2mSets);
+
 /// The last page the API serves: beyond it offsets would not fit every backend.
 pub(crate) const MAX_PAGE: u64 = 2_147_483_647;
 
@@ -319,7 +322,7 @@ impl Api<'_> {
         info: &ModelInfo,
         adding: bool,
         partial: bool,
-    ) -> Result<(Vec<(usize, Value)>, M2mSets), Box<Response<AdminBody>>> {
+    ) -> Result<Body, Box<Response<AdminBody>>> {
         if !self.req.is_json() {
             return Err(Box::new(error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

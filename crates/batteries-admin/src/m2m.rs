@@ -308,39 +308,38 @@ where
         let fks = crate::model::foreign_keys::<J>();
         let column = |name: &str| J::Column::iter().find(|c| c.as_str() == name);
         // The join's column to each side, and the column of that side it points at.
-        let (source, target) = match self.columns {
-            Some((s, t)) => (s, t),
-            None => {
-                let to = |table: &str| -> Vec<&String> {
-                    let mut cols: Vec<&String> = fks
-                        .iter()
-                        .filter(|(_, fk)| fk.table == table)
-                        .map(|(c, _)| c)
-                        .collect();
-                    cols.sort();
-                    cols
-                };
-                let (from_parent, from_target) = (to(parent_table), to(&target_table));
-                let explain = "; name them with `.columns(source, target)`";
-                let (s, t) = match (from_parent.as_slice(), from_target.as_slice()) {
-                    _ if parent_table == target_table => {
-                        return Err(format!(
-                            "{whose}: `{join_table}` joins `{parent_table}` to itself{explain}"
-                        ));
-                    }
-                    ([s], [t]) => ((*s).clone(), (*t).clone()),
-                    _ => {
-                        return Err(format!(
-                            "{whose}: `{join_table}` needs exactly one `belongs_to` relation to `{parent_table}` and one to `{target_table}` (it has {} and {}){explain}",
-                            from_parent.len(),
-                            from_target.len()
-                        ));
-                    }
-                };
-                match (column(&s), column(&t)) {
-                    (Some(s), Some(t)) => (s, t),
-                    _ => return Err(format!("{whose}: unknown columns in `{join_table}`")),
+        let (source, target) = if let Some((s, t)) = self.columns {
+            (s, t)
+        } else {
+            let to = |table: &str| -> Vec<&String> {
+                let mut cols: Vec<&String> = fks
+                    .iter()
+                    .filter(|(_, fk)| fk.table == table)
+                    .map(|(c, _)| c)
+                    .collect();
+                cols.sort();
+                cols
+            };
+            let (from_parent, from_target) = (to(parent_table), to(&target_table));
+            let explain = "; name them with `.columns(source, target)`";
+            let (s, t) = match (from_parent.as_slice(), from_target.as_slice()) {
+                _ if parent_table == target_table => {
+                    return Err(format!(
+                        "{whose}: `{join_table}` joins `{parent_table}` to itself{explain}"
+                    ));
                 }
+                ([s], [t]) => ((*s).clone(), (*t).clone()),
+                _ => {
+                    return Err(format!(
+                        "{whose}: `{join_table}` needs exactly one `belongs_to` relation to `{parent_table}` and one to `{target_table}` (it has {} and {}){explain}",
+                        from_parent.len(),
+                        from_target.len()
+                    ));
+                }
+            };
+            match (column(&s), column(&t)) {
+                (Some(s), Some(t)) => (s, t),
+                _ => return Err(format!("{whose}: unknown columns in `{join_table}`")),
             }
         };
         if source.as_str() == target.as_str() {
@@ -370,17 +369,16 @@ where
                 "{whose}: `{parent_table}` has no column `{parent_col}`"
             ));
         };
-        let target_col = match points_at(&target, &target_table)? {
-            Some(c) => c,
-            None => {
-                let mut pks = T::PrimaryKey::iter();
-                match (pks.next(), pks.next()) {
-                    (Some(pk), None) => pk.into_column().as_str().to_owned(),
-                    _ => {
-                        return Err(format!(
-                            "{whose}: `{target_table}` needs a single-column primary key"
-                        ));
-                    }
+        let target_col = if let Some(c) = points_at(&target, &target_table)? {
+            c
+        } else {
+            let mut pks = T::PrimaryKey::iter();
+            match (pks.next(), pks.next()) {
+                (Some(pk), None) => pk.into_column().as_str().to_owned(),
+                _ => {
+                    return Err(format!(
+                        "{whose}: `{target_table}` needs a single-column primary key"
+                    ));
                 }
             }
         };
@@ -432,17 +430,16 @@ where
 
 impl<J: EntityTrait, T: EntityTrait> Through<J, T> {
     fn target_name(&self, model: &T::Model) -> String {
-        match &self.display {
-            Some(f) => f(model),
-            None => {
-                let table = &self.meta.target_table;
-                let name = table.split_once('_').map_or(table.as_str(), |(_, m)| m);
-                format!(
-                    "{} object ({})",
-                    label_of(&name.replace('_', " ")),
-                    pk_string(&model.get(self.target_key))
-                )
-            }
+        if let Some(f) = &self.display {
+            f(model)
+        } else {
+            let table = &self.meta.target_table;
+            let name = table.split_once('_').map_or(table.as_str(), |(_, m)| m);
+            format!(
+                "{} object ({})",
+                label_of(&name.replace('_', " ")),
+                pk_string(&model.get(self.target_key))
+            )
         }
     }
 }
@@ -696,12 +693,11 @@ pub(crate) async fn check_form(
         let mut values = Vec::new();
         let mut bad = None;
         for id in &raw {
-            match meta.target_key.kind.parse(id.trim()) {
-                Ok(v) => values.push(v),
-                Err(_) => {
-                    bad = Some(id.clone());
-                    break;
-                }
+            if let Ok(v) = meta.target_key.kind.parse(id.trim()) {
+                values.push(v);
+            } else {
+                bad = Some(id.clone());
+                break;
             }
         }
         if bad.is_none() {

@@ -10,6 +10,7 @@ mod admin;
 mod admin_api;
 mod admin_browser;
 mod admin_browser_inlines;
+mod admin_browser_m2m;
 mod admin_changelist;
 mod admin_inlines;
 mod admin_log;
