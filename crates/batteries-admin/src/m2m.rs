@@ -109,6 +109,7 @@ pub(crate) type M2mSets = Vec<(usize, Vec<Value>)>;
 ///
 /// use batteries_admin::{AdminSite, ManyToMany, ModelAdmin};
 ///
+/// # fn main() {
 /// let site = AdminSite::new()
 ///     .register(ModelAdmin::<tag::Entity>::new().display(|t| t.name.clone()))
 ///     .register(
@@ -118,6 +119,8 @@ pub(crate) type M2mSets = Vec<(usize, Vec<Value>)>;
 ///                 .filter_horizontal(),
 ///         ),
 ///     );
+/// # let _ = site;
+/// # }
 /// ```
 #[must_use]
 pub struct ManyToMany<J: EntityTrait, T: EntityTrait> {
