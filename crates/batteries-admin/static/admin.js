@@ -716,15 +716,16 @@
       };
     }
 
+    /* The double-click's first click has highlighted the option under the mouse; the
+       event's target is that option, or the select itself while it holds the mouse. */
     function onDoubleClick(list, toChosen) {
       return function (event) {
         var option = event.target;
-        if (!option || option.tagName !== "OPTION") {
-          return;
+        if (option && option.tagName === "OPTION") {
+          Array.prototype.forEach.call(list.options, function (o) {
+            o.selected = o === option;
+          });
         }
-        Array.prototype.forEach.call(list.options, function (o) {
-          o.selected = o === option;
-        });
         move(list, toChosen, false);
       };
     }
