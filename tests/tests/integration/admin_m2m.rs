@@ -36,6 +36,7 @@ backend_tests!(
     deleting_a_row_takes_its_join_rows,
     auth_join_tables_work_as_many_to_many,
     ambiguous_or_wrong_registrations_do_not_build,
+    past_the_cap_the_form_lists_the_first_and_the_chosen,
 );
 
 /// The test site with 3 authors and `books` books (and the seeded tags).
@@ -944,4 +945,53 @@ async fn ambiguous_or_wrong_registrations_do_not_build(db: &TestDb) {
         .build(db.conn().clone(), secret.clone())
         .await
         .expect("explicit columns build");
+}
+
+/// More targets than a form lists (1,000): the first by key and the chosen ones are
+/// listed, the form says so, and an id past the cap can still be saved.
+async fn past_the_cap_the_form_lists_the_first_and_the_chosen(db: &TestDb) {
+    let (_site, mut b) = site(db, 1).await;
+    login(&mut b, "admin").await;
+    let conn = db.conn();
+    let more: Vec<tag::ActiveModel> = (0..1000)
+        .map(|i| tag::ActiveModel {
+            name: Set(format!("extra {i:04}")),
+            ..Default::default()
+        })
+        .collect();
+    tag::Entity::insert_many(more).exec(conn).await.unwrap();
+    let last = tag::Entity::find()
+        .order_by_desc(tag::Column::Id)
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    book_tags::ActiveModel {
+        book_id: Set(1),
+        tag_id: Set(last.id),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+    .unwrap();
+    let change = "/admin/library/book/1/change/";
+    let page = b.get(change).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let listed = options(&page.body, "tags");
+    assert_eq!(listed.len(), 1001, "the first 1,000 and the chosen one");
+    assert_eq!(listed[1000], (last.id.to_string(), last.name.clone(), true));
+    assert!(
+        page.body
+            .contains("Only the first 1000 choices are listed; use the API to choose others."),
+        "{}",
+        page.body
+    );
+    // Keeping it and adding another unlisted one through the form works too.
+    let (kept, other) = (last.id.to_string(), (last.id - 1).to_string());
+    let mut fields = book_form("Capped", "9780000000000");
+    fields.push(("tags", &kept));
+    fields.push(("tags", &other));
+    let saved = submit(&mut b, change, &fields).await;
+    assert_eq!(saved.status, 302, "{}", saved.body);
+    assert_eq!(tags_of(conn, 1).await, [last.id - 1, last.id]);
 }
