@@ -37,6 +37,7 @@ backend_tests!(
     auth_join_tables_work_as_many_to_many,
     ambiguous_or_wrong_registrations_do_not_build,
     past_the_cap_the_form_lists_the_first_and_the_chosen,
+    object_permission_hooks_guard_the_sets,
 );
 
 /// The test site with 3 authors and `books` books (and the seeded tags).
@@ -994,4 +995,83 @@ async fn past_the_cap_the_form_lists_the_first_and_the_chosen(db: &TestDb) {
     let saved = submit(&mut b, change, &fields).await;
     assert_eq!(saved.status, 302, "{}", saved.body);
     assert_eq!(tags_of(conn, 1).await, [last.id - 1, last.id]);
+}
+
+/// A row the user may view but not change (`has_change_permission`): its set is shown
+/// read-only, and neither the form nor the API changes it.
+async fn object_permission_hooks_guard_the_sets(db: &TestDb) {
+    admin_app::setup(db.conn()).await;
+    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
+    admin_app::seed_users(db.conn()).await;
+    // Books cycle draft, published, archived: 1 is a draft, 2 is published.
+    admin_app::seed_library(db.conn(), 2, 3).await;
+    let conn = db.conn();
+    tag_book(conn, 2, &["history"]).await;
+    let secret = admin_app::secret();
+    let admin = AdminSite::new()
+        .register(ModelAdmin::<tag::Entity>::new().display(|t| t.name.clone()))
+        .register(
+            ModelAdmin::<book::Entity>::new()
+                .readonly_fields([book::Column::Uuid])
+                .display(|b| b.title.clone())
+                .has_change_permission(|user, b| user.is_superuser() || b.status == "draft")
+                .many_to_many(
+                    ManyToMany::<book_tags::Entity, tag::Entity>::new("tags").filter_horizontal(),
+                ),
+        )
+        .build(conn.clone(), secret.clone())
+        .await
+        .expect("builds");
+    let app = admin_app::router(conn, admin, &secret);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    let mut b = Browser::new(addr);
+    let t = login(&mut b, "editor").await;
+    let web = tag_id("web").to_string();
+
+    // The published book: read-only names, a refused POST, a refused PATCH.
+    let page = b.get("/admin/library/book/2/change/").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("name=\"tags\""), "{}", page.body);
+    assert!(
+        page.body.contains("<div class=\"readonly\">history</div>"),
+        "{}",
+        page.body
+    );
+    let t_form = token(&page);
+    let mut fields = book_form("Published", "9780000000001");
+    fields.push(("csrfmiddlewaretoken", &t_form));
+    fields.push(("tags", &web));
+    let refused = b.post_form("/admin/library/book/2/change/", &fields).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let refused = call(
+        &mut b,
+        Method::PATCH,
+        "/admin/api/library/book/2/",
+        Some(&json!({"tags": [tag_id("web")]})),
+        &t,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(tags_of(conn, 2).await, [tag_id("history")], "unchanged");
+
+    // The draft: the same PATCH goes through.
+    let done = call(
+        &mut b,
+        Method::PATCH,
+        "/admin/api/library/book/1/",
+        Some(&json!({"tags": [tag_id("web")]})),
+        &t,
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(tags_of(conn, 1).await, [tag_id("web")]);
+    server.abort();
 }
