@@ -483,8 +483,8 @@ impl<E: EntityTrait> ModelAdmin<E> {
     }
 
     /// A many-to-many field kept in a join entity (Django's `ManyToManyField`): shown
-    /// on the form after the columns, written with the row, served by the API as an
-    /// array of ids. See [`ManyToMany`].
+    /// on the form after the columns of its first fieldset (whatever `fields` says),
+    /// written with the row, served by the API as an array of ids. See [`ManyToMany`].
     pub fn many_to_many<J, T>(mut self, field: ManyToMany<J, T>) -> Self
     where
         J: EntityTrait,
