@@ -129,6 +129,7 @@ pub struct ManyToMany<J: EntityTrait, T: EntityTrait> {
     help: Option<String>,
     columns: Option<(J::Column, J::Column)>,
     filter_horizontal: bool,
+    fieldset: Option<String>,
     display: Option<TargetDisplay<T::Model>>,
     _target: PhantomData<fn() -> T>,
 }
@@ -153,6 +154,7 @@ impl<J: EntityTrait, T: EntityTrait> ManyToMany<J, T> {
             help: None,
             columns: None,
             filter_horizontal: false,
+            fieldset: None,
             display: None,
             _target: PhantomData,
         }
@@ -187,6 +189,13 @@ impl<J: EntityTrait, T: EntityTrait> ManyToMany<J, T> {
         self
     }
 
+    /// The fieldset (by its title) the field goes at the end of (default: the first).
+    /// A title no fieldset has means the first too.
+    pub fn fieldset(mut self, title: impl Into<String>) -> Self {
+        self.fieldset = Some(title.into());
+        self
+    }
+
     /// How a target row is named among the choices (default: the target's registered
     /// admin `display`, or `Tag object (3)` when the target is not registered).
     pub fn display(mut self, f: impl Fn(&T::Model) -> String + Send + Sync + 'static) -> Self {
@@ -202,6 +211,8 @@ pub(crate) struct M2mMeta {
     pub(crate) label: String,
     pub(crate) help: Option<String>,
     pub(crate) filter_horizontal: bool,
+    /// The title of the fieldset it goes in (`None`: the first).
+    pub(crate) fieldset: Option<String>,
     /// The target's table (its registered admin names the choices).
     pub(crate) target_table: String,
     /// The field of the model the join's source column points at (usually its pk).
@@ -417,6 +428,7 @@ where
             name: self.name,
             help: self.help,
             filter_horizontal: self.filter_horizontal,
+            fieldset: self.fieldset,
             target_table,
             parent_field,
             target_key: key_field,
@@ -751,7 +763,8 @@ pub(crate) async fn clear(
     Ok(())
 }
 
-/// The form fields of the many-to-many fields (see `templates/README.md`, widget `m2m`).
+/// The form fields of the many-to-many fields (see `templates/README.md`, widget `m2m`),
+/// each with the title of the fieldset it goes in.
 pub(crate) async fn form_fields(
     inner: &Inner,
     info: &ModelInfo,
@@ -759,7 +772,7 @@ pub(crate) async fn form_fields(
     posted: Option<&[(String, String)]>,
     errors: &HashMap<String, Vec<String>>,
     read_only: bool,
-) -> Result<Vec<Json>, DbErr> {
+) -> Result<Vec<(Option<String>, Json)>, DbErr> {
     let mut out = Vec::new();
     for m in &info.m2m {
         let meta = m.meta();
@@ -798,7 +811,7 @@ pub(crate) async fn form_fields(
                 shown.join(", ")
             });
             field["help"] = json!(meta.help);
-            out.push(field);
+            out.push((meta.fieldset.clone(), field));
             continue;
         }
         let selected: Vec<String> = match posted {
@@ -848,22 +861,32 @@ pub(crate) async fn form_fields(
         field["verbose_name"] = json!(meta.label.to_lowercase());
         field["truncated"] = json!(truncated);
         field["help"] = json!(help);
-        out.push(field);
+        out.push((meta.fieldset.clone(), field));
     }
     Ok(out)
 }
 
-/// Adds the many-to-many fields to the first fieldset of a form's `fieldsets`.
-pub(crate) fn append_to_fieldsets(fieldsets: &mut Json, fields: Vec<Json>) {
+/// Adds the many-to-many fields at the end of their fieldsets in a form's `fieldsets`
+/// (the one of the title given, else the first).
+pub(crate) fn append_to_fieldsets(fieldsets: &mut Json, fields: Vec<(Option<String>, Json)>) {
     if fields.is_empty() {
         return;
     }
-    if let Some(sets) = fieldsets.as_array_mut() {
-        if sets.is_empty() {
-            sets.push(json!({"name": null, "classes": [], "fields": []}));
-        }
-        if let Some(list) = sets[0]["fields"].as_array_mut() {
-            list.extend(fields);
+    let Some(sets) = fieldsets.as_array_mut() else {
+        return;
+    };
+    if sets.is_empty() {
+        sets.push(json!({"name": null, "classes": [], "fields": []}));
+    }
+    for (title, field) in fields {
+        let at = title
+            .and_then(|t| {
+                sets.iter()
+                    .position(|s| s["name"].as_str() == Some(t.as_str()))
+            })
+            .unwrap_or(0);
+        if let Some(list) = sets[at]["fields"].as_array_mut() {
+            list.push(field);
         }
     }
 }

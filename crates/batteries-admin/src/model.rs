@@ -483,8 +483,9 @@ impl<E: EntityTrait> ModelAdmin<E> {
     }
 
     /// A many-to-many field kept in a join entity (Django's `ManyToManyField`): shown
-    /// on the form after the columns of its first fieldset (whatever `fields` says),
-    /// written with the row, served by the API as an array of ids. See [`ManyToMany`].
+    /// on the form at the end of the first fieldset (or of the one it names, whatever
+    /// `fields` says), written with the row, served by the API as an array of ids. See
+    /// [`ManyToMany`].
     pub fn many_to_many<J, T>(mut self, field: ManyToMany<J, T>) -> Self
     where
         J: EntityTrait,

@@ -774,11 +774,13 @@ async fn auth_join_tables_work_as_many_to_many(db: &TestDb) {
         .register(ModelAdmin::<group::Entity>::new().display(|g| g.name.clone()))
         .register(
             ModelAdmin::<user::Entity>::new()
-                .fields([user::Column::Username, user::Column::IsStaff])
+                .fieldset(None, [user::Column::Username])
+                .fieldset(Some("Permissions"), [user::Column::IsStaff])
                 .display(|u| u.username.clone())
-                .many_to_many(ManyToMany::<user_groups::Entity, group::Entity>::new(
-                    "groups",
-                ))
+                .many_to_many(
+                    ManyToMany::<user_groups::Entity, group::Entity>::new("groups")
+                        .fieldset("Permissions"),
+                )
                 .many_to_many(
                     ManyToMany::<user_permissions::Entity, permission::Entity>::new(
                         "user_permissions",
@@ -817,6 +819,16 @@ async fn auth_join_tables_work_as_many_to_many(db: &TestDb) {
         [(librarians.id.to_string(), "Librarians".to_owned(), false)]
     );
     assert_eq!(chosen(&page.body, "user_permissions"), ["view_book"]);
+    // `groups` at the end of "Permissions"; `user_permissions` at the end of the first.
+    let at = |needle: &str| {
+        page.body
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {}", page.body))
+    };
+    assert!(at("name=\"username\"") < at("name=\"user_permissions\""));
+    assert!(at("name=\"user_permissions\"") < at(">Permissions</h2>"));
+    assert!(at(">Permissions</h2>") < at("name=\"is_staff\""));
+    assert!(at("name=\"is_staff\"") < at("name=\"groups\""));
     let lib = librarians.id.to_string();
     let saved = submit(
         &mut b,
