@@ -38,6 +38,7 @@ backend_tests!(
     ambiguous_or_wrong_registrations_do_not_build,
     past_the_cap_the_form_lists_the_first_and_the_chosen,
     object_permission_hooks_guard_the_sets,
+    tags_and_inline_rows_save_in_one_transaction,
 );
 
 /// The test site with 3 authors and `books` books (and the seeded tags).
@@ -1086,4 +1087,53 @@ async fn object_permission_hooks_guard_the_sets(db: &TestDb) {
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(tags_of(conn, 1).await, [tag_id("web")]);
     server.abort();
+}
+
+/// The book's tags and its inline reviews in one post: saved together, or not at all
+/// when an inline row is refused.
+async fn tags_and_inline_rows_save_in_one_transaction(db: &TestDb) {
+    let (_site, mut b) = site(db, 1).await;
+    login(&mut b, "admin").await;
+    let conn = db.conn();
+    let change = "/admin/library/book/1/change/";
+    let inline = |stars: &'static str| -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("review_set-TOTAL_FORMS", "1"),
+            ("review_set-INITIAL_FORMS", "0"),
+            ("review_set-MIN_NUM_FORMS", "0"),
+            ("review_set-MAX_NUM_FORMS", "5"),
+            ("review_set-0-id", ""),
+            ("review_set-0-stars", stars),
+            ("review_set-0-body", "Inline review"),
+            ("review_set-0-created", "2026-03-01T10:00:00"),
+        ]
+    };
+    let (rust, web) = (tag_id("rust").to_string(), tag_id("web").to_string());
+
+    // A refused inline row: neither the review nor the tags are saved.
+    let mut fields = book_form("With reviews", "9780000000000");
+    fields.extend(inline("many"));
+    fields.push(("tags", &rust));
+    let refused = submit(&mut b, change, &fields).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(tags_of(conn, 1).await.is_empty());
+    assert_eq!(chosen(&refused.body, "tags"), ["rust"], "kept on the form");
+
+    // Both good: one transaction, one history entry naming both.
+    let mut fields = book_form("With reviews", "9780000000000");
+    fields.extend(inline("5"));
+    fields.push(("tags", &rust));
+    fields.push(("tags", &web));
+    let saved = submit(&mut b, change, &fields).await;
+    assert_eq!(saved.status, 302, "{}", saved.body);
+    assert_eq!(tags_of(conn, 1).await, [tag_id("rust"), tag_id("web")]);
+    let reviews = review::Entity::find()
+        .filter(review::Column::BookId.eq(1))
+        .all(conn)
+        .await
+        .unwrap();
+    assert_eq!(reviews.len(), 1);
+    let log = b.get("/admin/library/book/1/history/").await;
+    assert!(log.body.contains("Tags"), "{}", log.body);
+    assert!(log.body.contains("Added review"), "{}", log.body);
 }
