@@ -216,10 +216,10 @@ async function run(page) {
     eq(await texts(page, '.app-library caption'), ['Library'], 'app caption');
     eq(
       await texts(page, '.app-library tr.model-row th a'),
-      ['Authors', 'Books', 'Reviews'],
+      ['Authors', 'Books', 'Reviews', 'Tags'],
       'models',
     );
-    eq(await count(page, '.app-library a.addlink'), 3, 'add links for a superuser');
+    eq(await count(page, '.app-library a.addlink'), 4, 'add links for a superuser');
     await shot(page, 'index');
     await follow(page, page.locator('.app-library th a', { hasText: 'Books' }));
     eq(where(page), '/admin/library/book/', 'changelist URL');

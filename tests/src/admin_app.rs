@@ -1,6 +1,8 @@
-//! The admin test site: a small library (authors, books, reviews) whose columns cover
+//! The admin test site: a small library (authors, books, reviews, tags) whose columns cover
 //! every type the admin edits, registered with most `ModelAdmin` options, served on
-//! axum behind the session, auth, CSRF and security-header layers.
+//! axum behind the session, auth, CSRF and security-header layers. Books have tags (a
+//! many-to-many with `filter_horizontal`); auth groups are registered with their
+//! permissions the same way.
 //!
 //! Users (password [`PASSWORD`]): `admin` (superuser), `editor` (staff; view, add and
 //! change books, view authors), `viewer` (staff; view books only), `outsider` (not
@@ -10,8 +12,8 @@
 
 use std::net::SocketAddr;
 
-use batteries::admin::{Admin, AdminSite, Inline, ModelAdmin};
-use batteries::auth::entities::{permission, user_permissions};
+use batteries::admin::{Admin, AdminSite, Inline, ManyToMany, ModelAdmin};
+use batteries::auth::entities::{group, group_permissions, permission, user_permissions};
 use batteries::auth::sessions::{DatabaseStore, SessionSecret};
 use batteries::auth::{ModelBackend, UserManager};
 use batteries::middleware::auth::AuthLayer;
@@ -151,9 +153,77 @@ pub mod entities {
 
         impl ActiveModelBehavior for ActiveModel {}
     }
+
+    /// `library_tag`: the targets of the books' many-to-many `tags`.
+    pub mod tag {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "library_tag")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            #[sea_orm(column_type = "String(StringLen::N(50))", unique)]
+            pub name: String,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    /// `library_book_tags`: the join table of books and tags (Django's auto-created
+    /// `book_tags`), one row per pair.
+    pub mod book_tags {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "library_book_tags")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            #[sea_orm(unique_key = "pair")]
+            pub book_id: i32,
+            #[sea_orm(unique_key = "pair", indexed)]
+            pub tag_id: i32,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {
+            #[sea_orm(
+                belongs_to = "super::book::Entity",
+                from = "Column::BookId",
+                to = "super::book::Column::Id",
+                on_delete = "Cascade"
+            )]
+            Book,
+            #[sea_orm(
+                belongs_to = "super::tag::Entity",
+                from = "Column::TagId",
+                to = "super::tag::Column::Id",
+                on_delete = "Cascade"
+            )]
+            Tag,
+        }
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
 }
 
-use entities::{author, book, review};
+/// The tags [`seed_library`] adds, in id order.
+pub const TAGS: &[&str] = &[
+    "biography",
+    "databases",
+    "django",
+    "fiction",
+    "history",
+    "python",
+    "rust",
+    "web",
+];
+
+use entities::{author, book, book_tags, review, tag};
 
 struct Migrator;
 
@@ -177,6 +247,10 @@ pub async fn setup(db: &DatabaseConnection) {
     crate::create_table(db, review::Entity)
         .await
         .expect("review");
+    crate::create_table(db, tag::Entity).await.expect("tag");
+    crate::create_table(db, book_tags::Entity)
+        .await
+        .expect("book_tags");
     if db.get_database_backend() == sea_orm::DbBackend::MySql {
         db.execute_unprepared("ALTER TABLE library_book MODIFY added DATETIME(6) NOT NULL")
             .await
@@ -239,6 +313,9 @@ pub fn site() -> AdminSite {
                         .max_num(5),
                 )
                 .save_as(true)
+                .many_to_many(
+                    ManyToMany::<book_tags::Entity, tag::Entity>::new("tags").filter_horizontal(),
+                )
                 .on_save(|book, change| {
                     if change {
                         return Ok(());
@@ -273,6 +350,22 @@ pub fn site() -> AdminSite {
                 .autocomplete_fields([review::Column::BookId])
                 .list_filter([review::Column::Created])
                 .display(|r| r.body.clone()),
+        )
+        .register(
+            ModelAdmin::<tag::Entity>::new()
+                .search_fields([tag::Column::Name])
+                .ordering("name")
+                .display(|t| t.name.clone()),
+        )
+        .register(
+            ModelAdmin::<group::Entity>::new()
+                .search_fields([group::Column::Name])
+                .display(|g| g.name.clone())
+                .many_to_many(
+                    ManyToMany::<group_permissions::Entity, permission::Entity>::new("permissions")
+                        .display(|p| format!("{} | {}", p.codename, p.name))
+                        .filter_horizontal(),
+                ),
         )
 }
 
@@ -396,6 +489,15 @@ pub async fn seed_library(db: &DatabaseConnection, authors: usize, books: usize)
         .insert(db)
         .await
         .expect("book");
+    }
+    for name in TAGS {
+        tag::ActiveModel {
+            name: Set((*name).to_owned()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("tag");
     }
 }
 

@@ -11,9 +11,13 @@ use sea_orm::{DbErr, TransactionTrait, Value};
 use serde_json::{Map, Value as Json, json};
 
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
+use crate::m2m::M2mSets;
 use crate::model::{ListError, ModelInfo, Row, SaveError};
 use crate::site::{AdminBody, Inner, Registered, Req, Staff, json_response};
 use crate::views::{has_perm, may, save_row};
+
+/// A write's values: the columns', and the many-to-many sets.
+type Body = (Vec<(usize, Value)>, M2mSets);
 
 /// The last page the API serves: beyond it offsets would not fit every backend.
 pub(crate) const MAX_PAGE: u64 = 2_147_483_647;
@@ -247,6 +251,14 @@ impl Api<'_> {
             format!("{}?{}", self.url(info), s.finish())
         };
         let count = page.total.value();
+        let mut results: Vec<Json> = page.rows.iter().map(|r| row_json(info, r)).collect();
+        // The many-to-many ids: one query per field for the whole page.
+        if crate::m2m::attach(&self.inner.db, info, &page.rows, &mut results)
+            .await
+            .is_err()
+        {
+            return unavailable();
+        }
         json_response(
             StatusCode::OK,
             &json!({
@@ -257,7 +269,7 @@ impl Api<'_> {
                 "num_pages": count.div_ceil(page.per_page).max(1),
                 "next": page.has_next.then(|| page_url(page.number + 1)),
                 "previous": (page.number > 1).then(|| page_url(page.number - 1)),
-                "results": page.rows.iter().map(|r| row_json(info, r)).collect::<Vec<_>>(),
+                "results": results,
             }),
         )
     }
@@ -272,10 +284,23 @@ impl Api<'_> {
         }
         match reg.model.get(&self.inner.db, pk).await {
             Ok(Some(row)) if !may(self.staff, reg, &row, "view") => forbidden(),
-            Ok(Some(row)) => json_response(StatusCode::OK, &row_json(info, &row)),
+            Ok(Some(row)) => self.one(info, &row, StatusCode::OK).await,
             Ok(None) => error(StatusCode::NOT_FOUND, "Not found."),
             Err(_) => unavailable(),
         }
+    }
+
+    /// One row as JSON, with its many-to-many ids.
+    async fn one(&self, info: &ModelInfo, row: &Row, status: StatusCode) -> Response<AdminBody> {
+        let mut out = [row_json(info, row)];
+        if crate::m2m::attach(&self.inner.db, info, std::slice::from_ref(row), &mut out)
+            .await
+            .is_err()
+        {
+            return unavailable();
+        }
+        let [out] = out;
+        json_response(status, &out)
     }
 
     /// What the backend can store beyond what the column type says: on MySQL, a date
@@ -301,7 +326,7 @@ impl Api<'_> {
         info: &ModelInfo,
         adding: bool,
         partial: bool,
-    ) -> Result<Vec<(usize, Value)>, Box<Response<AdminBody>>> {
+    ) -> Result<Body, Box<Response<AdminBody>>> {
         if !self.req.is_json() {
             return Err(Box::new(error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -328,7 +353,7 @@ impl Api<'_> {
         let mut errors: HashMap<String, Vec<String>> = HashMap::new();
         let mut values = Vec::new();
         for key in object.keys() {
-            if info.field_index(key).is_none() {
+            if info.field_index(key).is_none() && !crate::m2m::is_m2m(info, key) {
                 errors.insert(key.clone(), vec!["Unknown field.".into()]);
             }
         }
@@ -363,8 +388,9 @@ impl Api<'_> {
                 }
             }
         }
+        let m2m = crate::m2m::parse_json(info, &object, &mut errors);
         if errors.is_empty() {
-            Ok(values)
+            Ok((values, m2m))
         } else {
             Err(Box::new(field_errors(&errors)))
         }
@@ -374,15 +400,23 @@ impl Api<'_> {
         &self,
         info: &ModelInfo,
         values: &[(usize, Value)],
+        m2m: &M2mSets,
     ) -> Result<(), Box<Response<AdminBody>>> {
         let Ok(dangling) = self.inner.dangling_foreign_keys(info, values).await else {
             return Err(Box::new(unavailable()));
         };
+        let Ok(dangling_m2m) = crate::m2m::dangling(&self.inner.db, info, m2m).await else {
+            return Err(Box::new(unavailable()));
+        };
+        let dangling = dangling
+            .into_iter()
+            .map(|(i, key)| (info.fields[i].name.clone(), key))
+            .chain(dangling_m2m);
         let errors: HashMap<String, Vec<String>> = dangling
             .into_iter()
-            .map(|(i, key)| {
+            .map(|(name, key)| {
                 (
-                    info.fields[i].name.clone(),
+                    name,
                     vec![format!(
                         "Invalid pk “{}” - object does not exist.",
                         crate::field::truncate(&key)
@@ -429,16 +463,16 @@ impl Api<'_> {
                 "You don't have permission to do this.",
             );
         }
-        let values = match self.parse_body(info, true, false) {
+        let (values, m2m) = match self.parse_body(info, true, false) {
             Ok(v) => v,
             Err(response) => return *response,
         };
-        if let Err(response) = self.check_foreign_keys(info, &values).await {
+        if let Err(response) = self.check_foreign_keys(info, &values, &m2m).await {
             return *response;
         }
-        match save_row(self.inner, self.staff, reg, None, values).await {
+        match save_row(self.inner, self.staff, reg, None, values, &m2m).await {
             Ok(row) => {
-                let mut response = json_response(StatusCode::CREATED, &row_json(info, &row));
+                let mut response = self.one(info, &row, StatusCode::CREATED).await;
                 let location = format!(
                     "{}{}/",
                     self.url(info),
@@ -472,15 +506,15 @@ impl Api<'_> {
         if !may(self.staff, reg, &existing, "change") {
             return forbidden();
         }
-        let values = match self.parse_body(info, false, partial) {
+        let (values, m2m) = match self.parse_body(info, false, partial) {
             Ok(v) => v,
             Err(response) => return *response,
         };
-        if let Err(response) = self.check_foreign_keys(info, &values).await {
+        if let Err(response) = self.check_foreign_keys(info, &values, &m2m).await {
             return *response;
         }
-        match save_row(self.inner, self.staff, reg, Some(&existing), values).await {
-            Ok(row) => json_response(StatusCode::OK, &row_json(info, &row)),
+        match save_row(self.inner, self.staff, reg, Some(&existing), values, &m2m).await {
+            Ok(row) => self.one(info, &row, StatusCode::OK).await,
             Err(e) => Self::save_error(info, &e),
         }
     }

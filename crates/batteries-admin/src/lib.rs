@@ -20,6 +20,7 @@
 //! | `admin.site.register(Post, PostAdmin)` | `AdminSite::new().register(ModelAdmin::<post::Entity>::new())` |
 //! | `list_display`, `list_filter`, `search_fields`, `ordering`, `list_per_page` | methods of [`ModelAdmin`] of the same names |
 //! | `readonly_fields`, `fields`, `fieldsets`, `autocomplete_fields` | the same |
+//! | `ManyToManyField`, `filter_horizontal` | [`ModelAdmin::many_to_many`] with [`ManyToMany`] |
 //! | `actions` | [`ModelAdmin::action`] |
 //! | `save_model` / `delete_model` | [`ModelAdmin::on_save`] / [`ModelAdmin::on_delete`] |
 //! | `__str__` | [`ModelAdmin::display`] |
@@ -103,6 +104,7 @@ mod error;
 mod field;
 mod inline;
 pub mod log;
+mod m2m;
 pub mod migrations;
 mod model;
 mod openapi;
@@ -114,6 +116,7 @@ mod views;
 pub use check::IndexAdvice;
 pub use error::{Error, Result};
 pub use inline::Inline;
+pub use m2m::ManyToMany;
 pub use model::ModelAdmin;
 pub use site::{Admin, AdminBody, AdminSite};
 pub use user_admin::user_admin;

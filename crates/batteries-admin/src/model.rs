@@ -21,6 +21,7 @@ use sea_orm::{
 use batteries_auth::AuthUser;
 
 use crate::field::{Field, ForeignKey, label_of, pk_string};
+use crate::m2m::{M2mField, ManyToMany, PendingM2m};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type DisplayFn<M> = Arc<dyn Fn(&M) -> String + Send + Sync>;
@@ -110,6 +111,7 @@ pub struct ModelAdmin<E: EntityTrait> {
     inlines: Vec<crate::inline::InlineFactory>,
     save_as: bool,
     raw_id_fields: Vec<E::Column>,
+    many_to_many: Vec<Box<dyn PendingM2m>>,
 }
 
 /// The changelist options of issue 8: `date_hierarchy` and `list_editable`.
@@ -197,6 +199,7 @@ impl<E: EntityTrait> ModelAdmin<E> {
             inlines: Vec::new(),
             save_as: false,
             raw_id_fields: Vec::new(),
+            many_to_many: Vec::new(),
         }
     }
 
@@ -480,6 +483,22 @@ impl<E: EntityTrait> ModelAdmin<E> {
         self
     }
 
+    /// A many-to-many field kept in a join entity (Django's `ManyToManyField`): shown
+    /// on the form at the end of the first fieldset (or of the one it names, whatever
+    /// `fields` says), written with the row, served by the API as an array of ids. See
+    /// [`ManyToMany`].
+    pub fn many_to_many<J, T>(mut self, field: ManyToMany<J, T>) -> Self
+    where
+        J: EntityTrait,
+        J::Model: FromQueryResult + Send + Sync,
+        J::ActiveModel: ActiveModelTrait<Entity = J> + ActiveModelBehavior + Send + Sync,
+        T: EntityTrait,
+        T::Model: FromQueryResult + Send + Sync,
+    {
+        self.many_to_many.push(Box::new(field));
+        self
+    }
+
     /// A bulk action on the changelist, run on the selected rows after a confirmation
     /// page. It needs the model's `change` permission; its `Ok` text is shown as a success
     /// message, its `Err` text as an error.
@@ -673,6 +692,8 @@ pub(crate) struct ModelInfo {
     pub(crate) password: PasswordInfo,
     /// Whether the change form offers "Save as new".
     pub(crate) save_as: bool,
+    /// The many-to-many fields, in the order registered.
+    pub(crate) m2m: Vec<Arc<dyn M2mField>>,
 }
 
 impl ModelInfo {
@@ -1377,6 +1398,11 @@ where
             .into_iter()
             .map(|factory| factory(&table))
             .collect::<Result<Vec<_>, String>>()?;
+        let m2m = admin
+            .many_to_many
+            .into_iter()
+            .map(|m| m.build(&table, &fields))
+            .collect::<Result<Vec<_>, String>>()?;
         let info = ModelInfo {
             app_label,
             model_name,
@@ -1410,6 +1436,7 @@ where
                     .collect(),
             },
             save_as: admin.save_as,
+            m2m,
         };
         Ok(Self {
             info,
@@ -1780,6 +1807,14 @@ where
             return Ok(0);
         }
         let values: Vec<Value> = models.iter().map(|m| m.get(self.pk_column())).collect();
+        if !self.info.m2m.is_empty() {
+            // Their join rows go with them, whether or not the database cascades.
+            let parents: Vec<Vec<Value>> = models
+                .iter()
+                .map(|m| self.columns.iter().map(|c| m.get(*c)).collect())
+                .collect();
+            crate::m2m::clear(db, &self.info, &parents).await?;
+        }
         let result = E::delete_many()
             .filter(self.pk_column().is_in(values))
             .exec(db)

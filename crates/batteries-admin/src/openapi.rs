@@ -254,9 +254,23 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 }
             }
         }
+        // Many-to-many fields: arrays of the target's keys, never required on input.
+        for m in crate::m2m::api_fields(info) {
+            let mut items = schema(&m.target_key, mysql);
+            if let Some(obj) = items.as_object_mut() {
+                obj.remove("title");
+            }
+            let mut s = json!({"type": "array", "items": items, "title": m.label});
+            if let Some(help) = &m.help {
+                s["description"] = json!(help);
+            }
+            props.insert(m.name.clone(), s.clone());
+            input_props.insert(m.name.clone(), s);
+        }
         let all: Vec<Json> = (info.fields.iter().enumerate())
             .filter(|(i, _)| !info.never_output(*i))
             .map(|(_, f)| json!(f.name))
+            .chain(crate::m2m::api_fields(info).map(|m| json!(m.name)))
             .collect();
         schemas.insert(
             name.clone(),

@@ -13,7 +13,11 @@
       renumbered). Without JS the `extra` empty forms still work.
    4. Raw-id foreign keys: the lookup link opens the related changelist in a small window
       (without JS: a new tab); there, clicking a row's link puts its pk into the input
-      (and its text beside it) and closes the window. */
+      (and its text beside it) and closes the window.
+   5. filter_horizontal: a <select multiple data-filter-horizontal="tags"> becomes
+      Django's dual list: "Available" (with a filter box) and "Chosen", moved between
+      with buttons, double-click or Enter. The original select stays in the form, hidden,
+      as the control that is submitted, kept in sync. */
 (function () {
   "use strict";
 
@@ -517,6 +521,264 @@
     });
   }
 
+  /* 5. filter_horizontal */
+
+  function make(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function initSelectFilter(select) {
+    var name = select.getAttribute("data-filter-horizontal") || "items";
+    var base = select.id || "id_" + select.name;
+    var originals = Array.prototype.slice.call(select.options);
+    var widget = select.parentNode;
+
+    var box = make("div", "selector");
+    box.id = base + "_selector";
+
+    // Available, with its filter box and "Choose all".
+    var available = make("div", "selector-available");
+    var fromTitle = make("h3", "selector-title", "Available " + name);
+    fromTitle.id = base + "_from_title";
+    var filterRow = make("p", "selector-filter");
+    var filterLabel = make("label", "visually-hidden", "Filter available " + name);
+    var filter = make("input", "selector-filter-input");
+    filter.type = "search";
+    filter.id = base + "_input";
+    filter.placeholder = "Filter";
+    filter.autocomplete = "off";
+    filter.spellcheck = false;
+    filterLabel.htmlFor = filter.id;
+    filterRow.appendChild(filterLabel);
+    filterRow.appendChild(filter);
+    var from = make("select", "filtered selector-from");
+    from.multiple = true;
+    from.id = base + "_from";
+    from.size = 10;
+    from.setAttribute("aria-labelledby", fromTitle.id);
+    filter.setAttribute("aria-controls", from.id);
+    var chooseAll = make("button", "selector-chooseall", "Choose all");
+    chooseAll.type = "button";
+    chooseAll.id = base + "_add_all";
+    chooseAll.setAttribute("aria-label", "Choose all " + name);
+    available.appendChild(fromTitle);
+    available.appendChild(filterRow);
+    available.appendChild(from);
+    available.appendChild(chooseAll);
+
+    // The arrows between the lists.
+    var chooser = make("ul", "selector-chooser");
+    var choose = make("button", "selector-add", "Choose \u2192");
+    choose.type = "button";
+    choose.id = base + "_add";
+    choose.setAttribute("aria-label", "Choose selected " + name);
+    var remove = make("button", "selector-remove", "\u2190 Remove");
+    remove.type = "button";
+    remove.id = base + "_remove";
+    remove.setAttribute("aria-label", "Remove selected " + name);
+    [choose, remove].forEach(function (button) {
+      var li = make("li");
+      li.appendChild(button);
+      chooser.appendChild(li);
+    });
+
+    // Chosen, with "Remove all".
+    var chosenBox = make("div", "selector-chosen");
+    var toTitle = make("h3", "selector-title", "Chosen " + name);
+    toTitle.id = base + "_to_title";
+    var to = make("select", "filtered selector-to");
+    to.multiple = true;
+    to.id = base + "_to";
+    to.size = 10;
+    to.setAttribute("aria-labelledby", toTitle.id);
+    var removeAll = make("button", "selector-clearall", "Remove all");
+    removeAll.type = "button";
+    removeAll.id = base + "_remove_all";
+    removeAll.setAttribute("aria-label", "Remove all " + name);
+    chosenBox.appendChild(toTitle);
+    chosenBox.appendChild(to);
+    chosenBox.appendChild(removeAll);
+
+    var status = make("p", "selector-status visually-hidden");
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    status.id = base + "_status";
+
+    var help = select.getAttribute("aria-describedby");
+    [from, to].forEach(function (list) {
+      list.setAttribute("aria-describedby", (help ? help + " " : "") + base + "_keys");
+      if (select.getAttribute("aria-invalid") === "true") {
+        list.setAttribute("aria-invalid", "true");
+      }
+    });
+    var keys = make(
+      "p",
+      "help selector-help",
+      "Select with the arrow keys (Shift for several), then press Enter or double-click to move."
+    );
+    keys.id = base + "_keys";
+
+    box.appendChild(available);
+    box.appendChild(chooser);
+    box.appendChild(chosenBox);
+    box.appendChild(status);
+    widget.insertBefore(box, select);
+    widget.insertBefore(keys, select);
+    // The original stays the submitted control, out of sight and out of the tab order.
+    select.hidden = true;
+    select.tabIndex = -1;
+    var hint = widget.querySelector(".m2m-hint");
+    if (hint) {
+      hint.hidden = true;
+    }
+    var label = document.querySelector("label[for='" + base + "']");
+    if (label) {
+      label.htmlFor = filter.id;
+    }
+
+    function highlighted(list) {
+      var values = {};
+      Array.prototype.forEach.call(list.options, function (o) {
+        if (o.selected) {
+          values[o.value] = true;
+        }
+      });
+      return values;
+    }
+
+    function render(keepFrom, keepTo) {
+      var term = filter.value.trim().toLowerCase();
+      while (from.firstChild) {
+        from.removeChild(from.firstChild);
+      }
+      while (to.firstChild) {
+        to.removeChild(to.firstChild);
+      }
+      originals.forEach(function (original) {
+        var option = new Option(original.text, original.value);
+        option.title = original.text;
+        if (original.selected) {
+          option.selected = !!(keepTo && keepTo[original.value]);
+          to.appendChild(option);
+        } else if (term === "" || original.text.toLowerCase().indexOf(term) !== -1) {
+          option.selected = !!(keepFrom && keepFrom[original.value]);
+          from.appendChild(option);
+        }
+      });
+    }
+
+    /* Moves the highlighted options of `list` (all of them with `all`) to the other
+       side. The option now where the first moved one was is highlighted, so the
+       keyboard can go on from there. */
+    function move(list, toChosen, all) {
+      var values = {};
+      var moved = [];
+      var first = -1;
+      Array.prototype.forEach.call(list.options, function (o, i) {
+        if (all || o.selected) {
+          values[o.value] = true;
+          moved.push(o.text);
+          if (first < 0) {
+            first = i;
+          }
+        }
+      });
+      if (moved.length === 0) {
+        return;
+      }
+      originals.forEach(function (original) {
+        if (values[original.value]) {
+          original.selected = toChosen;
+        }
+      });
+      render(null, null);
+      if (!all && list.options.length > 0) {
+        list.options[Math.min(first, list.options.length - 1)].selected = true;
+      }
+      var what = moved.length === 1 ? moved[0] : moved.length + " " + name;
+      status.textContent = what + (toChosen ? " chosen." : " removed.") + " " + to.options.length + " chosen in all.";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    function onListKey(list, toChosen) {
+      return function (event) {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          move(list, toChosen, false);
+        }
+      };
+    }
+
+    /* The double-click's first click has highlighted the option under the mouse; the
+       event's target is that option, or the select itself while it holds the mouse. */
+    function onDoubleClick(list, toChosen) {
+      return function (event) {
+        var option = event.target;
+        if (option && option.tagName === "OPTION") {
+          Array.prototype.forEach.call(list.options, function (o) {
+            o.selected = o === option;
+          });
+        }
+        move(list, toChosen, false);
+      };
+    }
+
+    from.addEventListener("keydown", onListKey(from, true));
+    to.addEventListener("keydown", onListKey(to, false));
+    from.addEventListener("dblclick", onDoubleClick(from, true));
+    to.addEventListener("dblclick", onDoubleClick(to, false));
+    choose.addEventListener("click", function () {
+      move(from, true, false);
+    });
+    remove.addEventListener("click", function () {
+      move(to, false, false);
+    });
+    chooseAll.addEventListener("click", function () {
+      move(from, true, true);
+    });
+    removeAll.addEventListener("click", function () {
+      move(to, false, true);
+    });
+
+    filter.addEventListener("input", function () {
+      render(highlighted(from), highlighted(to));
+      var n = from.options.length;
+      status.textContent = n === 1 ? "1 available" : n + " available";
+    });
+    filter.addEventListener("keydown", function (event) {
+      switch (event.key) {
+        case "Enter":
+          // Move what is highlighted (or the only match); never submit the form.
+          event.preventDefault();
+          if (from.selectedIndex === -1 && from.options.length === 1) {
+            from.options[0].selected = true;
+          }
+          move(from, true, false);
+          break;
+        case "ArrowDown":
+          if (from.options.length > 0) {
+            event.preventDefault();
+            if (from.selectedIndex === -1) {
+              from.options[0].selected = true;
+            }
+            from.focus();
+          }
+          break;
+        default:
+          break;
+      }
+    });
+
+    render(null, null);
+  }
+
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll("a.related-lookup"), initRawIdLookup);
     initLookupPopup();
@@ -531,6 +793,8 @@
     }
     var inputs = document.querySelectorAll("input[data-autocomplete-url]");
     Array.prototype.forEach.call(inputs, initAutocomplete);
+    var pickers = document.querySelectorAll("select[multiple][data-filter-horizontal]");
+    Array.prototype.forEach.call(pickers, initSelectFilter);
   }
 
   if (document.readyState === "loading") {

@@ -179,6 +179,11 @@ impl View<'_> {
                 }
             }
         }
+        cascades.extend(
+            crate::m2m::cascades(self.inner, info, rows)
+                .await
+                .map_err(|e| tracing::error!(error = %e, "admin join rows failed"))?,
+        );
         Ok((Json::Array(cascades), protected))
     }
 

@@ -13,6 +13,7 @@ use super::{
 use crate::field::{Field, pk_string};
 use crate::inline::{InlineSet, Style};
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
+use crate::m2m::M2mSets;
 use crate::model::{ModelInfo, Row, SaveError};
 use crate::site::{AdminBody, Inner, Registered, Staff, redirect};
 
@@ -152,6 +153,11 @@ impl View<'_> {
             if adding {
                 crate::user_admin::add_form_password(info, &mut form, &mut values, &mut errs).await;
             }
+            let m2m_posted = crate::m2m::parse_form(info, &form);
+            let Ok(m2m) = crate::m2m::check_form(self.inner, info, m2m_posted, &mut errs).await
+            else {
+                return unavailable();
+            };
             if errs.is_empty() {
                 let Ok(dangling) = self.inner.dangling_foreign_keys(info, &values).await else {
                     return unavailable();
@@ -172,7 +178,7 @@ impl View<'_> {
             };
             if errs.is_empty() && !posted_inlines.iter().any(PostedInline::has_errors) {
                 match self
-                    .save_all(staff, reg, saving, values, &mut posted_inlines)
+                    .save_all(staff, reg, saving, values, &m2m, &mut posted_inlines)
                     .await
                 {
                     Ok(Some(row)) => {
@@ -308,8 +314,9 @@ impl View<'_> {
         reg: &Registered,
         existing: Option<&Row>,
         values: Vec<(usize, Value)>,
+        m2m: &M2mSets,
     ) -> Result<Row, SaveError> {
-        save_row(self.inner, staff, reg, existing, values).await
+        save_row(self.inner, staff, reg, existing, values, m2m).await
     }
 
     pub(super) async fn after_save(
@@ -377,7 +384,12 @@ impl View<'_> {
             }
             out.push(json!({"name": name, "classes": [], "fields": fields}));
         }
-        Ok(Json::Array(out))
+        let mut out = Json::Array(out);
+        let m2m = crate::m2m::form_fields(self.inner, info, existing, posted, errors, read_only)
+            .await
+            .map_err(|e| tracing::error!(error = %e, "admin many-to-many fields failed"))?;
+        crate::m2m::append_to_fieldsets(&mut out, m2m);
+        Ok(out)
     }
 
     /// What the form's foreign keys need from other tables: the choices of each
@@ -577,12 +589,13 @@ pub(crate) async fn save_row(
     reg: &Registered,
     existing: Option<&Row>,
     values: Vec<(usize, Value)>,
+    m2m: &M2mSets,
 ) -> Result<Row, SaveError> {
     let info = reg.model.info();
     let user_id = staff
         .user_id()
         .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-    let changed: Vec<&str> = match existing {
+    let mut changed: Vec<&str> = match existing {
         Some(row) => values
             .iter()
             .filter(|(i, v)| {
@@ -598,6 +611,7 @@ pub(crate) async fn save_row(
         Some(old) => reg.model.update(&txn, &old.pk, values).await?,
         None => reg.model.insert(&txn, values).await?,
     };
+    changed.extend(crate::m2m::save(&txn, info, &row, m2m).await?);
     let (flag, message) = match existing {
         Some(_) => (ActionFlag::Change, ChangeMessage::changed(&changed)),
         None => (ActionFlag::Addition, ChangeMessage::added()),
@@ -936,21 +950,26 @@ impl View<'_> {
         reg: &Registered,
         existing: Option<&Row>,
         values: Vec<(usize, Value)>,
+        m2m: &M2mSets,
         inlines: &mut [PostedInline],
     ) -> Result<Option<Row>, SaveError> {
         if inlines.iter().all(|p| p.writes.is_empty()) {
-            return self.save(staff, reg, existing, values).await.map(Some);
+            return self.save(staff, reg, existing, values, m2m).await.map(Some);
         }
         let info = reg.model.info();
         let user_id = staff
             .user_id()
             .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-        let changed = existing.map(|row| changed_labels(info, row, &values));
+        let mut changed = existing.map(|row| changed_labels(info, row, &values));
         let txn = self.inner.db.begin().await?;
         let row = match existing {
             Some(old) => reg.model.update(&txn, &old.pk, values).await?,
             None => reg.model.insert(&txn, values).await?,
         };
+        let m2m_changed = crate::m2m::save(&txn, info, &row, m2m).await?;
+        if let Some(fields) = &mut changed {
+            fields.extend(m2m_changed.into_iter().map(str::to_owned));
+        }
         let mut message = match &changed {
             Some(fields) => {
                 ChangeMessage::changed(&fields.iter().map(String::as_str).collect::<Vec<_>>())
