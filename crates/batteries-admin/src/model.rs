@@ -614,6 +614,8 @@ impl ModelInfo {
         } else {
             let mut info = self.clone();
             info.fieldsets.clone_from(&self.password.add_fieldsets);
+            // Django's add forms with `add_fieldsets` show only those fields.
+            info.m2m.clear();
             std::borrow::Cow::Owned(info)
         }
     }

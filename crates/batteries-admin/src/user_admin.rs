@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use batteries_auth::entities::user;
+use batteries_auth::entities::{group, permission, user, user_groups, user_permissions};
 use batteries_auth::hashers::{
     Hashers, is_password_usable, make_password_async, make_unusable_password,
 };
@@ -14,6 +14,7 @@ use batteries_auth::validators::{UserAttributes, Validators};
 use sea_orm::{ActiveValue, Value};
 use serde_json::{Value as Json, json};
 
+use crate::m2m::ManyToMany;
 use crate::model::{ModelAdmin, ModelInfo, Row};
 use crate::views::{FieldErrors, form_value};
 
@@ -57,11 +58,28 @@ pub fn user_admin() -> ModelAdmin<user::Entity> {
         .password_field(C::Password)
         .fieldset(None, [C::Username, C::Password])
         .fieldset(Some("Personal info"), [C::FirstName, C::LastName, C::Email])
-        // MANY-TO-MANY: `groups` and `user_permissions` (Django's filter_horizontal) join
-        // this fieldset once the admin has many-to-many fields.
         .fieldset(
             Some("Permissions"),
             [C::IsActive, C::IsStaff, C::IsSuperuser],
+        )
+        // Django's `filter_horizontal = ("groups", "user_permissions")`, at the end of
+        // "Permissions". Not on the add form, which has its own fieldsets.
+        .many_to_many(
+            ManyToMany::<user_groups::Entity, group::Entity>::new("groups")
+                .help_text(
+                    "The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                )
+                .display(|g| g.name.clone())
+                .fieldset("Permissions")
+                .filter_horizontal(),
+        )
+        .many_to_many(
+            ManyToMany::<user_permissions::Entity, permission::Entity>::new("user_permissions")
+                .label("User permissions")
+                .help_text("Specific permissions for this user.")
+                .display(|p| format!("{} | {}", p.codename, p.name))
+                .fieldset("Permissions")
+                .filter_horizontal(),
         )
         .fieldset(Some("Important dates"), [C::LastLogin, C::DateJoined])
         .add_fieldset(None, [C::Username])

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use batteries::admin::log::entity as log_entry;
 use batteries::auth::UserManager;
-use batteries::auth::entities::{permission, user, user_permissions};
+use batteries::auth::entities::{group, permission, user, user_groups, user_permissions};
 use batteries::auth::hashers::check_password;
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{self, PASSWORD};
@@ -27,6 +27,7 @@ backend_tests!(
     user_password_page_needs_the_change_permission,
     user_api_never_returns_the_hash,
     user_password_summary_matches_djangos,
+    user_groups_and_permissions_are_picked_on_the_change_form,
 );
 
 const NEW_PASSWORD: &str = "a fresh passphrase 42";
@@ -755,4 +756,104 @@ async fn user_password_summary_matches_djangos(db: &TestDb) {
             assert_hash_absent(&page.body, hash);
         }
     }
+}
+
+async fn user_groups_and_permissions_are_picked_on_the_change_form(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let editors = group::ActiveModel {
+        name: Set("Editors".into()),
+        ..Default::default()
+    }
+    .insert(db.conn())
+    .await
+    .unwrap();
+    let view_author = permission::Entity::find()
+        .filter(permission::Column::Codename.eq("view_author"))
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut b = login(addr, "admin", PASSWORD).await;
+    // The add form keeps to username and passwords, as Django's.
+    let add = b.get("/admin/auth/user/add/").await;
+    assert!(!add.body.contains("name=\"groups\""), "{}", add.body);
+
+    let viewer = user_named(db, "viewer").await.unwrap();
+    let change = format!("/admin/auth/user/{}/change/", viewer.id);
+    let page = b.get(&change).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "name=\"groups\"",
+        "name=\"user_permissions\"",
+        ">Editors<",
+        "view_author | ",
+    ] {
+        assert!(page.body.contains(shown), "{shown} in {}", page.body);
+    }
+    let gid = editors.id.to_string();
+    let pid = view_author.id.to_string();
+    let form = |groups: Option<&'static str>| {
+        let mut f: Vec<(&str, String)> = vec![
+            ("username", "viewer".into()),
+            ("first_name", String::new()),
+            ("last_name", String::new()),
+            ("email", String::new()),
+            ("is_active", "on".into()),
+            ("is_staff", "on".into()),
+            ("last_login", String::new()),
+            ("date_joined", "2026-01-02T03:04:05".into()),
+            ("_continue", "1".into()),
+        ];
+        if groups.is_some() {
+            f.push(("groups", gid.clone()));
+            f.push(("user_permissions", pid.clone()));
+        }
+        f
+    };
+    let fields = form(Some("set"));
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = submit(&mut b, &change, &refs).await;
+    assert_eq!(saved.status, StatusCode::FOUND, "{}", saved.body);
+    let groups: Vec<i32> = user_groups::Entity::find()
+        .filter(user_groups::Column::UserId.eq(viewer.id))
+        .all(db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|g| g.group_id)
+        .collect();
+    assert_eq!(groups, [editors.id]);
+    let perms: Vec<i32> = user_permissions::Entity::find()
+        .filter(user_permissions::Column::UserId.eq(viewer.id))
+        .all(db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.permission_id)
+        .collect();
+    assert_eq!(
+        perms,
+        [view_author.id],
+        "the set is replaced by what was posted"
+    );
+    // The permission chosen counts at once.
+    let mut viewer_b = login(addr, "viewer", PASSWORD).await;
+    assert_eq!(
+        viewer_b.get("/admin/library/author/").await.status,
+        StatusCode::OK
+    );
+
+    // Posting none empties both.
+    let fields = form(None);
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = submit(&mut b, &change, &refs).await;
+    assert_eq!(saved.status, StatusCode::FOUND, "{}", saved.body);
+    assert_eq!(
+        user_groups::Entity::find()
+            .filter(user_groups::Column::UserId.eq(viewer.id))
+            .count(db.conn())
+            .await
+            .unwrap(),
+        0
+    );
 }
