@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use batteries::admin::{AdminSite, Inline, ModelAdmin};
+use batteries::admin::{AdminSite, Inline, ManyToMany, ModelAdmin};
 use batteries::auth::entities::user;
 use batteries::auth::sessions::{DatabaseStore, SessionSecret};
 use batteries::auth::throttle::{self, LoginThrottle};
@@ -75,7 +75,8 @@ pub struct Settings {
 /// The admin's registrations: posts (newest first, searchable by title, slug and body,
 /// filtered by state and date), comments (moderated with the action "Approve selected
 /// comments"), tags, the posts' tags, and the users (Django's `UserAdmin`). Posts drill
-/// down by date, toggle "published" from the list and edit their comments inline.
+/// down by date, toggle "published" from the list, pick their tags in a dual list and
+/// edit their comments inline.
 pub fn admin_site() -> AdminSite {
     AdminSite::new()
         .title("blog admin", "Blog administration")
@@ -92,6 +93,11 @@ pub fn admin_site() -> AdminSite {
                 .ordering("-created")
                 .list_per_page(25)
                 .help_text(post::Column::Slug, "The post's URL name, unique.")
+                .many_to_many(
+                    ManyToMany::<post_tag::Entity, tag::Entity>::new("tags")
+                        .display(|t| t.name.clone())
+                        .filter_horizontal(),
+                )
                 .date_hierarchy(post::Column::Created)
                 .list_editable([post::Column::Published])
                 .inline(
