@@ -28,6 +28,7 @@ fn books_admin() -> ModelAdmin<book::Entity> {
     ModelAdmin::<book::Entity>::new()
         .list_display([book::Column::Title, book::Column::Status])
         .readonly_fields([book::Column::Uuid])
+        .search_fields([book::Column::Title])
         .ordering("id")
         .display(|b| b.title.clone())
         .has_view_permission(|user, b| user.is_superuser() || b.status != "archived")
@@ -156,6 +157,19 @@ async fn object_permissions_guard_every_html_page(db: &TestDb) {
     let list = editor.get("/admin/library/book/").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     assert_eq!(row_pks(&list), ["1", "2", "4", "5"]);
+
+    // Nor does autocomplete offer them.
+    let found = editor
+        .get_api("/admin/library/book/autocomplete/?term=Book", &[])
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let ids: Vec<String> = found.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["2", "4", "5"], "archived books are not offered");
 
     // Archived: no page at all.
     for path in [

@@ -93,13 +93,27 @@ impl View<'_> {
             );
         }
         let term = form_value(&self.req.query_pairs(), "term").unwrap_or_default();
-        match reg.model.choices(&self.inner.db, Some(&term), 20).await {
-            Ok(choices) => crate::site::json_response(
-                StatusCode::OK,
-                &json!({"results": choices.into_iter().map(|(id, text)| json!({"id": id, "text": text})).collect::<Vec<_>>()}),
-            ),
-            Err(_) => unavailable(),
+        let Ok(mut choices) = reg.model.choices(&self.inner.db, Some(&term), 20).await else {
+            return unavailable();
+        };
+        // Rows the object hook hides are not offered (one more query, only with hooks).
+        if reg.model.has_object_hooks() && !choices.is_empty() {
+            let pks: Vec<String> = choices.iter().map(|(id, _)| id.clone()).collect();
+            let Ok(rows) = reg.model.get_many(&self.inner.db, &pks).await else {
+                return unavailable();
+            };
+            let visible: std::collections::HashSet<&str> = rows
+                .iter()
+                .filter(|row| may(staff, reg, row, "view"))
+                .map(|row| row.pk.as_str())
+                .collect();
+            choices.retain(|(id, _)| visible.contains(id.as_str()));
         }
+        let results: Vec<Json> = choices
+            .into_iter()
+            .map(|(id, text)| json!({"id": id, "text": text}))
+            .collect();
+        crate::site::json_response(StatusCode::OK, &json!({ "results": results }))
     }
 
     // --- add / change -----------------------------------------------------------------
