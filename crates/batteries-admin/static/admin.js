@@ -460,6 +460,7 @@
       }
       update();
       Array.prototype.forEach.call(node.querySelectorAll("input[data-autocomplete-url]"), initAutocomplete);
+      Array.prototype.forEach.call(node.querySelectorAll("a.related-lookup"), initRawIdLookup);
       var first = node.querySelector("input:not([type=hidden]), select, textarea");
       if (first) {
         first.focus();
