@@ -1,7 +1,8 @@
 //! The admin test site: a small library (authors, books, reviews, tags) whose columns cover
 //! every type the admin edits, registered with most `ModelAdmin` options, served on
 //! axum behind the session, auth, CSRF and security-header layers. Books have tags (a
-//! many-to-many with `filter_horizontal`); auth groups are registered with their
+//! many-to-many with `filter_horizontal`), also edited from the tag's page as an inline of
+//! the join rows whose book is a raw-id field; auth groups are registered with their
 //! permissions the same way.
 //!
 //! Users (password [`PASSWORD`]): `admin` (superuser), `editor` (staff; view, add and
@@ -355,7 +356,19 @@ pub fn site() -> AdminSite {
             ModelAdmin::<tag::Entity>::new()
                 .search_fields([tag::Column::Name])
                 .ordering("name")
-                .display(|t| t.name.clone()),
+                .display(|t| t.name.clone())
+                // The tag's books, each given by its id (a raw-id field: no list of
+                // every book is loaded; the lookup link picks one from the books).
+                .inline(
+                    Inline::<book_tags::Entity>::tabular()
+                        .admin(
+                            ModelAdmin::<book_tags::Entity>::new()
+                                .raw_id_fields([book_tags::Column::BookId])
+                                .label(book_tags::Column::BookId, "Book"),
+                        )
+                        .verbose_name("tagged book", "tagged books")
+                        .extra(1),
+                ),
         )
         .register(
             ModelAdmin::<group::Entity>::new()

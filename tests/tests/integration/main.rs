@@ -11,6 +11,7 @@ mod admin_api;
 mod admin_browser;
 mod admin_browser_inlines;
 mod admin_browser_m2m;
+mod admin_browser_rawid;
 mod admin_changelist;
 mod admin_export;
 mod admin_inlines;

@@ -1,0 +1,307 @@
+// Browser tests of the batteries admin's raw-id foreign keys (Django's `raw_id_fields`):
+// the books of a tag, edited on the tag's page (tests/src/admin_app.rs) as an inline whose
+// book is given by its id, in headless Chromium, driven by playwright-core. The "Look up"
+// link opens the books' changelist in a popup window; clicking a book there puts its id
+// into the input and its title beside it, and closes the popup.
+//
+//   node admin-rawid.test.mjs <base-url> <screenshot-dir>
+//
+// <base-url> is where `admin-app` listens (the admin is at <base-url>/admin/), on a fresh
+// database seeded with 5 authors and 60 books (SEED_BOOKS=60). Each step throws on the
+// first thing that is not as a user would expect; the process then exits 1 after saving
+// a screenshot of the page as `failure-<step>.png`. Screenshots of the main pages are
+// kept in <screenshot-dir> either way. Run by tests/tests/integration/admin_browser_rawid.rs.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) {
+  console.error('usage: node admin-rawid.test.mjs <base-url> <screenshot-dir>');
+  process.exit(2);
+}
+const admin = `${base.replace(/\/$/, '')}/admin`;
+const PASSWORD = 'correct horse battery staple';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The whole run is bounded: a hung page must fail the test, not stall it.
+const RUN_LIMIT_MS = 120_000;
+
+fs.mkdirSync(shots, { recursive: true });
+
+// ---------------------------------------------------------------- assertions
+
+class Failure extends Error {}
+
+function ok(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+function eq(actual, expected, message) {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    throw new Failure(
+      `${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+    );
+  }
+}
+
+/** Trimmed, whitespace-collapsed text of every match of `selector`. */
+async function texts(page, selector) {
+  const all = await page.locator(selector).allInnerTexts();
+  return all.map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+async function text(page, selector) {
+  const t = await page.locator(selector).first().innerText();
+  return t.replace(/\s+/g, ' ').trim();
+}
+
+async function count(page, selector) {
+  return page.locator(selector).count();
+}
+
+/** The path and query of the page's URL. */
+function where(page) {
+  const url = new URL(page.url());
+  return url.pathname + url.search;
+}
+
+/** The success message, waiting for it. */
+async function success(page) {
+  const li = page.locator('.messagelist li.success');
+  await li.first().waitFor();
+  return (await li.first().innerText()).trim();
+}
+
+/** Clicks and waits for the navigation it starts. */
+async function follow(page, locator) {
+  await Promise.all([page.waitForNavigation(), locator.click()]);
+}
+
+async function shot(page, name, options = {}) {
+  const file = path.join(shots, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, ...options });
+  return file;
+}
+
+// ---------------------------------------------------------------- the run
+
+const steps = [];
+let current = null;
+
+async function step(name, body) {
+  current = name;
+  const started = Date.now();
+  await body();
+  steps.push(name);
+  console.log(`ok   ${name} (${Date.now() - started} ms)`);
+}
+
+const started = Date.now();
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'batteries-chromium-'));
+const limit = setTimeout(() => {
+  console.error(`FAIL the browser run took more than ${RUN_LIMIT_MS / 1000} s (at: ${current})`);
+  process.exit(1);
+}, RUN_LIMIT_MS);
+
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+  viewport: { width: 1280, height: 800 },
+});
+context.setDefaultTimeout(10_000);
+const page = context.pages()[0] ?? (await context.newPage());
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+// Book 1's title is a <script>: it must stay text, never run.
+page.on('dialog', (d) => {
+  pageErrors.push(`dialog: ${d.message()}`);
+  d.dismiss().catch(() => {});
+});
+page.on('console', (m) => {
+  // A 403 or 404 page logs "Failed to load resource": that is the server's answer.
+  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+    pageErrors.push(m.text());
+  }
+});
+
+let failed = null;
+try {
+  await run(page);
+} catch (e) {
+  failed = e;
+}
+
+if (failed) {
+  console.error(`FAIL ${current}: ${failed instanceof Failure ? failed.message : failed.stack}`);
+  console.error(`     at ${page.url()}`);
+  try {
+    const file = await shot(page, `failure-${current.replace(/[^a-z0-9]+/gi, '-')}`);
+    console.error(`     screenshot: ${file}`);
+  } catch {
+    // The page itself may be gone.
+  }
+}
+await context.close();
+fs.rmSync(profile, { recursive: true, force: true });
+clearTimeout(limit);
+// Not "N passed, N failed": that line is cargo test's to print.
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`admin-rawid.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`);
+process.exit(failed ? 1 : 0);
+
+async function login(page, username) {
+  await page.fill('#id_username', username);
+  await page.fill('#id_password', PASSWORD);
+  await follow(page, page.locator('#login-form button[type=submit]'));
+}
+
+/** The book's tag ids, read through the JSON API with the page's session. */
+async function savedTags(page, book) {
+  const response = await page.request.get(`${admin}/api/library/book/${book}/`, {
+    headers: { accept: 'application/json' },
+  });
+  eq(response.status(), 200, 'API status');
+  return (await response.json()).tags;
+}
+
+/**
+ * Clicks the "Look up" link of raw-id input `id`, checks the popup it opens is the lookup
+ * window of that input, and returns it (loaded).
+ */
+async function lookUp(page, id) {
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.click(`#lookup_${id}`)]);
+  popup.on('pageerror', (e) => pageErrors.push(`popup: ${e}`));
+  await popup.waitForLoadState();
+  eq(new URL(popup.url()).pathname, '/admin/library/book/', 'the popup shows the books');
+  eq(await popup.evaluate(() => window.name), `batteries-lookup:${id}`, 'the lookup window of the input');
+  ok(
+    await popup.evaluate(() => document.body.classList.contains('lookup-popup')),
+    'the changelist knows it is a lookup',
+  );
+  return popup;
+}
+
+/** Clicks the title link of the popup's row holding `title`; returns that row's pk. */
+async function pick(popup, title) {
+  const row = popup.locator('#result_list tbody tr[data-pk]', { hasText: title });
+  eq(await row.count(), 1, `one row for ${title}`);
+  const pk = await row.getAttribute('data-pk');
+  ok(/^\d+$/.test(pk), `the row's pk: ${pk}`);
+  await Promise.all([popup.waitForEvent('close'), row.locator('th a').click()]);
+  return pk;
+}
+
+async function run(page) {
+  const ROWS = '#book_tags_set-group tbody tr[data-inline-form]';
+  const input = (i) => `id_book_tags_set-${i}-book_id`;
+  let tag = null;
+  let tagPage = null;
+  let picked = null;
+  let script = null;
+
+  await step('admin logs in', async () => {
+    await page.goto(`${admin}/`);
+    await login(page, 'admin');
+    eq(new URL(page.url()).pathname, '/admin/', 'logged in');
+  });
+
+  await step('the tag page takes a book by its id, without a list of the books', async () => {
+    await page.goto(`${admin}/library/tag/`);
+    const row = page.locator('#result_list tbody tr', { hasText: 'rust' });
+    await follow(page, row.locator('th a'));
+    const m = /^\/admin\/library\/tag\/(\d+)\/change\/$/.exec(where(page));
+    ok(m, `the tag's change page: ${where(page)}`);
+    tag = Number(m[1]);
+    tagPage = where(page);
+    ok(await page.locator('#book_tags_set-group').isVisible(), 'the inline');
+    eq(await count(page, ROWS), 1, 'one empty form');
+    const field = page.locator(`#${input(0)}`);
+    eq(await field.evaluate((el) => el.tagName), 'INPUT', 'a text input');
+    ok(await field.evaluate((el) => el.classList.contains('vForeignKeyRawIdAdminField')), 'raw-id class');
+    eq(await field.inputValue(), '', 'empty');
+    eq(await count(page, '#content select'), 0, 'no <select>');
+    eq(await count(page, '#content option'), 0, 'no book listed');
+    eq(await page.getAttribute(`#lookup_${input(0)}`, 'href'), '/admin/library/book/', 'lookup link');
+    eq(await text(page, `#${input(0)}_display`).catch(() => ''), '', 'no name yet');
+    await shot(page, 'rawid-empty');
+  });
+
+  await step('"Look up" opens the books in a popup; a click there fills the id and the name', async () => {
+    const popup = await lookUp(page, input(0));
+    await shot(popup, 'rawid-popup');
+    picked = await pick(popup, 'Book 0042 about databases');
+    ok(popup.isClosed(), 'the popup closed itself');
+    eq(await page.inputValue(`#${input(0)}`), picked, "the book's pk in the input");
+    eq(await text(page, `#${input(0)}_display`), 'Book 0042 about databases', "the book's title beside it");
+    eq(where(page), tagPage, 'the tag page stays');
+  });
+
+  await step('an added form looks up too, after a search in the popup; a <script> title stays text', async () => {
+    await page.click('#book_tags_set-group button.inline-addlink');
+    eq(await count(page, ROWS), 2, 'one more form');
+    const popup = await lookUp(page, input(1));
+    await popup.fill('#searchbar', 'script');
+    await follow(popup, popup.locator('#changelist-search [type=submit]'));
+    eq(await popup.evaluate(() => window.name), `batteries-lookup:${input(1)}`, 'still the lookup window');
+    script = await pick(popup, "<script>alert('xss')</script>");
+    eq(await page.inputValue(`#${input(1)}`), script, 'the pk in the added form');
+    eq(await text(page, `#${input(1)}_display`), "<script>alert('xss')</script>", 'the title, as text');
+    eq(await page.inputValue(`#${input(0)}`), picked, 'the first form untouched');
+    await shot(page, 'rawid-filled');
+  });
+
+  await step('saving stores both books on the tag', async () => {
+    await follow(page, page.locator('button[name=_continue]'));
+    eq(where(page), tagPage, 'still on the tag');
+    const message = await success(page);
+    ok(message.includes('changed'), `message: ${message}`);
+    eq(await count(page, ROWS), 3, 'two rows and a new empty form');
+    const saved = [];
+    for (const i of [0, 1]) {
+      saved.push([await page.inputValue(`#${input(i)}`), await text(page, `#${input(i)}_display`)]);
+    }
+    saved.sort((a, b) => Number(a[0]) - Number(b[0]));
+    eq(
+      saved,
+      [
+        [script, "<script>alert('xss')</script>"],
+        [picked, 'Book 0042 about databases'],
+      ].sort((a, b) => Number(a[0]) - Number(b[0])),
+      'the saved ids and their titles',
+    );
+    eq(await savedTags(page, picked), [tag], 'the book has the tag (API)');
+    eq(await savedTags(page, script), [tag], 'so has the <script> book (API)');
+  });
+
+  await step('an id of no book is "Select a valid choice" on its field and saves nothing', async () => {
+    await page.fill(`#${input(2)}`, '9999');
+    await follow(page, page.locator('button[name=_save]'));
+    eq(where(page), tagPage, 'stays on the form');
+    ok(await page.locator('.errornote').isVisible(), 'error note');
+    const error = page.locator(`#${input(2)}_error`);
+    ok(await error.isVisible(), 'the error on its field');
+    ok((await error.innerText()).includes('Select a valid choice'), `error: ${await error.innerText()}`);
+    eq(await page.getAttribute(`#${input(2)}`, 'aria-invalid'), 'true', 'aria-invalid');
+    eq(await page.inputValue(`#${input(2)}`), '9999', 'the value kept');
+    await shot(page, 'rawid-invalid');
+    await page.goto(`${admin}${tagPage.slice('/admin'.length)}`);
+    eq(await count(page, ROWS), 3, 'still two books and an empty form');
+    eq(await savedTags(page, picked), [tag], 'the first book unchanged (API)');
+  });
+
+  await step('no script error in any page', async () => {
+    eq(pageErrors, [], "errors in the pages' console");
+  });
+}
