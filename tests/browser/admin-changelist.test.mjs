@@ -15,6 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
+import { PASSWORD, Failure, ok, eq, texts, text, query, follow } from './harness.mjs';
+
 const [base, shots] = process.argv.slice(2);
 if (!base || !shots) {
   console.error('usage: node admin-changelist.test.mjs <base-url> <screenshot-dir>');
@@ -22,44 +24,11 @@ if (!base || !shots) {
 }
 const admin = `${base.replace(/\/$/, '')}/admin`;
 const BOOKS = `${admin}/library/book/`;
-const PASSWORD = 'correct horse battery staple';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const RUN_LIMIT_MS = 90_000;
 const SEED = 60;
 
 fs.mkdirSync(shots, { recursive: true });
-
-class Failure extends Error {}
-
-function ok(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-
-function eq(actual, expected, message) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    throw new Failure(
-      `${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
-    );
-  }
-}
-
-async function texts(page, selector) {
-  const all = await page.locator(selector).allInnerTexts();
-  return all.map((t) => t.replace(/\s+/g, ' ').trim());
-}
-
-async function text(page, selector) {
-  const t = await page.locator(selector).first().innerText();
-  return t.replace(/\s+/g, ' ').trim();
-}
-
-function query(page) {
-  return new URL(page.url()).searchParams;
-}
-
-async function follow(page, locator) {
-  await Promise.all([page.waitForNavigation(), locator.click()]);
-}
 
 async function shot(page, name) {
   const file = path.join(shots, `${name}.png`);

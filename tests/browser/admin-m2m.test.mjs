@@ -16,33 +16,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
+import { PASSWORD, Failure, ok, eq, follow } from './harness.mjs';
+
 const [base, shots] = process.argv.slice(2);
 if (!base || !shots) {
   console.error('usage: node admin-m2m.test.mjs <base-url> <screenshot-dir>');
   process.exit(2);
 }
 const admin = `${base.replace(/\/$/, '')}/admin`;
-const PASSWORD = 'correct horse battery staple';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const RUN_LIMIT_MS = 90_000;
 const TAGS = ['biography', 'databases', 'django', 'fiction', 'history', 'python', 'rust', 'web'];
 const tagId = (name) => TAGS.indexOf(name) + 1;
 
 fs.mkdirSync(shots, { recursive: true });
-
-class Failure extends Error {}
-
-function ok(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-
-function eq(actual, expected, message) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    throw new Failure(
-      `${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
-    );
-  }
-}
 
 /** The texts of a list's options. */
 async function listed(page, selector) {
@@ -52,10 +39,6 @@ async function listed(page, selector) {
 /** The id of the focused element. */
 async function focused(page) {
   return page.evaluate(() => document.activeElement && document.activeElement.id);
-}
-
-async function follow(page, locator) {
-  await Promise.all([page.waitForNavigation(), locator.click()]);
 }
 
 async function login(page, username) {

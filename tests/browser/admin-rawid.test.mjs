@@ -17,13 +17,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
+import { Failure, ok, eq, text, count, where, success, follow, login } from './harness.mjs';
+
 const [base, shots] = process.argv.slice(2);
 if (!base || !shots) {
   console.error('usage: node admin-rawid.test.mjs <base-url> <screenshot-dir>');
   process.exit(2);
 }
 const admin = `${base.replace(/\/$/, '')}/admin`;
-const PASSWORD = 'correct horse battery staple';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The whole run is bounded: a hung page must fail the test, not stall it.
 const RUN_LIMIT_MS = 120_000;
@@ -31,53 +32,6 @@ const RUN_LIMIT_MS = 120_000;
 fs.mkdirSync(shots, { recursive: true });
 
 // ---------------------------------------------------------------- assertions
-
-class Failure extends Error {}
-
-function ok(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-
-function eq(actual, expected, message) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    throw new Failure(
-      `${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
-    );
-  }
-}
-
-/** Trimmed, whitespace-collapsed text of every match of `selector`. */
-async function texts(page, selector) {
-  const all = await page.locator(selector).allInnerTexts();
-  return all.map((t) => t.replace(/\s+/g, ' ').trim());
-}
-
-async function text(page, selector) {
-  const t = await page.locator(selector).first().innerText();
-  return t.replace(/\s+/g, ' ').trim();
-}
-
-async function count(page, selector) {
-  return page.locator(selector).count();
-}
-
-/** The path and query of the page's URL. */
-function where(page) {
-  const url = new URL(page.url());
-  return url.pathname + url.search;
-}
-
-/** The success message, waiting for it. */
-async function success(page) {
-  const li = page.locator('.messagelist li.success');
-  await li.first().waitFor();
-  return (await li.first().innerText()).trim();
-}
-
-/** Clicks and waits for the navigation it starts. */
-async function follow(page, locator) {
-  await Promise.all([page.waitForNavigation(), locator.click()]);
-}
 
 async function shot(page, name, options = {}) {
   const file = path.join(shots, `${name}.png`);
@@ -160,12 +114,6 @@ clearTimeout(limit);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`admin-rawid.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`);
 process.exit(failed ? 1 : 0);
-
-async function login(page, username) {
-  await page.fill('#id_username', username);
-  await page.fill('#id_password', PASSWORD);
-  await follow(page, page.locator('#login-form button[type=submit]'));
-}
 
 /** The book's tag ids, read through the JSON API with the page's session. */
 async function savedTags(page, book) {

@@ -14,13 +14,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
+import {
+  Failure,
+  ok,
+  eq,
+  texts,
+  text,
+  count,
+  where,
+  query,
+  bookNumbers,
+  increasing,
+  TITLES,
+  success,
+  follow,
+  setValue,
+  login,
+} from './harness.mjs';
+
 const [base, shots] = process.argv.slice(2);
 if (!base || !shots) {
   console.error('usage: node admin.test.mjs <base-url> <screenshot-dir>');
   process.exit(2);
 }
 const admin = `${base.replace(/\/$/, '')}/admin`;
-const PASSWORD = 'correct horse battery staple';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The whole run is bounded: a hung page must fail the test, not stall it.
 const RUN_LIMIT_MS = 120_000;
@@ -28,78 +45,6 @@ const RUN_LIMIT_MS = 120_000;
 fs.mkdirSync(shots, { recursive: true });
 
 // ---------------------------------------------------------------- assertions
-
-class Failure extends Error {}
-
-function ok(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-
-function eq(actual, expected, message) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    throw new Failure(
-      `${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
-    );
-  }
-}
-
-/** Trimmed, whitespace-collapsed text of every match of `selector`. */
-async function texts(page, selector) {
-  const all = await page.locator(selector).allInnerTexts();
-  return all.map((t) => t.replace(/\s+/g, ' ').trim());
-}
-
-async function text(page, selector) {
-  const t = await page.locator(selector).first().innerText();
-  return t.replace(/\s+/g, ' ').trim();
-}
-
-async function count(page, selector) {
-  return page.locator(selector).count();
-}
-
-/** The path and query of the page's URL. */
-function where(page) {
-  const url = new URL(page.url());
-  return url.pathname + url.search;
-}
-
-function query(page) {
-  return new URL(page.url()).searchParams;
-}
-
-/** The number of each "Book NNNN about ..." title, in the order shown. */
-function bookNumbers(titles) {
-  return titles
-    .map((t) => /^Book (\d{4}) /.exec(t))
-    .filter(Boolean)
-    .map((m) => Number(m[1]));
-}
-
-function increasing(numbers) {
-  return numbers.every((n, i) => i === 0 || numbers[i - 1] < n);
-}
-
-const TITLES = '#result_list tbody th a';
-
-/** The success message, waiting for it. */
-async function success(page) {
-  const li = page.locator('.messagelist li.success');
-  await li.first().waitFor();
-  return (await li.first().innerText()).trim();
-}
-
-/** Clicks and waits for the navigation it starts. */
-async function follow(page, locator) {
-  await Promise.all([page.waitForNavigation(), locator.click()]);
-}
-
-/** Fills a text input or picks the option of a select, whichever the field is. */
-async function setValue(page, selector, value) {
-  const tag = await page.locator(selector).evaluate((el) => el.tagName);
-  if (tag === 'SELECT') await page.selectOption(selector, value);
-  else await page.fill(selector, value);
-}
 
 async function shot(page, name, options = {}) {
   const file = path.join(shots, `${name}.png`);
@@ -177,12 +122,6 @@ clearTimeout(limit);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`admin.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`);
 process.exit(failed ? 1 : 0);
-
-async function login(page, username) {
-  await page.fill('#id_username', username);
-  await page.fill('#id_password', PASSWORD);
-  await follow(page, page.locator('#login-form button[type=submit]'));
-}
 
 async function run(page) {
   let added; // pk of the book added through the form
