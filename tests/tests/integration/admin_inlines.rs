@@ -37,22 +37,14 @@ backend_tests!(
 
 /// A running site serving `admin`.
 struct Served {
-    _task: tokio::task::JoinHandle<()>,
+    _task: admin_app::Running,
     browser: Browser,
     addr: SocketAddr,
 }
 
 async fn serve(db: &DatabaseConnection, admin: Admin) -> Served {
-    let app = admin_app::router(db, admin, &admin_app::secret());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let task = admin_app::serve_with(db, admin, "127.0.0.1:0".parse().unwrap()).await;
+    let addr = task.addr;
     Served {
         _task: task,
         browser: Browser::new(addr),

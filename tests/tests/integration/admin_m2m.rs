@@ -568,16 +568,8 @@ async fn api_list_reads_each_field_once_per_page(db: &TestDb) {
     });
     let secret = admin_app::secret();
     let admin = admin_app::admin(&counted, &secret).await;
-    let app = admin_app::router(&counted, admin, &secret);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let server = admin_app::serve_with(&counted, admin, "127.0.0.1:0".parse().unwrap()).await;
+    let addr = server.addr;
     let mut b = Browser::new(addr);
     let t = login(&mut b, "admin").await;
     let mut counts = Vec::new();
@@ -603,7 +595,7 @@ async fn api_list_reads_each_field_once_per_page(db: &TestDb) {
             counts.push(queries.load(Ordering::SeqCst));
         }
     }
-    server.abort();
+    drop(server);
     assert_eq!(counts[1], counts[3], "queries for 5 rows vs 20: {counts:?}");
     assert!(counts[3] <= 10, "a handful of queries per page: {counts:?}");
 }
@@ -794,16 +786,8 @@ async fn auth_join_tables_work_as_many_to_many(db: &TestDb) {
         .build(conn.clone(), secret.clone())
         .await
         .expect("the user admin builds");
-    let app = admin_app::router(conn, users, &secret);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let server = admin_app::serve_with(conn, users, "127.0.0.1:0".parse().unwrap()).await;
+    let addr = server.addr;
     let mut b = Browser::new(addr);
     let t = login(&mut b, "admin").await;
     let viewer = user::Entity::find()
@@ -881,7 +865,7 @@ async fn auth_join_tables_work_as_many_to_many(db: &TestDb) {
     let mut want = vec![i64::from(view_book), i64::from(view_tag)];
     want.sort_unstable();
     assert_eq!(got, want);
-    server.abort();
+    drop(server);
 }
 
 async fn ambiguous_or_wrong_registrations_do_not_build(db: &TestDb) {
@@ -1035,16 +1019,8 @@ async fn object_permission_hooks_guard_the_sets(db: &TestDb) {
         .build(conn.clone(), secret.clone())
         .await
         .expect("builds");
-    let app = admin_app::router(conn, admin, &secret);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let server = admin_app::serve_with(conn, admin, "127.0.0.1:0".parse().unwrap()).await;
+    let addr = server.addr;
     let mut b = Browser::new(addr);
     let t = login(&mut b, "editor").await;
     let web = tag_id("web").to_string();
@@ -1086,7 +1062,7 @@ async fn object_permission_hooks_guard_the_sets(db: &TestDb) {
     .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(tags_of(conn, 1).await, [tag_id("web")]);
-    server.abort();
+    drop(server);
 }
 
 /// The book's tags and its inline reviews in one post: saved together, or not at all

@@ -33,7 +33,7 @@ backend_tests!(
 const NEW_PASSWORD: &str = "a fresh passphrase 42";
 
 /// The test library plus the user admin, served; the seeded users exist.
-async fn site(db: &TestDb) -> (tokio::task::JoinHandle<()>, SocketAddr) {
+async fn site(db: &TestDb) -> (admin_app::Running, SocketAddr) {
     admin_app::setup(db.conn()).await;
     let secret = admin_app::secret();
     let admin = admin_app::site()
@@ -42,16 +42,8 @@ async fn site(db: &TestDb) -> (tokio::task::JoinHandle<()>, SocketAddr) {
         .await
         .expect("admin builds");
     admin_app::seed_users(db.conn()).await;
-    let app = admin_app::router(db.conn(), admin, &secret);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let task = admin_app::serve_with(db.conn(), admin, "127.0.0.1:0".parse().unwrap()).await;
+    let addr = task.addr;
     (task, addr)
 }
 
