@@ -10,31 +10,24 @@
 // days plus b minutes, published on 2025-(1 + b % 12)-01, priced 19.99 + b / 100.
 // Run by tests/tests/integration/admin_changelist_browser.rs.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  PASSWORD,
+  ok,
+  eq,
+  texts,
+  text,
+  query,
+  follow,
+  args,
+  shot,
+  step,
+  pageErrors,
+  runInChromium,
+} from './harness.mjs';
 
-import { PASSWORD, Failure, ok, eq, texts, text, query, follow } from './harness.mjs';
-
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error('usage: node admin-changelist.test.mjs <base-url> <screenshot-dir>');
-  process.exit(2);
-}
-const admin = `${base.replace(/\/$/, '')}/admin`;
+const { admin } = args('admin-changelist.test.mjs');
 const BOOKS = `${admin}/library/book/`;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const RUN_LIMIT_MS = 90_000;
 const SEED = 60;
-
-fs.mkdirSync(shots, { recursive: true });
-
-async function shot(page, name) {
-  const file = path.join(shots, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
 
 /** When book b was added, as the seed writes it. */
 function added(b) {
@@ -54,74 +47,7 @@ function countLabel(n) {
   return n === 1 ? '1 book' : `${n} books`;
 }
 
-const steps = [];
-let current = null;
-
-async function step(name, body) {
-  current = name;
-  const started = Date.now();
-  await body();
-  steps.push(name);
-  console.log(`ok   ${name} (${Date.now() - started} ms)`);
-}
-
-const started = Date.now();
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'batteries-chromium-'));
-const limit = setTimeout(() => {
-  console.error(`FAIL the browser run took more than ${RUN_LIMIT_MS / 1000} s (at: ${current})`);
-  process.exit(1);
-}, RUN_LIMIT_MS);
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-context.setDefaultTimeout(10_000);
-const page = context.pages()[0] ?? (await context.newPage());
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
-page.on('console', (m) => {
-  // A 400 page logs "Failed to load resource": that is the server's answer.
-  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-    pageErrors.push(m.text());
-  }
-});
-
-let failed = null;
-try {
-  await run(page);
-} catch (e) {
-  failed = e;
-}
-if (failed) {
-  console.error(`FAIL ${current}: ${failed instanceof Failure ? failed.message : failed.stack}`);
-  console.error(`     at ${page.url()}`);
-  try {
-    const file = await shot(page, `failure-${current.replace(/[^a-z0-9]+/gi, '-')}`);
-    console.error(`     screenshot: ${file}`);
-  } catch {
-    // The page itself may be gone.
-  }
-}
-await context.close();
-fs.rmSync(profile, { recursive: true, force: true });
-clearTimeout(limit);
-const seconds = ((Date.now() - started) / 1000).toFixed(1);
-console.log(
-  `admin-changelist.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`,
-);
-process.exit(failed ? 1 : 0);
+await runInChromium('admin-changelist.test.mjs', run, { limitMs: 90_000 });
 
 async function run(page) {
   const HIERARCHY = '.date-hierarchy li:not(.date-back)';

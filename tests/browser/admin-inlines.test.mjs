@@ -9,103 +9,25 @@
 // a screenshot of the page as `failure-<step>.png`. Screenshots of the main pages are
 // kept in <screenshot-dir> either way. Run by tests/tests/integration/admin_browser_inlines.rs.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  ok,
+  eq,
+  texts,
+  count,
+  where,
+  success,
+  follow,
+  login,
+  args,
+  shot,
+  step,
+  pageErrors,
+  runInChromium,
+} from './harness.mjs';
 
-import { Failure, ok, eq, texts, text, count, where, success, follow, login } from './harness.mjs';
+const { admin } = args('admin-inlines.test.mjs');
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error('usage: node admin-inlines.test.mjs <base-url> <screenshot-dir>');
-  process.exit(2);
-}
-const admin = `${base.replace(/\/$/, '')}/admin`;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// The whole run is bounded: a hung page must fail the test, not stall it.
-const RUN_LIMIT_MS = 120_000;
-
-fs.mkdirSync(shots, { recursive: true });
-
-// ---------------------------------------------------------------- assertions
-
-async function shot(page, name, options = {}) {
-  const file = path.join(shots, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true, ...options });
-  return file;
-}
-
-// ---------------------------------------------------------------- the run
-
-const steps = [];
-let current = null;
-
-async function step(name, body) {
-  current = name;
-  const started = Date.now();
-  await body();
-  steps.push(name);
-  console.log(`ok   ${name} (${Date.now() - started} ms)`);
-}
-
-const started = Date.now();
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'batteries-chromium-'));
-const limit = setTimeout(() => {
-  console.error(`FAIL the browser run took more than ${RUN_LIMIT_MS / 1000} s (at: ${current})`);
-  process.exit(1);
-}, RUN_LIMIT_MS);
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-context.setDefaultTimeout(10_000);
-const page = context.pages()[0] ?? (await context.newPage());
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
-page.on('console', (m) => {
-  // A 403 or 404 page logs "Failed to load resource": that is the server's answer.
-  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-    pageErrors.push(m.text());
-  }
-});
-
-let failed = null;
-try {
-  await run(page);
-} catch (e) {
-  failed = e;
-}
-
-if (failed) {
-  console.error(`FAIL ${current}: ${failed instanceof Failure ? failed.message : failed.stack}`);
-  console.error(`     at ${page.url()}`);
-  try {
-    const file = await shot(page, `failure-${current.replace(/[^a-z0-9]+/gi, '-')}`);
-    console.error(`     screenshot: ${file}`);
-  } catch {
-    // The page itself may be gone.
-  }
-}
-await context.close();
-fs.rmSync(profile, { recursive: true, force: true });
-clearTimeout(limit);
-// Not "N passed, N failed": that line is cargo test's to print.
-const seconds = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`admin-inlines.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`);
-process.exit(failed ? 1 : 0);
+await runInChromium('admin-inlines.test.mjs', run);
 
 async function run(page) {
   const book = `${admin}/library/book/1/change/`;

@@ -12,24 +12,23 @@
 // <select multiple> is the control, and submitting it saves the tags chosen. Run by
 // tests/tests/integration/admin_browser_m2m.rs.
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  ok,
+  eq,
+  follow,
+  login,
+  args,
+  shot,
+  step,
+  pageErrors,
+  watch,
+  conclude,
+  launchChromium,
+} from './harness.mjs';
 
-import { PASSWORD, Failure, ok, eq, follow } from './harness.mjs';
-
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error('usage: node admin-m2m.test.mjs <base-url> <screenshot-dir>');
-  process.exit(2);
-}
-const admin = `${base.replace(/\/$/, '')}/admin`;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const RUN_LIMIT_MS = 90_000;
+const { admin } = args('admin-m2m.test.mjs');
 const TAGS = ['biography', 'databases', 'django', 'fiction', 'history', 'python', 'rust', 'web'];
 const tagId = (name) => TAGS.indexOf(name) + 1;
-
-fs.mkdirSync(shots, { recursive: true });
 
 /** The texts of a list's options. */
 async function listed(page, selector) {
@@ -41,11 +40,9 @@ async function focused(page) {
   return page.evaluate(() => document.activeElement && document.activeElement.id);
 }
 
-async function login(page, username) {
+async function logIn(page, username) {
   await page.goto(`${admin}/login/`);
-  await page.fill('#id_username', username);
-  await page.fill('#id_password', PASSWORD);
-  await follow(page, page.locator('#login-form button[type=submit]'));
+  await login(page, username);
   eq(new URL(page.url()).pathname, '/admin/', 'logged in');
 }
 
@@ -59,79 +56,19 @@ async function savedTags(page, book) {
   return body.tags;
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-}
-
-const steps = [];
-let current = null;
-
-async function step(name, body) {
-  current = name;
-  const started = Date.now();
-  await body();
-  steps.push(name);
-  console.log(`ok   ${name} (${Date.now() - started} ms)`);
-}
-
-const started = Date.now();
-const limit = setTimeout(() => {
-  console.error(`FAIL the browser run took more than ${RUN_LIMIT_MS / 1000} s (at: ${current})`);
-  process.exit(1);
-}, RUN_LIMIT_MS);
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
-
-const pageErrors = [];
-function watch(page) {
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-      pageErrors.push(m.text());
-    }
-  });
-}
-
-let failed = null;
+const browser = await launchChromium();
 let lastPage = null;
-try {
-  await withJavaScript();
-  await withoutJavaScript();
-  await step('no script errors or CSP violations', async () => {
-    eq(pageErrors, [], 'errors in the console');
-  });
-} catch (e) {
-  failed = e;
-}
-
-if (failed) {
-  console.error(`FAIL ${current}: ${failed instanceof Failure ? failed.message : failed.stack}`);
-  if (lastPage) {
-    console.error(`     at ${lastPage.url()}`);
-    try {
-      await shot(lastPage, `failure-${current.replace(/[^a-z0-9]+/gi, '-')}`);
-    } catch {
-      // The page itself may be gone.
-    }
-  }
-}
-await browser.close();
-clearTimeout(limit);
-const seconds = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`admin-m2m.test.mjs: ${steps.length} steps ok, ${failed ? 1 : 0} failed, in ${seconds} s`);
-process.exit(failed ? 1 : 0);
+await conclude(
+  'admin-m2m.test.mjs',
+  async () => {
+    await withJavaScript();
+    await withoutJavaScript();
+    await step('no script errors or CSP violations', async () => {
+      eq(pageErrors, [], 'errors in the console');
+    });
+  },
+  { limitMs: 90_000, lastPage: () => lastPage, cleanup: () => browser.close() },
+);
 
 async function withJavaScript() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -141,7 +78,7 @@ async function withJavaScript() {
   watch(page);
 
   await step('the picker replaces the multiple select', async () => {
-    await login(page, 'admin');
+    await logIn(page, 'admin');
     await page.goto(`${admin}/library/book/3/change/`);
     await page.locator('#id_tags_selector').waitFor();
     ok(await page.locator('#id_tags').isHidden(), 'the original select is hidden');
@@ -285,7 +222,7 @@ async function withoutJavaScript() {
   watch(page);
 
   await step('without JavaScript the multiple select is the control', async () => {
-    await login(page, 'admin');
+    await logIn(page, 'admin');
     await page.goto(`${admin}/library/book/4/change/`);
     eq(await page.locator('#id_tags_selector').count(), 0, 'no picker');
     ok(await page.locator('select#id_tags[multiple]').isVisible(), 'the select is shown');
