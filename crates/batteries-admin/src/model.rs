@@ -731,6 +731,20 @@ impl ModelInfo {
         }
     }
 
+    /// The labels of the fields whose posted `values` differ from `row`'s, compared as
+    /// the JSON API writes them (so `1.50` and `1.5` are the same price): what the
+    /// history's "Changed …" lists.
+    pub(crate) fn changed_labels(&self, row: &Row, values: &[(usize, Value)]) -> Vec<&str> {
+        values
+            .iter()
+            .filter(|(i, v)| {
+                let kind = &self.fields[*i].kind;
+                to_json(&row.values[*i], kind) != to_json(v, kind)
+            })
+            .map(|(i, _)| self.fields[*i].label.as_str())
+            .collect()
+    }
+
     pub(crate) fn perm(&self, action: &str) -> String {
         format!("{}.{action}_{}", self.app_label, self.model_name)
     }

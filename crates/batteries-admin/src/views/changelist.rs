@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 
 use batteries_orm::paginate::Total;
-use batteries_orm::value::{Kind, to_json};
+use batteries_orm::value::Kind;
 use chrono::{Datelike, Duration, Utc};
 use http::{Method, Response, StatusCode};
 use sea_orm::{DbErr, TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
-    View, changelist_url, form_value, has_perm, may, object_url, perms_json, query_string,
-    thousands, unavailable,
+    INVALID_CHOICE, View, changelist_url, form_value, has_perm, may, object_url, perms_json,
+    query_string, thousands, unavailable,
 };
 use crate::field::{Field, pk_string};
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
@@ -780,20 +780,10 @@ impl View<'_> {
             for (i, _) in dangling {
                 errors.insert(
                     (pk.clone(), info.fields[i].name.clone()),
-                    vec![
-                        "Select a valid choice. That choice is not one of the available choices."
-                            .into(),
-                    ],
+                    vec![INVALID_CHOICE.into()],
                 );
             }
-            let changed: Vec<&str> = values
-                .iter()
-                .filter(|(i, v)| {
-                    let kind = &info.fields[*i].kind;
-                    to_json(&row.values[*i], kind) != to_json(v, kind)
-                })
-                .map(|(i, _)| info.fields[*i].label.as_str())
-                .collect();
+            let changed = info.changed_labels(row, &values);
             if !changed.is_empty() {
                 edits.push((row, values, changed));
             }

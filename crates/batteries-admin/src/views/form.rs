@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use batteries_orm::value::{Kind, to_json};
+use batteries_orm::value::Kind;
 use http::{Method, Response, StatusCode};
 use sea_orm::{DbErr, TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
-    FieldErrors, View, changelist_url, form_value, has_perm, may, object_url, unavailable,
+    FieldErrors, INVALID_CHOICE, View, changelist_url, form_value, has_perm, may, object_url,
+    unavailable,
 };
 use crate::field::{Field, pk_string};
 use crate::inline::{InlineSet, Style};
@@ -172,16 +173,8 @@ impl View<'_> {
             else {
                 return unavailable();
             };
-            if errs.is_empty() {
-                let Ok(dangling) = self.inner.dangling_foreign_keys(info, &values).await else {
-                    return unavailable();
-                };
-                for (i, _) in dangling {
-                    errs.insert(
-                        info.fields[i].name.clone(),
-                        vec!["Select a valid choice. That choice is not one of the available choices.".into()],
-                    );
-                }
+            if let Err(response) = self.check_dangling(info, &values, &mut errs).await {
+                return response;
             }
             posted_inlines = match self
                 .parse_inlines(staff, reg, saving, &form, save_as_new)
@@ -609,17 +602,7 @@ pub(crate) async fn save_row(
     let user_id = staff
         .user_id()
         .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-    let mut changed: Vec<&str> = match existing {
-        Some(row) => values
-            .iter()
-            .filter(|(i, v)| {
-                let kind = &info.fields[*i].kind;
-                to_json(&row.values[*i], kind) != to_json(v, kind)
-            })
-            .map(|(i, _)| info.fields[*i].label.as_str())
-            .collect(),
-        None => Vec::new(),
-    };
+    let mut changed = existing.map_or_else(Vec::new, |row| info.changed_labels(row, &values));
     let txn = inner.db.begin().await?;
     let row = match existing {
         Some(old) => reg.model.update(&txn, &old.pk, values).await?,
@@ -703,17 +686,6 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The labels of the fields whose posted value differs from the row's.
-fn changed_labels(info: &ModelInfo, row: &Row, values: &[(usize, Value)]) -> Vec<String> {
-    values
-        .iter()
-        .filter(|(i, v)| {
-            let kind = &info.fields[*i].kind;
-            to_json(&row.values[*i], kind) != to_json(v, kind)
-        })
-        .map(|(i, _)| info.fields[*i].label.clone())
-        .collect()
-}
-
 /// A checkbox's posted value as a boolean.
 fn checked(raw: Option<String>) -> bool {
     raw.is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "off"))
@@ -889,7 +861,11 @@ impl View<'_> {
                     let (values, errors) = parse_form(info, pairs, false);
                     pf.errors = errors;
                     self.check_dangling(info, &values, &mut pf.errors).await?;
-                    let changed = changed_labels(info, &row, &values);
+                    let changed: Vec<String> = info
+                        .changed_labels(&row, &values)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
                     if pf.errors.is_empty() && !changed.is_empty() {
                         posted.writes.push(ChildWrite::Update(
                             position,
@@ -932,7 +908,7 @@ impl View<'_> {
 
     /// Adds Django's "Select a valid choice" to the foreign keys of `values` that point
     /// nowhere.
-    async fn check_dangling(
+    pub(super) async fn check_dangling(
         &self,
         info: &ModelInfo,
         values: &[(usize, Value)],
@@ -945,13 +921,7 @@ impl View<'_> {
             return Err(unavailable());
         };
         for (i, _) in dangling {
-            errors.insert(
-                info.fields[i].name.clone(),
-                vec![
-                    "Select a valid choice. That choice is not one of the available choices."
-                        .into(),
-                ],
-            );
+            errors.insert(info.fields[i].name.clone(), vec![INVALID_CHOICE.into()]);
         }
         Ok(())
     }
@@ -974,7 +944,7 @@ impl View<'_> {
         let user_id = staff
             .user_id()
             .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-        let mut changed = existing.map(|row| changed_labels(info, row, &values));
+        let mut changed = existing.map(|row| info.changed_labels(row, &values));
         let txn = self.inner.db.begin().await?;
         let row = match existing {
             Some(old) => reg.model.update(&txn, &old.pk, values).await?,
@@ -982,12 +952,10 @@ impl View<'_> {
         };
         let m2m_changed = crate::m2m::save(&txn, info, &row, m2m).await?;
         if let Some(fields) = &mut changed {
-            fields.extend(m2m_changed.into_iter().map(str::to_owned));
+            fields.extend(m2m_changed);
         }
         let mut message = match &changed {
-            Some(fields) => {
-                ChangeMessage::changed(&fields.iter().map(String::as_str).collect::<Vec<_>>())
-            }
+            Some(fields) => ChangeMessage::changed(fields),
             None => ChangeMessage::added(),
         };
         for (set, posted) in reg.model.inlines().iter().zip(inlines.iter_mut()) {

@@ -22,6 +22,10 @@ const MESSAGES_KEY: &str = "_admin_messages";
 /// The most rows one action may act on.
 const SELECT_ACROSS_CAP: u64 = 10_000;
 
+/// Django's message for a foreign key that names no row.
+pub(crate) const INVALID_CHOICE: &str =
+    "Select a valid choice. That choice is not one of the available choices.";
+
 /// Error messages by field name.
 pub(crate) type FieldErrors = HashMap<String, Vec<String>>;
 
