@@ -14,6 +14,7 @@ backend_tests!(
     racing_get_or_create_creates_exactly_one_row,
     racing_update_or_create_creates_exactly_one_row,
     get_or_create_inside_a_transaction_survives_a_lost_race,
+    update_or_create_inside_a_transaction_stays_in_it,
 );
 
 async fn setup(db: &impl ConnectionTrait) {
@@ -181,4 +182,42 @@ async fn get_or_create_inside_a_transaction_survives_a_lost_race(db: &TestDb) {
         .await
         .expect("commit");
     assert_eq!(tag::Entity::find().count(conn).await.expect("count"), 1);
+}
+
+/// Inside a caller's transaction, the lookup and the insert run in savepoints of that
+/// transaction (the lookup's is rolled back before the insert's begins): what they
+/// write is seen in it, and is gone when the caller rolls it back.
+async fn update_or_create_inside_a_transaction_stays_in_it(db: &TestDb) {
+    let conn = db.conn();
+    setup(conn).await;
+    let txn = conn.begin().await.expect("begin");
+    let (made, created) = update_or_create(&txn, [(tag::Column::Slug, "b".into())], defaults("B"))
+        .await
+        .expect("create in txn");
+    assert!(created);
+    let (updated, created) =
+        update_or_create(&txn, [(tag::Column::Slug, "b".into())], defaults("Bee"))
+            .await
+            .expect("update in txn");
+    assert!(!created);
+    assert_eq!((updated.id, updated.label.as_str()), (made.id, "Bee"));
+    sea_orm::TransactionSession::rollback(txn)
+        .await
+        .expect("rollback");
+    assert_eq!(
+        tag::Entity::find().count(conn).await.expect("count"),
+        0,
+        "the insert belonged to the rolled-back transaction"
+    );
+
+    let txn = conn.begin().await.expect("begin");
+    let (made, created) = update_or_create(&txn, [(tag::Column::Slug, "b".into())], defaults("B"))
+        .await
+        .expect("create in txn");
+    assert!(created);
+    sea_orm::TransactionSession::commit(txn)
+        .await
+        .expect("commit");
+    let stored = tag::Entity::find().all(conn).await.expect("rows");
+    assert_eq!(stored, vec![made]);
 }
