@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use batteries_orm::value::Kind;
 use http::{Method, Response, StatusCode};
-use sea_orm::{DbErr, TransactionTrait, Value};
+use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
@@ -598,35 +598,78 @@ pub(crate) async fn save_row(
     values: Vec<(usize, Value)>,
     m2m: &M2mSets,
 ) -> Result<Row, SaveError> {
-    let info = reg.model.info();
-    let user_id = staff
-        .user_id()
-        .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-    let mut changed = existing.map_or_else(Vec::new, |row| info.changed_labels(row, &values));
-    let txn = inner.db.begin().await?;
-    let row = match existing {
-        Some(old) => reg.model.update(&txn, &old.pk, values).await?,
-        None => reg.model.insert(&txn, values).await?,
-    };
-    changed.extend(crate::m2m::save(&txn, info, &row, m2m).await?);
-    let (flag, message) = match existing {
-        Some(_) => (ActionFlag::Change, ChangeMessage::changed(&changed)),
-        None => (ActionFlag::Addition, ChangeMessage::added()),
-    };
-    log::log_action(
-        &txn,
-        NewEntry {
+    let (open, message) = OpenSave::begin(inner, staff, reg, existing, values, m2m).await?;
+    open.finish(reg, message).await
+}
+
+/// A save under way: the row written, its many-to-many sets rewritten, the history
+/// entry not yet recorded and nothing committed. Dropping it rolls everything back.
+struct OpenSave {
+    txn: DatabaseTransaction,
+    row: Row,
+    user_id: i32,
+    adding: bool,
+}
+
+impl OpenSave {
+    /// Opens the transaction and writes the row and its many-to-many sets; returns
+    /// Django's message for the row itself (its changed fields, or "Added.").
+    async fn begin(
+        inner: &Inner,
+        staff: &Staff,
+        reg: &Registered,
+        existing: Option<&Row>,
+        values: Vec<(usize, Value)>,
+        m2m: &M2mSets,
+    ) -> Result<(Self, ChangeMessage), SaveError> {
+        let info = reg.model.info();
+        let user_id = staff
+            .user_id()
+            .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
+        let mut changed = existing.map(|row| info.changed_labels(row, &values));
+        let txn = inner.db.begin().await?;
+        let row = match existing {
+            Some(old) => reg.model.update(&txn, &old.pk, values).await?,
+            None => reg.model.insert(&txn, values).await?,
+        };
+        let m2m_changed = crate::m2m::save(&txn, info, &row, m2m).await?;
+        let message = match &mut changed {
+            Some(fields) => {
+                fields.extend(m2m_changed);
+                ChangeMessage::changed(fields)
+            }
+            None => ChangeMessage::added(),
+        };
+        let open = Self {
+            txn,
+            row,
             user_id,
-            content_type_id: reg.content_type_id,
-            object_id: &row.pk,
-            object_repr: &row.repr,
-            flag,
-            message,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(row)
+            adding: existing.is_none(),
+        };
+        Ok((open, message))
+    }
+
+    /// Records the history entry with `message` and commits.
+    async fn finish(self, reg: &Registered, message: ChangeMessage) -> Result<Row, SaveError> {
+        log::log_action(
+            &self.txn,
+            NewEntry {
+                user_id: self.user_id,
+                content_type_id: reg.content_type_id,
+                object_id: &self.row.pk,
+                object_repr: &self.row.repr,
+                flag: if self.adding {
+                    ActionFlag::Addition
+                } else {
+                    ActionFlag::Change
+                },
+                message,
+            },
+        )
+        .await?;
+        self.txn.commit().await?;
+        Ok(self.row)
+    }
 }
 
 // --- inlines ------------------------------------------------------------------------
@@ -941,27 +984,13 @@ impl View<'_> {
             return self.save(staff, reg, existing, values, m2m).await.map(Some);
         }
         let info = reg.model.info();
-        let user_id = staff
-            .user_id()
-            .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-        let mut changed = existing.map(|row| info.changed_labels(row, &values));
-        let txn = self.inner.db.begin().await?;
-        let row = match existing {
-            Some(old) => reg.model.update(&txn, &old.pk, values).await?,
-            None => reg.model.insert(&txn, values).await?,
-        };
-        let m2m_changed = crate::m2m::save(&txn, info, &row, m2m).await?;
-        if let Some(fields) = &mut changed {
-            fields.extend(m2m_changed);
-        }
-        let mut message = match &changed {
-            Some(fields) => ChangeMessage::changed(fields),
-            None => ChangeMessage::added(),
-        };
+        let (open, mut message) =
+            OpenSave::begin(self.inner, staff, reg, existing, values, m2m).await?;
+        let (txn, row) = (&open.txn, &open.row);
         for (set, posted) in reg.model.inlines().iter().zip(inlines.iter_mut()) {
             let child = set.model.info();
             let name = child.verbose_name.clone();
-            let Some(parent_value) = Self::parent_value(set, &row) else {
+            let Some(parent_value) = Self::parent_value(set, row) else {
                 return Err(SaveError::Invalid(format!(
                     "The {} cannot point at this {}.",
                     child.verbose_name, info.verbose_name
@@ -976,21 +1005,21 @@ impl View<'_> {
                 let (position, result) = match write {
                     ChildWrite::Insert(position, mut values) => {
                         values.push((set.fk, parent_value.clone()));
-                        let r = set.model.insert(&txn, values).await;
+                        let r = set.model.insert(txn, values).await;
                         if let Ok(r) = &r {
                             added.push(r.repr.clone());
                         }
                         (position, r.map(|_| ()))
                     }
                     ChildWrite::Update(position, old, values, fields) => {
-                        let r = set.model.update(&txn, &old.pk, values).await;
+                        let r = set.model.update(txn, &old.pk, values).await;
                         if let Ok(r) = &r {
                             changed.push((r.repr.clone(), fields));
                         }
                         (position, r.map(|_| ()))
                     }
                     ChildWrite::Delete(position, old) => {
-                        let r = set.model.delete(&txn, std::slice::from_ref(&old.pk)).await;
+                        let r = set.model.delete(txn, std::slice::from_ref(&old.pk)).await;
                         deleted.push(old.repr.clone());
                         (position, r.map(|_| ()))
                     }
@@ -1040,24 +1069,7 @@ impl View<'_> {
                 message = message.with_deleted(&name, object);
             }
         }
-        log::log_action(
-            &txn,
-            NewEntry {
-                user_id,
-                content_type_id: reg.content_type_id,
-                object_id: &row.pk,
-                object_repr: &row.repr,
-                flag: if existing.is_some() {
-                    ActionFlag::Change
-                } else {
-                    ActionFlag::Addition
-                },
-                message,
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(Some(row))
+        open.finish(reg, message).await.map(Some)
     }
 
     /// The `inlines` of the form's context. `posted` is what was posted (after an
