@@ -19,6 +19,30 @@ use crate::views::{has_perm, may, save_row};
 /// A write's values: the columns', and the many-to-many sets.
 type Body = (Vec<(usize, Value)>, M2mSets);
 
+/// A value sent for a field the user may not set (its index, and the value when it
+/// parses): refused unless it is the row's current value.
+enum Attempt {
+    Column(usize, Option<Value>),
+    M2m(usize, Option<Vec<Value>>),
+}
+
+const NO_PERMISSION: &str = "You don't have permission to set this field.";
+
+/// 403 naming the fields this user may not set.
+fn denied_fields(names: &[String]) -> Response<AdminBody> {
+    let fields: HashMap<&str, Vec<&str>> = names
+        .iter()
+        .map(|n| (n.as_str(), vec![NO_PERMISSION]))
+        .collect();
+    json_response(
+        StatusCode::FORBIDDEN,
+        &json!({
+            "error": format!("You don't have permission to set: {}.", names.join(", ")),
+            "fields": fields,
+        }),
+    )
+}
+
 /// The last page the API serves: beyond it offsets would not fit every backend.
 pub(crate) const MAX_PAGE: u64 = 2_147_483_647;
 
@@ -319,14 +343,26 @@ impl Api<'_> {
         Ok(())
     }
 
-    /// The values of a JSON body, or errors by field. Unknown fields are refused;
-    /// read-only ones (and the primary key after creation) are ignored.
+    /// The values of a JSON body, or errors by field, read through `form` (the model as
+    /// this user may write this row: `views::form_info`).
+    ///
+    /// - a key that is neither a column nor a many-to-many field: 400;
+    /// - adding: a key that is not a writable field of the add form (its
+    ///   `add_fieldset`s, read-only fields excluded): 400 naming it, as the HTML add
+    ///   form would never read it;
+    /// - changing: read-only fields, and fields not on the change form, are ignored
+    ///   (so a `GET` body can be sent back);
+    /// - a field this user may not set (`denied`: superuser-only, `readonly_fields_for`)
+    ///   is returned apart, with its value, for the caller to refuse (403) unless it
+    ///   leaves the row as it is.
     fn parse_body(
         &self,
-        info: &ModelInfo,
+        full: &ModelInfo,
+        form: &ModelInfo,
+        denied: &[String],
         adding: bool,
         partial: bool,
-    ) -> Result<Body, Box<Response<AdminBody>>> {
+    ) -> Result<(Body, Vec<Attempt>), Box<Response<AdminBody>>> {
         if !self.req.is_json() {
             return Err(Box::new(error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -345,20 +381,41 @@ impl Api<'_> {
                 "Send a JSON object.",
             )));
         };
-        let on_form: Vec<usize> = info
+        let on_form: Vec<usize> = form
             .fieldsets
             .iter()
             .flat_map(|(_, f)| f.iter().copied())
             .collect();
         let mut errors: HashMap<String, Vec<String>> = HashMap::new();
         let mut values = Vec::new();
-        for key in object.keys() {
-            if info.field_index(key).is_none() && !crate::m2m::is_m2m(info, key) {
+        let mut attempts = Vec::new();
+        for (key, json) in &object {
+            let column = form.field_index(key);
+            let m2m = form.m2m.iter().position(|m| m.meta().name == *key);
+            if denied.contains(key) && (column.is_some() || m2m.is_some()) {
+                attempts.push(match (column, m2m) {
+                    (Some(i), _) => Attempt::Column(i, form.fields[i].parse_json(json).ok()),
+                    (_, Some(i)) => {
+                        Attempt::M2m(i, crate::m2m::parse_ids(form.m2m[i].meta(), json).ok())
+                    }
+                    (None, None) => continue,
+                });
+                continue;
+            }
+            if column.is_none() && !crate::m2m::is_m2m(full, key) {
                 errors.insert(key.clone(), vec!["Unknown field.".into()]);
+            } else if adding
+                && column.is_none_or(|i| !on_form.contains(&i) || !form.fields[i].editable(true))
+                && m2m.is_none()
+            {
+                errors.insert(
+                    key.clone(),
+                    vec!["This field is not on the add form; it cannot be set when adding.".into()],
+                );
             }
         }
         for &i in &on_form {
-            let field = &info.fields[i];
+            let field = &form.fields[i];
             if !field.editable(adding) {
                 continue;
             }
@@ -373,6 +430,12 @@ impl Api<'_> {
                     }
                 },
                 None if partial => {}
+                // A new row gets the field's default (`ModelAdmin::default_value`).
+                None if adding && field.default.is_some() => {
+                    if let Some(v) = &field.default {
+                        values.push((i, v.clone()));
+                    }
+                }
                 None if matches!(field.kind, Kind::Bool) && !field.nullable && !adding => {}
                 // As an unchecked checkbox on the add form: `false`.
                 None if matches!(field.kind, Kind::Bool)
@@ -388,12 +451,75 @@ impl Api<'_> {
                 }
             }
         }
-        let m2m = crate::m2m::parse_json(info, &object, &mut errors);
+        let m2m = crate::m2m::parse_json(form, &object, &mut errors);
+        if adding && !errors.is_empty() {
+            // Refused whatever their values: named with the others.
+            for attempt in &attempts {
+                let name = match attempt {
+                    Attempt::Column(i, _) => &form.fields[*i].name,
+                    Attempt::M2m(i, _) => &form.m2m[*i].meta().name,
+                };
+                errors.insert(name.clone(), vec![NO_PERMISSION.into()]);
+            }
+        }
         if errors.is_empty() {
-            Ok((values, m2m))
+            Ok(((values, m2m), attempts))
         } else {
             Err(Box::new(field_errors(&errors)))
         }
+    }
+
+    /// The names of the fields among `attempts` that would change `existing` (all of
+    /// them when adding): what a 403 names. One query per many-to-many field sent.
+    async fn refused(
+        &self,
+        form: &ModelInfo,
+        existing: Option<&Row>,
+        attempts: &[Attempt],
+    ) -> Result<Vec<String>, Box<Response<AdminBody>>> {
+        let mut names = Vec::new();
+        for attempt in attempts {
+            let (name, same) = match (attempt, existing) {
+                (Attempt::Column(i, value), Some(row)) => {
+                    let field = &form.fields[*i];
+                    let same = value.as_ref().is_some_and(|v| {
+                        to_json(v, &field.kind) == to_json(&row.values[*i], &field.kind)
+                    });
+                    (field.name.clone(), same)
+                }
+                (Attempt::M2m(i, ids), Some(row)) => {
+                    let m = &form.m2m[*i];
+                    let meta = m.meta();
+                    let same = match ids {
+                        Some(ids) => {
+                            let parent = row.values[meta.parent_field].clone();
+                            let key = crate::field::pk_string(&parent);
+                            let Ok(mut current) = m.targets(&self.inner.db, vec![parent]).await
+                            else {
+                                return Err(Box::new(unavailable()));
+                            };
+                            let now: std::collections::HashSet<String> = current
+                                .remove(&key)
+                                .unwrap_or_default()
+                                .iter()
+                                .map(crate::field::pk_string)
+                                .collect();
+                            let sent: std::collections::HashSet<String> =
+                                ids.iter().map(crate::field::pk_string).collect();
+                            now == sent
+                        }
+                        None => false,
+                    };
+                    (meta.name.clone(), same)
+                }
+                (Attempt::Column(i, _), None) => (form.fields[*i].name.clone(), false),
+                (Attempt::M2m(i, _), None) => (form.m2m[*i].meta().name.clone(), false),
+            };
+            if !same {
+                names.push(name);
+            }
+        }
+        Ok(names)
     }
 
     async fn check_foreign_keys(
@@ -463,11 +589,20 @@ impl Api<'_> {
                 "You don't have permission to do this.",
             );
         }
-        let (values, m2m) = match self.parse_body(info, true, false) {
+        // Exactly the add form's fields, less those this user may not set (issue 16).
+        let user = &*self.staff.user;
+        let form = crate::views::form_info(user, reg, None);
+        let denied = reg.model.denied_fields(user, None);
+        let ((values, m2m), attempts) = match self.parse_body(info, &form, &denied, true, false) {
             Ok(v) => v,
             Err(response) => return *response,
         };
-        if let Err(response) = self.check_foreign_keys(info, &values, &m2m).await {
+        match self.refused(&form, None, &attempts).await {
+            Ok(names) if names.is_empty() => {}
+            Ok(names) => return denied_fields(&names),
+            Err(response) => return *response,
+        }
+        if let Err(response) = self.check_foreign_keys(&form, &values, &m2m).await {
             return *response;
         }
         match save_row(self.inner, self.staff, reg, None, values, &m2m).await {
@@ -506,11 +641,20 @@ impl Api<'_> {
         if !may(self.staff, reg, &existing, "change") {
             return forbidden();
         }
-        let (values, m2m) = match self.parse_body(info, false, partial) {
+        let user = &*self.staff.user;
+        let form = crate::views::form_info(user, reg, Some(&existing));
+        let denied = reg.model.denied_fields(user, Some(&existing));
+        let ((values, m2m), attempts) = match self.parse_body(info, &form, &denied, false, partial)
+        {
             Ok(v) => v,
             Err(response) => return *response,
         };
-        if let Err(response) = self.check_foreign_keys(info, &values, &m2m).await {
+        match self.refused(&form, Some(&existing), &attempts).await {
+            Ok(names) if names.is_empty() => {}
+            Ok(names) => return denied_fields(&names),
+            Err(response) => return *response,
+        }
+        if let Err(response) = self.check_foreign_keys(&form, &values, &m2m).await {
             return *response;
         }
         match save_row(self.inner, self.staff, reg, Some(&existing), values, &m2m).await {

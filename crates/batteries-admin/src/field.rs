@@ -52,6 +52,11 @@ pub(crate) struct Field {
     pub(crate) autocomplete: bool,
     /// Edited as the related row's id in a text input (Django's `raw_id_fields`).
     pub(crate) raw_id: bool,
+    /// Only superusers may set it (`ModelAdmin::superuser_only`).
+    pub(crate) superuser_only: bool,
+    /// The value a new row gets when the field is not given (`ModelAdmin::default_value`):
+    /// the add form's initial value, and the API's when the body leaves it out.
+    pub(crate) default: Option<sea_orm::Value>,
     pub(crate) help: Option<String>,
     /// Allowed values with their labels (Django's `choices`).
     pub(crate) choices: Option<Vec<(String, String)>>,
@@ -417,6 +422,8 @@ mod tests {
             blank: false,
             autocomplete: false,
             raw_id: false,
+            superuser_only: false,
+            default: None,
             help: None,
             choices: None,
         }

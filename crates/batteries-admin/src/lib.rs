@@ -116,7 +116,7 @@ mod views;
 pub use check::IndexAdvice;
 pub use error::{Error, Result};
 pub use inline::Inline;
-pub use m2m::ManyToMany;
+pub use m2m::{MAX_M2M_IDS, ManyToMany};
 pub use model::ModelAdmin;
 pub use site::{Admin, AdminBody, AdminSite};
 pub use user_admin::user_admin;

@@ -31,6 +31,16 @@ use crate::site::Inner;
 /// others can still be chosen through the JSON API.
 pub(crate) const CHOICES_CAP: u64 = 1000;
 
+/// The most ids one many-to-many field may be set to in one request (form or API). More
+/// is refused with a 400 naming the limit, before any query: a list that long is not a
+/// person's choice, and each id costs a bound parameter (backends cap them).
+pub const MAX_M2M_IDS: usize = 1000;
+
+/// The error for a list of `n` ids, past [`MAX_M2M_IDS`].
+pub(crate) fn too_many_ids(n: usize) -> String {
+    format!("Ensure this list has at most {MAX_M2M_IDS} items (it has {n}).")
+}
+
 type TargetDisplay<M> = Arc<dyn Fn(&M) -> String + Send + Sync>;
 
 /// The ids of each many-to-many field to save: `(index in ModelInfo::m2m, values)`.
@@ -131,6 +141,7 @@ pub struct ManyToMany<J: EntityTrait, T: EntityTrait> {
     filter_horizontal: bool,
     fieldset: Option<String>,
     display: Option<TargetDisplay<T::Model>>,
+    superuser_only: bool,
     _target: PhantomData<fn() -> T>,
 }
 
@@ -156,6 +167,7 @@ impl<J: EntityTrait, T: EntityTrait> ManyToMany<J, T> {
             filter_horizontal: false,
             fieldset: None,
             display: None,
+            superuser_only: false,
             _target: PhantomData,
         }
     }
@@ -196,6 +208,14 @@ impl<J: EntityTrait, T: EntityTrait> ManyToMany<J, T> {
         self
     }
 
+    /// Only superusers may set this field: for anyone else it is read-only on the
+    /// forms, and the JSON API answers 403 to a change of it (see
+    /// [`ModelAdmin::superuser_only`](crate::ModelAdmin::superuser_only)).
+    pub fn superuser_only(mut self) -> Self {
+        self.superuser_only = true;
+        self
+    }
+
     /// How a target row is named among the choices (default: the target's registered
     /// admin `display`, or `Tag object (3)` when the target is not registered).
     pub fn display(mut self, f: impl Fn(&T::Model) -> String + Send + Sync + 'static) -> Self {
@@ -219,6 +239,8 @@ pub(crate) struct M2mMeta {
     pub(crate) parent_field: usize,
     /// The target's column the join points at, as a field (parses the ids).
     pub(crate) target_key: Field,
+    /// Only superusers may set it ([`ManyToMany::superuser_only`]).
+    pub(crate) superuser_only: bool,
 }
 
 /// A many-to-many field with its types erased.
@@ -420,6 +442,8 @@ where
             blank: false,
             autocomplete: false,
             raw_id: false,
+            superuser_only: false,
+            default: None,
             help: None,
             choices: None,
         };
@@ -432,6 +456,7 @@ where
             target_table,
             parent_field,
             target_key: key_field,
+            superuser_only: self.superuser_only,
         };
         Ok(Arc::new(Through::<J, T> {
             meta,
@@ -675,6 +700,7 @@ pub(crate) fn parse_form(info: &ModelInfo, form: &[(String, String)]) -> Vec<(us
     info.m2m
         .iter()
         .enumerate()
+        .filter(|(_, m)| !info.m2m_read_only(&m.meta().name))
         .map(|(i, m)| {
             let name = &m.meta().name;
             let ids = form
@@ -705,6 +731,10 @@ pub(crate) async fn check_form(
                 truncate(id)
             )
         };
+        if raw.len() > MAX_M2M_IDS {
+            errors.insert(meta.name.clone(), vec![too_many_ids(raw.len())]);
+            continue;
+        }
         let mut values = Vec::new();
         let mut bad = None;
         for id in &raw {
@@ -793,7 +823,7 @@ pub(crate) async fn form_fields(
             "errors": errors.get(&meta.name).cloned().unwrap_or_default(),
             "attrs": {},
         });
-        if read_only {
+        if read_only || info.m2m_read_only(&meta.name) {
             let names = names(inner, m.as_ref(), current.clone()).await?;
             let shown: Vec<String> = current
                 .iter()
@@ -968,7 +998,8 @@ pub(crate) fn is_m2m(info: &ModelInfo, key: &str) -> bool {
 }
 
 /// The many-to-many values of an API body: an array of keys per field present (absent
-/// fields are left as they are, and empty when adding). Errors go into `errors`.
+/// fields are left as they are, and empty when adding). Errors go into `errors`. Fields
+/// read-only for this request are skipped (the API checks them apart).
 pub(crate) fn parse_json(
     info: &ModelInfo,
     object: &Map<String, Json>,
@@ -977,46 +1008,51 @@ pub(crate) fn parse_json(
     let mut sets = Vec::new();
     for (i, m) in info.m2m.iter().enumerate() {
         let meta = m.meta();
+        if info.m2m_read_only(&meta.name) {
+            continue;
+        }
         let Some(json) = object.get(&meta.name) else {
             continue;
         };
-        let Json::Array(items) = json else {
-            let kind = match json {
-                Json::Null => "null",
-                Json::Bool(_) => "bool",
-                Json::Number(_) => "number",
-                Json::String(_) => "str",
-                Json::Object(_) => "dict",
-                Json::Array(_) => "list",
-            };
-            errors.insert(
-                meta.name.clone(),
-                vec![format!("Expected a list of items but got type \"{kind}\".")],
-            );
-            continue;
-        };
-        let mut values = Vec::with_capacity(items.len());
-        let mut bad = None;
-        for item in items {
-            match meta.target_key.parse_json(item) {
-                Ok(v) => values.push(v),
-                Err(e) => {
-                    bad = Some(format!(
-                        "Incorrect value {}: {e}",
-                        truncate(&item.to_string())
-                    ));
-                    break;
-                }
-            }
-        }
-        match bad {
-            Some(message) => {
+        match parse_ids(meta, json) {
+            Ok(values) => sets.push((i, values)),
+            Err(message) => {
                 errors.insert(meta.name.clone(), vec![message]);
             }
-            None => sets.push((i, values)),
         }
     }
     sets
+}
+
+/// One many-to-many value of an API body: an array of at most [`MAX_M2M_IDS`] keys.
+pub(crate) fn parse_ids(meta: &M2mMeta, json: &Json) -> Result<Vec<Value>, String> {
+    let Json::Array(items) = json else {
+        let kind = match json {
+            Json::Null => "null",
+            Json::Bool(_) => "bool",
+            Json::Number(_) => "number",
+            Json::String(_) => "str",
+            Json::Object(_) => "dict",
+            Json::Array(_) => "list",
+        };
+        return Err(format!("Expected a list of items but got type \"{kind}\"."));
+    };
+    if items.len() > MAX_M2M_IDS {
+        return Err(too_many_ids(items.len()));
+    }
+    let mut values = Vec::with_capacity(items.len());
+    for item in items {
+        match meta.target_key.parse_json(item) {
+            Ok(v) => values.push(v),
+            Err(e) => {
+                return Err(format!(
+                    "Incorrect value {}: {e}",
+                    truncate(&item.to_string())
+                ));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// The ids among `sets` that name no row: `(field name, id)`. One query per field.

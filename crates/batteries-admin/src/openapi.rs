@@ -235,6 +235,16 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
         }
         let name = component_name(info);
         let mut props = Map::new();
+        // Creating takes exactly the add form's writable fields, less those this user
+        // may not set; updating, the change form's, with the superuser-only ones marked
+        // `readOnly` for anyone else (sending their current value back is accepted).
+        let superuser = staff.user.is_superuser();
+        let add = crate::views::form_info(&*staff.user, reg, None);
+        let on_add_form: Vec<usize> = add
+            .fieldsets
+            .iter()
+            .flat_map(|(_, f)| f.iter().copied())
+            .collect();
         let mut input_props = Map::new();
         let mut required_in = Vec::new();
         let on_form: Vec<usize> = info
@@ -242,19 +252,39 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             .iter()
             .flat_map(|(_, f)| f.iter().copied())
             .collect();
+        let mut update_props = Map::new();
+        let mut required_update = Vec::new();
+        let only_superusers = |s: &mut Json| {
+            s["readOnly"] = json!(true);
+            let note = "Only superusers may change it.";
+            s["description"] = json!(match s["description"].as_str() {
+                Some(d) => format!("{d} {note}"),
+                None => note.to_owned(),
+            });
+        };
         for (i, field) in info.fields.iter().enumerate() {
             if info.never_output(i) {
                 continue;
             }
             props.insert(field.name.clone(), output_schema(field, mysql));
-            if on_form.contains(&i) && field.editable(true) {
+            if on_add_form.contains(&i) && add.fields[i].editable(true) {
                 input_props.insert(field.name.clone(), schema(field, mysql));
                 if field.required() {
                     required_in.push(json!(field.name));
                 }
             }
+            if on_form.contains(&i) && field.editable(false) {
+                let mut s = schema(field, mysql);
+                if field.superuser_only && !superuser {
+                    only_superusers(&mut s);
+                } else if field.required() {
+                    required_update.push(json!(field.name));
+                }
+                update_props.insert(field.name.clone(), s);
+            }
         }
-        // Many-to-many fields: arrays of the target's keys, never required on input.
+        // Many-to-many fields: arrays of the target's keys, never required on input, at
+        // most `MAX_M2M_IDS` of them.
         for m in crate::m2m::api_fields(info) {
             let mut items = schema(&m.target_key, mysql);
             if let Some(obj) = items.as_object_mut() {
@@ -265,7 +295,14 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 s["description"] = json!(help);
             }
             props.insert(m.name.clone(), s.clone());
-            input_props.insert(m.name.clone(), s);
+            s["maxItems"] = json!(crate::m2m::MAX_M2M_IDS);
+            if add.m2m.iter().any(|a| a.meta().name == m.name) && !add.m2m_read_only(&m.name) {
+                input_props.insert(m.name.clone(), s.clone());
+            }
+            if m.superuser_only && !superuser {
+                only_superusers(&mut s);
+            }
+            update_props.insert(m.name.clone(), s);
         }
         let all: Vec<Json> = (info.fields.iter().enumerate())
             .filter(|(i, _)| !info.never_output(*i))
@@ -280,18 +317,10 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             format!("{name}Input"),
             json!({"type": "object", "properties": input_props, "required": required_in, "additionalProperties": false}),
         );
-        // Updates cannot change the primary key.
-        let mut update_props = input_props.clone();
-        update_props.remove(&info.pk_field().name);
         schemas.insert(
             format!("{name}Patch"),
             json!({"type": "object", "properties": update_props, "additionalProperties": false}),
         );
-        let required_update: Vec<Json> = required_in
-            .iter()
-            .filter(|n| n.as_str() != Some(info.pk_field().name.as_str()))
-            .cloned()
-            .collect();
         schemas.insert(
             format!("{name}Update"),
             json!({"type": "object", "properties": update_props, "required": required_update, "additionalProperties": false}),

@@ -488,6 +488,45 @@ impl Admin {
         &self.inner.prefix
     }
 
+    /// Who may set what, as every write path of the admin applies it (forms,
+    /// `list_editable`, the JSON API's `POST`, `PUT` and `PATCH`, many-to-many sets):
+    /// the names of the fields (columns in form order, then many-to-many fields) that
+    /// `user` may set on the row `pk` of `app_label.model_name`, or on a new row when
+    /// `pk` is `None`, assuming `user` holds the model permission (`add` for a new
+    /// row, `change` otherwise; this does not check it).
+    ///
+    /// The rule: the fields of the add form (its `add_fieldset`s, if any) for a new
+    /// row, of the change form for an existing one (or what `fieldsets_for` returns),
+    /// less the read-only ones (`readonly_fields`, the primary key after creation, a
+    /// password column), less those `user` may not set there: the `superuser_only`
+    /// fields unless `user` is a superuser, and what `readonly_fields_for` names. An
+    /// existing row the object hooks keep from `user` (`has_change_permission`, or
+    /// `superuser_only_if` for a non-superuser) gives an empty list: nothing may be set.
+    ///
+    /// `Ok(None)` when no such model is registered or no such row exists.
+    ///
+    /// # Errors
+    /// The database's, when the row cannot be read.
+    pub async fn settable_fields(
+        &self,
+        app_label: &str,
+        model_name: &str,
+        user: &dyn AuthUser,
+        pk: Option<&str>,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(reg) = self.inner.find(app_label, model_name) else {
+            return Ok(None);
+        };
+        let row = match pk {
+            Some(pk) => match reg.model.get(&self.inner.db, pk).await? {
+                Some(row) => Some(row),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(Some(crate::views::settable_fields(user, reg, row.as_ref())))
+    }
+
     /// Handles one request whose body has been read.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<AdminBody> {
         let mut response = crate::views::dispatch(self.inner.clone(), request).await;

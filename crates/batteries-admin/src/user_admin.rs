@@ -33,7 +33,13 @@ use crate::views::{FieldErrors, form_value};
 ///   permission, and writes "Changed password." to the history);
 /// - the JSON API and its OpenAPI document leave the `password` column out: it is
 ///   never output and never written there (users created through the API get an
-///   unusable password; set one on the password page).
+///   unusable password; set one on the password page). Creating through the API takes
+///   exactly the add form's fields (`username`); anything else is refused with a 400;
+/// - stricter than Django, on purpose: only superusers may set `is_superuser`,
+///   `groups` and `user_permissions` ([`ModelAdmin::superuser_only`]), and only they
+///   may change, delete or set the password of a superuser
+///   ([`ModelAdmin::superuser_only_if`]). A staff user with `auth.change_user` still
+///   edits other users' names, e-mail, active and staff status.
 ///
 /// It is a [`ModelAdmin`] like any other, so every option can still be changed:
 ///
@@ -71,7 +77,8 @@ pub fn user_admin() -> ModelAdmin<user::Entity> {
                 )
                 .display(|g| g.name.clone())
                 .fieldset("Permissions")
-                .filter_horizontal(),
+                .filter_horizontal()
+                .superuser_only(),
         )
         .many_to_many(
             ManyToMany::<user_permissions::Entity, permission::Entity>::new("user_permissions")
@@ -79,8 +86,15 @@ pub fn user_admin() -> ModelAdmin<user::Entity> {
                 .help_text("Specific permissions for this user.")
                 .display(|p| format!("{} | {}", p.codename, p.name))
                 .fieldset("Permissions")
-                .filter_horizontal(),
+                .filter_horizontal()
+                .superuser_only(),
         )
+        // Stricter than Django (issue 16): only superusers grant superuser status,
+        // groups and permissions, and only they change (or delete, or set the password
+        // of) a superuser.
+        .superuser_only([C::IsSuperuser])
+        .superuser_only_if(|u| u.is_superuser)
+        .default_value(C::IsActive, true)
         .fieldset(Some("Important dates"), [C::LastLogin, C::DateJoined])
         .add_fieldset(None, [C::Username])
         .blank([C::FirstName, C::LastName, C::Email])

@@ -24,6 +24,7 @@ backend_tests!(
     shrugs_off_sql_injection,
     documents_itself_in_openapi_3_1,
     schemathesis_finds_nothing,
+    per_request_hooks_bind_every_write_path,
 );
 
 const BOOKS: &str = "/admin/api/library/book/";
@@ -690,4 +691,138 @@ async fn schemathesis_finds_nothing(db: &TestDb) {
         db.backend()
     );
     drop(app);
+}
+
+/// Issue 16's general mechanism on a site of its own: `readonly_fields_for`,
+/// `fieldsets_for` and `superuser_action` hold on the API, the form and the changelist
+/// alike, and nothing changes when they refuse.
+async fn per_request_hooks_bind_every_write_path(db: &TestDb) {
+    use batteries::auth::entities::{permission, user, user_permissions};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    use user::Column as C;
+    admin_app::setup(db.conn()).await;
+    let secret = admin_app::secret();
+    let _ = admin_app::admin(db.conn(), &secret).await;
+    admin_app::seed_users(db.conn()).await;
+    let site = batteries::admin::AdminSite::new().register(
+        batteries::admin::user_admin()
+            // The editor's e-mail is fixed for everyone but superusers.
+            .readonly_fields_for(|u, obj| {
+                if !u.is_superuser() && obj.is_some_and(|o| o.username == "editor") {
+                    vec!["email".to_owned()]
+                } else {
+                    Vec::new()
+                }
+            })
+            // Staff users see no dates.
+            .fieldsets_for(|u, obj| match (u.is_superuser(), obj) {
+                (_, None) => vec![(None, vec![C::Username])],
+                (true, Some(_)) => vec![
+                    (None, vec![C::Username, C::FirstName, C::Email]),
+                    (Some("Important dates".into()), vec![C::DateJoined]),
+                ],
+                (false, Some(_)) => vec![(None, vec![C::Username, C::FirstName, C::Email])],
+            })
+            .superuser_action("promote", "Make superusers", |db, users| async move {
+                for u in users {
+                    let mut active: user::ActiveModel = u.into();
+                    active.is_superuser = Set(true);
+                    active.update(&db).await.map_err(|e| e.to_string())?;
+                }
+                Ok("Promoted.".into())
+            }),
+    );
+    let admin = site.build(db.conn().clone(), secret).await.expect("builds");
+    let running =
+        admin_app::serve_with(db.conn(), admin, SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let addr: SocketAddr = running.base.trim_start_matches("http://").parse().unwrap();
+    let find = |name: &'static str| async move {
+        user::Entity::find()
+            .filter(C::Username.eq(name))
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let viewer = find("viewer").await;
+    let editor = find("editor").await;
+    for codename in ["view_user", "change_user"] {
+        let perm = permission::Entity::find()
+            .filter(permission::Column::Codename.eq(codename))
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        user_permissions::ActiveModel {
+            user_id: Set(viewer.id),
+            permission_id: Set(perm.id),
+            ..Default::default()
+        }
+        .insert(db.conn())
+        .await
+        .unwrap();
+    }
+    let (mut b, t) = logged_in(addr, "viewer").await;
+    let url = format!("/admin/api/auth/user/{}/", editor.id);
+    let refused = call(
+        &mut b,
+        Method::PATCH,
+        &url,
+        Some(&json!({"email": "x@example.com"})),
+        Some(&t),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.json()["fields"]["email"].is_array());
+    let ok = call(
+        &mut b,
+        Method::PATCH,
+        &url,
+        Some(&json!({"first_name": "Ed", "email": editor.email, "date_joined": "2001-01-01T00:00:00Z"})),
+        Some(&t),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let now = find("editor").await;
+    assert_eq!(now.first_name, "Ed");
+    assert_eq!(now.email, editor.email);
+    assert_eq!(
+        now.date_joined, editor.date_joined,
+        "not on this user's form"
+    );
+    // The form: e-mail shown as text, no dates at all.
+    let page = get(&mut b, &format!("/admin/auth/user/{}/change/", editor.id)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("name=\"email\""), "{}", page.body);
+    assert!(page.body.contains("name=\"first_name\""), "{}", page.body);
+    assert!(!page.body.contains("date_joined"), "{}", page.body);
+    let other = get(&mut b, &format!("/admin/auth/user/{}/change/", viewer.id)).await;
+    assert!(other.body.contains("name=\"email\""), "{}", other.body);
+
+    // The superuser action: not offered, refused, nobody promoted.
+    let list = get(&mut b, "/admin/auth/user/").await;
+    assert!(!list.body.contains("promote"), "{}", list.body);
+    let token = form_token(&list.body).unwrap();
+    let id = viewer.id.to_string();
+    let posted = b
+        .post_form(
+            "/admin/auth/user/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("action", "promote"),
+                ("_selected_action", id.as_str()),
+                ("post", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::FORBIDDEN, "{}", posted.body);
+    assert!(!find("viewer").await.is_superuser);
+    let (mut a, _) = logged_in(addr, "admin").await;
+    assert!(
+        get(&mut a, "/admin/auth/user/")
+            .await
+            .body
+            .contains("promote")
+    );
+    drop(running);
 }

@@ -39,6 +39,7 @@ backend_tests!(
     past_the_cap_the_form_lists_the_first_and_the_chosen,
     object_permission_hooks_guard_the_sets,
     tags_and_inline_rows_save_in_one_transaction,
+    too_many_ids_are_refused_naming_the_limit,
 );
 
 /// The test site with 3 authors and `books` books (and the seeded tags).
@@ -533,14 +534,17 @@ async fn api_reads_and_writes_arrays_of_ids(db: &TestDb) {
             .unwrap()
             .contains(&json!("tags"))
     );
-    assert_eq!(schemas["LibraryBookInput"]["properties"]["tags"], *tags);
+    // Writes take at most `MAX_M2M_IDS` ids (issue 16).
+    let mut bounded = tags.clone();
+    bounded["maxItems"] = json!(batteries::admin::MAX_M2M_IDS);
+    assert_eq!(schemas["LibraryBookInput"]["properties"]["tags"], bounded);
     assert!(
         !schemas["LibraryBookInput"]["required"]
             .as_array()
             .unwrap()
             .contains(&json!("tags"))
     );
-    assert_eq!(schemas["LibraryBookPatch"]["properties"]["tags"], *tags);
+    assert_eq!(schemas["LibraryBookPatch"]["properties"]["tags"], bounded);
     assert_eq!(
         schemas["AuthGroup"]["properties"]["permissions"]["type"],
         "array"
@@ -1112,4 +1116,78 @@ async fn tags_and_inline_rows_save_in_one_transaction(db: &TestDb) {
     let log = b.get("/admin/library/book/1/history/").await;
     assert!(log.body.contains("Tags"), "{}", log.body);
     assert!(log.body.contains("Added review"), "{}", log.body);
+}
+
+/// Issue 16, finding 12b: a PATCH with 40,000 tag ids answered 503 "database
+/// unavailable" (the ids became more bound parameters than the backend takes). A set
+/// longer than `MAX_M2M_IDS` is now a 400 naming the limit, before any query, from the
+/// API and the form alike; nothing is saved.
+async fn too_many_ids_are_refused_naming_the_limit(db: &TestDb) {
+    let (site, mut b) = site(db, 2).await;
+    let conn = db.conn();
+    let t = login(&mut b, "admin").await;
+    let max = batteries::admin::MAX_M2M_IDS;
+    let book_id = 1;
+    tag_book(conn, book_id, &["rust"]).await;
+    let url = format!("/admin/api/library/book/{book_id}/");
+    let limit = format!("at most {max} items");
+    for n in [40_000, max + 1] {
+        let ids: Vec<usize> = (1..=n).collect();
+        let reply = call(&mut b, Method::PATCH, &url, Some(&json!({"tags": ids})), &t).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{n}: {}", reply.body);
+        let message = reply.json()["fields"]["tags"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains(&limit), "{message}");
+        assert_eq!(
+            tags_of(conn, book_id).await,
+            [tag_id("rust")],
+            "nothing saved"
+        );
+        let mut body = book_json("9781111111111");
+        body["tags"] = json!(ids);
+        let reply = call(
+            &mut b,
+            Method::POST,
+            "/admin/api/library/book/",
+            Some(&body),
+            &t,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{n}: {}", reply.body);
+        assert!(
+            book::Entity::find()
+                .filter(book::Column::Isbn.eq("9781111111111"))
+                .one(conn)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    // At the limit the ids are looked up: unknown ones are a conflict, not an outage.
+    let ids: Vec<usize> = (1_000_000..1_000_000 + max).collect();
+    let reply = call(&mut b, Method::PATCH, &url, Some(&json!({"tags": ids})), &t).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(tags_of(conn, book_id).await, [tag_id("rust")]);
+
+    // The form: as many `tags` pairs.
+    let page = format!("/admin/library/book/{book_id}/change/");
+    let many: Vec<String> = (1..=max + 1).map(|i| i.to_string()).collect();
+    let mut fields = book_form("Too many tags", "9782222222222");
+    fields.extend(many.iter().map(|id| ("tags", id.as_str())));
+    let reply = submit(&mut b, &page, &fields).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains(&limit), "{}", reply.body);
+    assert_eq!(tags_of(conn, book_id).await, [tag_id("rust")]);
+    assert_ne!(
+        book::Entity::find_by_id(book_id)
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap()
+            .title,
+        "Too many tags"
+    );
+    drop(site);
 }

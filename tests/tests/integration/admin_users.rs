@@ -28,6 +28,10 @@ backend_tests!(
     user_api_never_returns_the_hash,
     user_password_summary_matches_djangos,
     user_groups_and_permissions_are_picked_on_the_change_form,
+    user_api_add_takes_only_the_add_form_fields,
+    staff_cannot_grant_themselves_superuser_powers,
+    staff_cannot_change_a_superuser,
+    list_editable_keeps_superuser_only_fields,
 );
 
 const NEW_PASSWORD: &str = "a fresh passphrase 42";
@@ -650,10 +654,8 @@ async fn user_api_never_returns_the_hash(db: &TestDb) {
         &mut b,
         Method::POST,
         "/admin/api/auth/user/",
-        Some(
-            &json!({"username": "apiuser", "is_active": true, "is_staff": false,
-                     "is_superuser": false, "date_joined": "2026-01-02T03:04:05Z"}),
-        ),
+        // The add form's fields only (issue 16): the others are set after.
+        Some(&json!({"username": "apiuser"})),
         &t,
     )
     .await;
@@ -848,4 +850,450 @@ async fn user_groups_and_permissions_are_picked_on_the_change_form(db: &TestDb) 
             .unwrap(),
         0
     );
+}
+
+async fn permission_id(db: &TestDb, codename: &str) -> i32 {
+    permission::Entity::find()
+        .filter(permission::Column::Codename.eq(codename))
+        .one(db.conn())
+        .await
+        .unwrap()
+        .expect("permission exists")
+        .id
+}
+
+/// The permission ids and group ids of user `id`, sorted.
+async fn grants_of(db: &TestDb, id: i32) -> (Vec<i32>, Vec<i32>) {
+    let mut perms: Vec<i32> = user_permissions::Entity::find()
+        .filter(user_permissions::Column::UserId.eq(id))
+        .all(db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.permission_id)
+        .collect();
+    perms.sort_unstable();
+    let mut groups: Vec<i32> = user_groups::Entity::find()
+        .filter(user_groups::Column::UserId.eq(id))
+        .all(db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|g| g.group_id)
+        .collect();
+    groups.sort_unstable();
+    (perms, groups)
+}
+
+async fn new_group(db: &TestDb, name: &str) -> i32 {
+    group::ActiveModel {
+        name: Set(name.into()),
+        ..Default::default()
+    }
+    .insert(db.conn())
+    .await
+    .unwrap()
+    .id
+}
+
+/// Issue 16, finding 5: a staff user holding only `auth.add_user` created a superuser
+/// through the API's add, which read the change form's fields. It now takes exactly the
+/// add form's (`username`); anything else is refused naming it, and nothing is created.
+/// Finding 12a: the user created is active, as Django's default says.
+async fn user_api_add_takes_only_the_add_form_fields(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let viewer = user_named(db, "viewer").await.unwrap();
+    grant(db, viewer.id, "add_user").await;
+    let delete_user = permission_id(db, "delete_user").await;
+    let admins = new_group(db, "Admins").await;
+    let mut b = login(addr, "viewer", PASSWORD).await;
+    let t = token(&b.get("/admin/").await);
+    for body in [
+        json!({"username": "mallory", "is_superuser": true, "is_staff": true,
+               "user_permissions": [delete_user]}),
+        json!({"username": "mallory", "is_superuser": true}),
+        json!({"username": "mallory", "is_staff": true}),
+        json!({"username": "mallory", "user_permissions": [delete_user]}),
+        json!({"username": "mallory", "groups": [admins]}),
+        json!({"username": "mallory", "is_active": false}),
+        json!({"username": "mallory", "password": "plain text"}),
+        json!({"username": "mallory", "date_joined": "2026-01-02T03:04:05Z"}),
+    ] {
+        let reply = api(
+            &mut b,
+            Method::POST,
+            "/admin/api/auth/user/",
+            Some(&body),
+            &t,
+        )
+        .await;
+        assert!(
+            matches!(
+                reply.status,
+                StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN
+            ),
+            "{body}: {} {}",
+            reply.status,
+            reply.body
+        );
+        for key in body.as_object().unwrap().keys() {
+            if key != "username" {
+                assert!(
+                    reply.json()["fields"].get(key).is_some(),
+                    "{body}: {key} named in {}",
+                    reply.body
+                );
+            }
+        }
+        assert!(
+            user_named(db, "mallory").await.is_none(),
+            "{body}: none created"
+        );
+    }
+    let created = api(
+        &mut b,
+        Method::POST,
+        "/admin/api/auth/user/",
+        Some(&json!({"username": "mallory"})),
+        &t,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let mallory = user_named(db, "mallory").await.expect("created");
+    assert!(mallory.is_active, "active by default, as in Django");
+    assert!(!mallory.is_staff && !mallory.is_superuser);
+    assert_eq!(grants_of(db, mallory.id).await, (vec![], vec![]));
+
+    // A superuser's add takes the add form's fields too; the rest is set after.
+    let mut a = login(addr, "admin", PASSWORD).await;
+    let t = token(&a.get("/admin/").await);
+    let refused = api(
+        &mut a,
+        Method::POST,
+        "/admin/api/auth/user/",
+        Some(&json!({"username": "root2", "is_superuser": true})),
+        &t,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.json()["fields"]["is_superuser"].is_array());
+    assert!(user_named(db, "root2").await.is_none());
+    // The OpenAPI document's create schema says so.
+    let doc = api(&mut a, Method::GET, "/admin/api/openapi.json", None, &t).await;
+    let schemas = &doc.json()["components"]["schemas"];
+    let input: Vec<&String> = schemas["AuthUserInput"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(input, ["username"], "{}", schemas["AuthUserInput"]);
+    assert_eq!(schemas["AuthUserInput"]["additionalProperties"], false);
+    assert!(schemas["AuthUserPatch"]["properties"]["is_superuser"].is_object());
+}
+
+/// Issue 16, finding 6: a staff user with `auth.change_user` made itself superuser and
+/// granted itself permissions and groups (the API and the change form). Only superusers
+/// may set those now; other fields stay editable, and a body that sends them back
+/// unchanged (a `GET` then `PUT`) is accepted.
+async fn staff_cannot_grant_themselves_superuser_powers(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let viewer = user_named(db, "viewer").await.unwrap();
+    grant(db, viewer.id, "change_user").await;
+    let delete_book = permission_id(db, "delete_book").await;
+    let admins = new_group(db, "Admins").await;
+    let before = grants_of(db, viewer.id).await;
+    let mut b = login(addr, "viewer", PASSWORD).await;
+    let t = token(&b.get("/admin/").await);
+    let me = format!("/admin/api/auth/user/{}/", viewer.id);
+    for body in [
+        json!({"is_superuser": true}),
+        json!({"user_permissions": [delete_book]}),
+        json!({"groups": [admins]}),
+        json!({"first_name": "Vee", "is_superuser": true}),
+    ] {
+        let key = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| *k != "first_name")
+            .unwrap()
+            .clone();
+        let mut full = api(&mut b, Method::GET, &me, None, &t).await.json();
+        for (k, v) in body.as_object().unwrap() {
+            full[k] = v.clone();
+        }
+        for (method, body) in [(Method::PATCH, &body), (Method::PUT, &full)] {
+            let reply = api(&mut b, method.clone(), &me, Some(body), &t).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{method} {body}: {}",
+                reply.body
+            );
+            assert!(reply.json()["fields"].get(&key).is_some(), "{}", reply.body);
+        }
+    }
+    let now = user_named(db, "viewer").await.unwrap();
+    assert!(!now.is_superuser);
+    assert_eq!(now.first_name, viewer.first_name, "nothing saved");
+    assert_eq!(grants_of(db, viewer.id).await, before);
+    // The same values sent back are accepted with the others changed.
+    let mut round = api(&mut b, Method::GET, &me, None, &t).await.json();
+    round["first_name"] = json!("Vee");
+    let put = api(&mut b, Method::PUT, &me, Some(&round), &t).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let now = user_named(db, "viewer").await.unwrap();
+    assert_eq!(now.first_name, "Vee");
+    assert!(!now.is_superuser);
+    assert_eq!(grants_of(db, viewer.id).await, before);
+
+    // The change form shows them as text and never reads them.
+    let change = format!("/admin/auth/user/{}/change/", viewer.id);
+    let page = b.get(&change).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for input in [
+        "name=\"is_superuser\"",
+        "name=\"groups\"",
+        "name=\"user_permissions\"",
+    ] {
+        assert!(!page.body.contains(input), "{input} in {}", page.body);
+    }
+    assert!(page.body.contains("name=\"is_staff\""), "{}", page.body);
+    let gid = admins.to_string();
+    let pid = delete_book.to_string();
+    let saved = submit(
+        &mut b,
+        &change,
+        &[
+            ("username", "viewer"),
+            ("first_name", "Form"),
+            ("last_name", ""),
+            ("email", ""),
+            ("is_active", "on"),
+            ("is_staff", "on"),
+            ("is_superuser", "on"),
+            ("groups", &gid),
+            ("user_permissions", &pid),
+            ("last_login", ""),
+            ("date_joined", "2026-01-02T03:04:05"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::FOUND, "{}", saved.body);
+    let now = user_named(db, "viewer").await.unwrap();
+    assert_eq!(now.first_name, "Form", "the other fields are saved");
+    assert!(!now.is_superuser, "is_superuser is not read");
+    assert_eq!(grants_of(db, viewer.id).await, before, "nor the sets");
+
+    // A superuser may.
+    let mut a = login(addr, "admin", PASSWORD).await;
+    let t = token(&a.get("/admin/").await);
+    let granted = api(
+        &mut a,
+        Method::PATCH,
+        &me,
+        Some(&json!({"is_superuser": true, "groups": [admins]})),
+        &t,
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    assert!(user_named(db, "viewer").await.unwrap().is_superuser);
+}
+
+/// Issue 16, finding 6: with `auth.change_user` a staff user reset a superuser's
+/// password (and could deactivate one). A superuser's row is now changed, deleted and
+/// given a password by superusers only, on every path; nothing changes when refused.
+async fn staff_cannot_change_a_superuser(db: &TestDb) {
+    let (_task, addr) = site(db).await;
+    let viewer = user_named(db, "viewer").await.unwrap();
+    for codename in ["view_user", "change_user", "delete_user"] {
+        grant(db, viewer.id, codename).await;
+    }
+    let admin = user_named(db, "admin").await.unwrap();
+    let editor = user_named(db, "editor").await.unwrap();
+    let mut b = login(addr, "viewer", PASSWORD).await;
+    let t = token(&b.get("/admin/").await);
+    let target = format!("/admin/api/auth/user/{}/", admin.id);
+    for body in [
+        json!({"is_active": false}),
+        json!({"is_staff": false}),
+        json!({"first_name": "Pwned"}),
+    ] {
+        let reply = api(&mut b, Method::PATCH, &target, Some(&body), &t).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{body}: {}",
+            reply.body
+        );
+    }
+    let deleted = api(&mut b, Method::DELETE, &target, None, &t).await;
+    assert_eq!(deleted.status, StatusCode::FORBIDDEN, "{}", deleted.body);
+    // The password page, the change form and the bulk deletion.
+    let password = format!("/admin/auth/user/{}/password/", admin.id);
+    assert_eq!(b.get(&password).await.status, StatusCode::FORBIDDEN);
+    let index = token(&b.get("/admin/").await);
+    let posted = b
+        .post_form(
+            &password,
+            &[
+                ("csrfmiddlewaretoken", &index),
+                ("password1", NEW_PASSWORD),
+                ("password2", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::FORBIDDEN, "{}", posted.body);
+    let change = format!("/admin/auth/user/{}/change/", admin.id);
+    let page = b.get(&change).await;
+    assert_eq!(page.status, StatusCode::OK, "viewable");
+    assert!(
+        !page.body.contains("name=\"is_active\""),
+        "read-only: {}",
+        page.body
+    );
+    let posted = b
+        .post_form(
+            &change,
+            &[
+                ("csrfmiddlewaretoken", &index),
+                ("username", "admin"),
+                ("date_joined", "2026-01-02T03:04:05"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::FORBIDDEN);
+    let id = admin.id.to_string();
+    let bulk = b
+        .post_form(
+            "/admin/auth/user/",
+            &[
+                ("csrfmiddlewaretoken", &index),
+                ("action", "delete_selected"),
+                ("_selected_action", &id),
+                ("post", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::FORBIDDEN, "{}", bulk.body);
+    let now = user_named(db, "admin").await.expect("not deleted");
+    assert_eq!(now.password, admin.password, "the password is unchanged");
+    assert!(now.is_active && now.is_staff && now.is_superuser);
+    assert_eq!(now.first_name, admin.first_name);
+    // Other staff users are still theirs to manage.
+    let reply = api(
+        &mut b,
+        Method::PATCH,
+        &format!("/admin/api/auth/user/{}/", editor.id),
+        Some(&json!({"is_active": false})),
+        &t,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(!user_named(db, "editor").await.unwrap().is_active);
+    assert_eq!(
+        b.get(&format!("/admin/auth/user/{}/password/", editor.id))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let log = log_entry::Entity::find()
+        .filter(log_entry::Column::ObjectId.eq(admin.id.to_string()))
+        .count(db.conn())
+        .await
+        .unwrap();
+    assert_eq!(log, 0, "no history for the superuser");
+}
+
+/// `list_editable` with a superuser-only column: a staff user's cells for it stay text
+/// and a posted value is never read; a superuser's row is no form at all.
+async fn list_editable_keeps_superuser_only_fields(db: &TestDb) {
+    use user::Column as C;
+    admin_app::setup(db.conn()).await;
+    let admin = admin_app::site()
+        .register(
+            batteries::admin::user_admin()
+                .list_display([C::Username, C::IsStaff, C::IsSuperuser])
+                .list_editable([C::IsStaff, C::IsSuperuser]),
+        )
+        .build(db.conn().clone(), admin_app::secret())
+        .await
+        .expect("admin builds");
+    admin_app::seed_users(db.conn()).await;
+    let task =
+        admin_app::serve_with(db.conn(), admin.clone(), "127.0.0.1:0".parse().unwrap()).await;
+    let viewer = user_named(db, "viewer").await.unwrap();
+    let root = user_named(db, "admin").await.unwrap();
+    grant(db, viewer.id, "change_user").await;
+
+    // The rule, as the admin applies it.
+    let fields = |v: Option<Vec<String>>| v.expect("registered and found");
+    let on_self = fields(
+        admin
+            .settable_fields("auth", "user", &viewer, Some(&viewer.id.to_string()))
+            .await
+            .unwrap(),
+    );
+    for name in ["username", "first_name", "is_active", "is_staff"] {
+        assert!(on_self.iter().any(|n| n == name), "{name} in {on_self:?}");
+    }
+    for name in ["is_superuser", "groups", "user_permissions", "password"] {
+        assert!(!on_self.iter().any(|n| n == name), "{name} in {on_self:?}");
+    }
+    let on_root = admin
+        .settable_fields("auth", "user", &viewer, Some(&root.id.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(on_root, Some(vec![]));
+    let adding = fields(
+        admin
+            .settable_fields("auth", "user", &viewer, None)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(adding, ["username"]);
+    let by_root = fields(
+        admin
+            .settable_fields("auth", "user", &root, Some(&viewer.id.to_string()))
+            .await
+            .unwrap(),
+    );
+    for name in ["is_superuser", "groups", "user_permissions"] {
+        assert!(by_root.iter().any(|n| n == name), "{name} in {by_root:?}");
+    }
+
+    let mut b = login(task.addr, "viewer", PASSWORD).await;
+    let list = b.get("/admin/auth/user/").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("-is_staff\""), "{}", list.body);
+    assert!(!list.body.contains("-is_superuser\""), "{}", list.body);
+    let id = viewer.id.to_string();
+    let saved = submit(
+        &mut b,
+        "/admin/auth/user/",
+        &[
+            ("form-TOTAL_FORMS", "1"),
+            ("form-0-id", &id),
+            ("form-0-is_staff", "on"),
+            ("form-0-is_superuser", "on"),
+            ("_save", "Save"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::FOUND, "{}", saved.body);
+    assert!(!user_named(db, "viewer").await.unwrap().is_superuser);
+    let root_id = root.id.to_string();
+    let refused = submit(
+        &mut b,
+        "/admin/auth/user/",
+        &[
+            ("form-TOTAL_FORMS", "1"),
+            ("form-0-id", &root_id),
+            ("form-0-is_staff", ""),
+            ("_save", "Save"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(user_named(db, "admin").await.unwrap().is_staff);
 }

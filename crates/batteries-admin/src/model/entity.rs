@@ -35,6 +35,8 @@ pub(crate) struct EntityAdmin<E: EntityTrait> {
     on_delete: Option<DeleteHook<E::Model>>,
     actions: Vec<Action<E::Model>>,
     object_perms: ObjectPerms<E::Model>,
+    readonly_hook: Option<super::ReadonlyHook<E::Model>>,
+    fieldsets_hook: Option<super::FieldsetsHook<E::Model, E::Column>>,
     inlines: Vec<crate::inline::InlineSet>,
 }
 
@@ -206,6 +208,14 @@ where
                     blank: has(&admin.blank, c),
                     autocomplete: has(&admin.autocomplete_fields, c),
                     raw_id: has(&admin.raw_id_fields, c),
+                    superuser_only: has(&admin.access.superuser_only, c),
+                    default: admin
+                        .access
+                        .defaults
+                        .iter()
+                        .rev()
+                        .find(|(d, _)| d.as_str() == c.as_str())
+                        .map(|(_, v)| v.clone()),
                     name,
                 }
             })
@@ -391,6 +401,7 @@ where
             },
             save_as: admin.save_as,
             m2m,
+            read_only_m2m: Vec::new(),
         };
         Ok(Self {
             info,
@@ -402,6 +413,8 @@ where
             on_delete: admin.on_delete,
             actions: admin.actions,
             object_perms: admin.object_perms,
+            readonly_hook: admin.access.readonly_hook,
+            fieldsets_hook: admin.access.fieldsets_hook,
             inlines,
         })
     }
@@ -423,10 +436,10 @@ where
             None => format!("{} object ({pk})", label_of(&self.info.verbose_name)),
         };
         Row {
-            model: self
-                .object_perms
-                .any()
-                .then(|| Arc::new(model.clone()) as Arc<dyn std::any::Any + Send + Sync>),
+            model: (self.object_perms.any()
+                || self.readonly_hook.is_some()
+                || self.fieldsets_hook.is_some())
+            .then(|| Arc::new(model.clone()) as Arc<dyn std::any::Any + Send + Sync>),
             pk,
             computed: self.computed.iter().map(|f| f(model)).collect(),
             values,
@@ -463,6 +476,21 @@ where
     }
 
     fn object_allows(&self, user: &dyn AuthUser, action: &str, row: &Row) -> bool {
+        let model = || {
+            row.model
+                .as_ref()
+                .and_then(|m| m.downcast_ref::<E::Model>())
+        };
+        if let Some(superuser_only) = &self.object_perms.superuser_only
+            && matches!(action, "change" | "delete")
+            && !user.is_superuser()
+        {
+            // A row read without its model cannot be judged: refuse.
+            match model() {
+                Some(m) if !superuser_only(m) => {}
+                _ => return false,
+            }
+        }
         let hook = match action {
             "view" => &self.object_perms.view,
             "change" => &self.object_perms.change,
@@ -479,6 +507,58 @@ where
 
     fn has_object_hooks(&self) -> bool {
         self.object_perms.any()
+    }
+
+    fn denied_fields(&self, user: &dyn AuthUser, row: Option<&Row>) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        if !user.is_superuser() {
+            names.extend(
+                self.info
+                    .fields
+                    .iter()
+                    .filter(|f| f.superuser_only)
+                    .map(|f| f.name.clone()),
+            );
+            names.extend(
+                self.info
+                    .m2m
+                    .iter()
+                    .filter(|m| m.meta().superuser_only)
+                    .map(|m| m.meta().name.clone()),
+            );
+        }
+        if let Some(hook) = &self.readonly_hook {
+            let model = row.and_then(|r| r.model.as_ref()?.downcast_ref::<E::Model>());
+            if row.is_some() && model.is_none() {
+                // A row read without its model cannot be judged: every field is denied.
+                names.extend(self.info.fields.iter().map(|f| f.name.clone()));
+                names.extend(self.info.m2m.iter().map(|m| m.meta().name.clone()));
+            } else {
+                names.extend(hook(user, model));
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn fieldsets_for(
+        &self,
+        user: &dyn AuthUser,
+        row: Option<&Row>,
+    ) -> Option<Vec<(Option<String>, Vec<usize>)>> {
+        let hook = self.fieldsets_hook.as_ref()?;
+        let model = row.and_then(|r| r.model.as_ref()?.downcast_ref::<E::Model>());
+        if row.is_some() && model.is_none() {
+            return Some(Vec::new());
+        }
+        let index_of = |c: &E::Column| self.columns.iter().position(|x| x.as_str() == c.as_str());
+        Some(
+            hook(user, model)
+                .into_iter()
+                .map(|(title, cols)| (title, cols.iter().filter_map(index_of).collect()))
+                .collect(),
+        )
     }
 
     async fn list(

@@ -88,9 +88,17 @@ pub(crate) struct ModelInfo {
     pub(crate) save_as: bool,
     /// The many-to-many fields, in the order registered.
     pub(crate) m2m: Vec<Arc<dyn M2mField>>,
+    /// The many-to-many fields read-only for the request at hand (names; empty in the
+    /// registered model, filled by `views::form_info`).
+    pub(crate) read_only_m2m: Vec<String>,
 }
 
 impl ModelInfo {
+    /// Whether the many-to-many field `name` is read-only for this request.
+    pub(crate) fn m2m_read_only(&self, name: &str) -> bool {
+        self.read_only_m2m.iter().any(|n| n == name)
+    }
+
     pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
     }
@@ -208,6 +216,18 @@ pub(crate) trait AdminModel: Send + Sync {
 
     /// Whether any object-level hook is set.
     fn has_object_hooks(&self) -> bool;
+
+    /// The fields (columns and many-to-many, by name) `user` may not set on `row`
+    /// (`None`: a new row) beyond the read-only ones: the superuser-only fields for
+    /// anyone but a superuser, and what the `readonly_fields_for` hook names.
+    fn denied_fields(&self, user: &dyn AuthUser, row: Option<&Row>) -> Vec<String>;
+
+    /// The `fieldsets_for` hook's fieldsets for `user` on `row`, when there is a hook.
+    fn fieldsets_for(
+        &self,
+        user: &dyn AuthUser,
+        row: Option<&Row>,
+    ) -> Option<Vec<(Option<String>, Vec<usize>)>>;
 
     /// A changelist page for the query string's pairs.
     async fn list(

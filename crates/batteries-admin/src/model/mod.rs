@@ -31,6 +31,10 @@ type DisplayFn<M> = Arc<dyn Fn(&M) -> String + Send + Sync>;
 type SaveHook<A> = Arc<dyn Fn(&mut A, bool) -> Result<(), String> + Send + Sync>;
 type DeleteHook<M> = Arc<dyn Fn(&M) -> Result<(), String> + Send + Sync>;
 type ObjectPermFn<M> = Arc<dyn Fn(&dyn AuthUser, &M) -> bool + Send + Sync>;
+type SuperuserOnlyFn<M> = Arc<dyn Fn(&M) -> bool + Send + Sync>;
+type ReadonlyHook<M> = Arc<dyn Fn(&dyn AuthUser, Option<&M>) -> Vec<String> + Send + Sync>;
+type FieldsetsHook<M, C> =
+    Arc<dyn Fn(&dyn AuthUser, Option<&M>) -> Vec<(Option<String>, Vec<C>)> + Send + Sync>;
 type ActionFn<M> =
     Arc<dyn Fn(DatabaseConnection, Vec<M>) -> BoxFuture<Result<String, String>> + Send + Sync>;
 
@@ -110,6 +114,7 @@ pub struct ModelAdmin<E: EntityTrait> {
     object_perms: ObjectPerms<E::Model>,
     changelist: ChangelistOptions<E>,
     password: PasswordOptions<E::Column>,
+    access: AccessOptions<E>,
     // Inlines, "save as new" and raw-id foreign keys (`crate::inline`).
     inlines: Vec<crate::inline::InlineFactory>,
     save_as: bool,
@@ -137,6 +142,8 @@ struct ObjectPerms<M> {
     view: Option<ObjectPermFn<M>>,
     change: Option<ObjectPermFn<M>>,
     delete: Option<ObjectPermFn<M>>,
+    /// Rows only superusers may change or delete (`superuser_only_if`).
+    superuser_only: Option<SuperuserOnlyFn<M>>,
 }
 
 impl<M> Default for ObjectPerms<M> {
@@ -145,13 +152,37 @@ impl<M> Default for ObjectPerms<M> {
             view: None,
             change: None,
             delete: None,
+            superuser_only: None,
         }
     }
 }
 
 impl<M> ObjectPerms<M> {
     fn any(&self) -> bool {
-        self.view.is_some() || self.change.is_some() || self.delete.is_some()
+        self.view.is_some()
+            || self.change.is_some()
+            || self.delete.is_some()
+            || self.superuser_only.is_some()
+    }
+}
+
+/// Who may set which field (issue 16): superuser-only fields, per-request read-only
+/// fields and fieldsets, and the defaults of new rows.
+struct AccessOptions<E: EntityTrait> {
+    superuser_only: Vec<E::Column>,
+    defaults: Vec<(E::Column, sea_orm::Value)>,
+    readonly_hook: Option<ReadonlyHook<E::Model>>,
+    fieldsets_hook: Option<FieldsetsHook<E::Model, E::Column>>,
+}
+
+impl<E: EntityTrait> Default for AccessOptions<E> {
+    fn default() -> Self {
+        Self {
+            superuser_only: Vec::new(),
+            defaults: Vec::new(),
+            readonly_hook: None,
+            fieldsets_hook: None,
+        }
     }
 }
 
@@ -199,6 +230,7 @@ impl<E: EntityTrait> ModelAdmin<E> {
             object_perms: ObjectPerms::default(),
             changelist: ChangelistOptions::default(),
             password: PasswordOptions::default(),
+            access: AccessOptions::default(),
             inlines: Vec::new(),
             save_as: false,
             raw_id_fields: Vec::new(),
@@ -553,6 +585,24 @@ impl<E: EntityTrait> ModelAdmin<E> {
         self
     }
 
+    /// A bulk action as [`action`](Self::action), offered to and run for superusers
+    /// only (a staff user's POST of it answers 403): for an action that sets a
+    /// [`superuser_only`](Self::superuser_only) field, which the admin cannot see
+    /// inside the closure.
+    pub fn superuser_action<F, Fut>(mut self, name: &str, label: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(DatabaseConnection, Vec<E::Model>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, String>> + Send + 'static,
+    {
+        self.actions.push(Action {
+            name: name.to_owned(),
+            label: label.into(),
+            permission: crate::views::SUPERUSER,
+            f: Arc::new(move |db, rows| Box::pin(f(db, rows))),
+        });
+        self
+    }
+
     // --- user admin: the password column and the add form ------------------------------
 
     /// Marks `column` as holding a password hash (Django's `UserAdmin` treatment): it is
@@ -625,6 +675,114 @@ impl<E: EntityTrait> ModelAdmin<E> {
     /// what a foreign key to a big table needs.
     pub fn raw_id_fields(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
         self.raw_id_fields = columns.into_iter().collect();
+        self
+    }
+}
+
+// --- who may set what (issue 16) --------------------------------------------------------
+
+impl<E: EntityTrait> ModelAdmin<E> {
+    /// Columns only superusers may set (for a many-to-many field, see
+    /// [`ManyToMany::superuser_only`]). For anyone else they are read-only wherever the
+    /// row is written: the add and change forms show them as text and never read them,
+    /// `list_editable` leaves their cells plain, and the JSON API answers 403 naming
+    /// them when a body would change them (sending a field's current value back is
+    /// accepted, so a `GET` then `PUT` round trip still works). [`crate::user_admin()`]
+    /// makes `is_superuser`, `groups` and `user_permissions` superuser-only. See
+    /// [`Admin::settable_fields`](crate::Admin::settable_fields) for the rule as a whole.
+    pub fn superuser_only(mut self, columns: impl IntoIterator<Item = E::Column>) -> Self {
+        self.access.superuser_only.extend(columns);
+        self
+    }
+
+    /// Rows for which `f` is true may be changed or deleted by superusers only
+    /// (whatever the user's model permissions): for anyone else their change form is
+    /// read-only, `list_editable` leaves them plain, actions and bulk deletions that
+    /// include them are refused, the API answers 403 to `PUT`, `PATCH` and `DELETE`, and a
+    /// password page ([`password_field`](Self::password_field)) answers 403.
+    /// [`crate::user_admin()`] uses it for superuser accounts, so a staff user with
+    /// `auth.change_user` cannot reset a superuser's password nor deactivate one.
+    ///
+    /// ```
+    /// use batteries_admin::ModelAdmin;
+    /// use batteries_auth::entities::user;
+    ///
+    /// let users = ModelAdmin::<user::Entity>::new().superuser_only_if(|u| u.is_superuser);
+    /// ```
+    pub fn superuser_only_if(
+        mut self,
+        f: impl Fn(&E::Model) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.object_perms.superuser_only = Some(Arc::new(f));
+        self
+    }
+
+    /// Django's `get_readonly_fields(request, obj)`: more fields read-only for `user`
+    /// on `obj` (`None` when adding), by name (columns or many-to-many fields; unknown
+    /// names are ignored), beside [`readonly_fields`](Self::readonly_fields). They are
+    /// enforced as [`superuser_only`](Self::superuser_only) fields are: shown but never
+    /// read by the forms and `list_editable`, and a 403 from the API when a body would
+    /// change them.
+    ///
+    /// ```
+    /// # mod post {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "blog_post")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i32,
+    /// #         pub author: String,
+    /// #         pub published: bool,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use batteries_admin::ModelAdmin;
+    ///
+    /// // Only superusers publish; the author is fixed once the post exists.
+    /// let posts = ModelAdmin::<post::Entity>::new().readonly_fields_for(|user, post| {
+    ///     let mut names = Vec::new();
+    ///     if !user.is_superuser() {
+    ///         names.push("published".to_owned());
+    ///     }
+    ///     if post.is_some() {
+    ///         names.push("author".to_owned());
+    ///     }
+    ///     names
+    /// });
+    /// ```
+    pub fn readonly_fields_for(
+        mut self,
+        f: impl Fn(&dyn AuthUser, Option<&E::Model>) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.access.readonly_hook = Some(Arc::new(f));
+        self
+    }
+
+    /// Django's `get_fieldsets(request, obj)`: the form's fieldsets for `user` on `obj`
+    /// (`None` when adding), in place of [`fieldset`](Self::fieldset) and
+    /// [`add_fieldset`](Self::add_fieldset). Columns left out are neither shown nor
+    /// written, by the forms and by the JSON API alike (which refuses them when
+    /// adding). Many-to-many fields still go at the end of the fieldset they name.
+    pub fn fieldsets_for(
+        mut self,
+        f: impl Fn(&dyn AuthUser, Option<&E::Model>) -> Vec<(Option<String>, Vec<E::Column>)>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.access.fieldsets_hook = Some(Arc::new(f));
+        self
+    }
+
+    /// The value a new row gets for `column` when the form or the API body does not
+    /// give one (Django's field `default`): the add form shows it as the initial value
+    /// (a checkbox checked for `true`), and the API writes it for a key left out.
+    /// [`crate::user_admin()`] sets `is_active` to `true`, as Django's model does.
+    pub fn default_value(mut self, column: E::Column, value: impl Into<sea_orm::Value>) -> Self {
+        self.access.defaults.push((column, value.into()));
         self
     }
 }

@@ -653,11 +653,13 @@ impl View<'_> {
             if !may(staff, reg, row, "change") {
                 continue;
             }
+            // Fields this user may not set on this row stay plain text (issue 16).
+            let denied = reg.model.denied_fields(&*staff.user, Some(row));
             let prefix = format!("form-{n}-");
             let mut first = true;
             for (position, column) in info.list_display.iter().enumerate() {
                 let Column::Field(i) = column else { continue };
-                if !info.list_editable.contains(i) {
+                if !info.list_editable.contains(i) || denied.contains(&info.fields[*i].name) {
                     continue;
                 }
                 let field = &info.fields[*i];
@@ -687,7 +689,9 @@ impl View<'_> {
                     first = false;
                 }
             }
-            n += 1;
+            if !first {
+                n += 1;
+            }
         }
         Ok(n)
     }
@@ -763,8 +767,13 @@ impl View<'_> {
                 return self.forbidden(staff).await;
             }
             let mut values = Vec::new();
+            // Never read: the fields this user may not set on this row (issue 16).
+            let denied = reg.model.denied_fields(&*staff.user, Some(row));
             for &i in &info.list_editable {
                 let field = &info.fields[i];
+                if denied.contains(&field.name) {
+                    continue;
+                }
                 let raw = form_value(&form, &format!("form-{k}-{}", field.name));
                 match field.parse_form(raw.as_deref()) {
                     Ok(Some(v)) => values.push((i, v)),

@@ -145,9 +145,10 @@ impl View<'_> {
             return self.forbidden(staff).await;
         }
         let read_only = !adding && !can_change;
-        // The add form's own fieldsets (Django's `add_fieldsets`), when it has some.
-        let add_info = adding.then(|| info.for_add());
-        let info: &ModelInfo = add_info.as_deref().unwrap_or(info);
+        // The add form's own fieldsets (Django's `add_fieldsets`), when it has some, the
+        // `fieldsets_for` hook's, and the fields this user may not set made read-only.
+        let form_info = super::form_info(&*staff.user, reg, existing.as_ref());
+        let info: &ModelInfo = &form_info;
         let mut errors: HashMap<String, Vec<String>> = HashMap::new();
         let mut non_field: Vec<String> = Vec::new();
         let mut posted: Option<Vec<(String, String)>> = None;
@@ -453,7 +454,13 @@ impl View<'_> {
         let field = &info.fields[i];
         let name = format!("{}{}", on.prefix, field.name);
         let editable = field.editable(on.adding) && !on.read_only;
-        let current = on.existing.map(|r| &r.values[i]);
+        // A new row shows the field's default (`ModelAdmin::default_value`).
+        let initial = if on.existing.is_none() && on.adding {
+            field.default.as_ref()
+        } else {
+            None
+        };
+        let current = on.existing.map(|r| &r.values[i]).or(initial);
         let value = match (on.posted, editable) {
             (Some(form), true) => form_value(form, &name).unwrap_or_default(),
             _ => current.map(|v| field.form_value(v)).unwrap_or_default(),

@@ -166,7 +166,13 @@ pub(crate) fn object_url(inner: &Inner, info: &ModelInfo, pk: &str) -> String {
     format!("{}{}/", changelist_url(inner, info), enc(pk))
 }
 
+/// The permission of an action only superusers may run (`ModelAdmin::superuser_action`).
+pub(crate) const SUPERUSER: &str = "superuser";
+
 pub(crate) fn has_perm(staff: &Staff, info: &ModelInfo, action: &str) -> bool {
+    if action == SUPERUSER {
+        return staff.user.is_superuser();
+    }
     staff.perms.has_perm(&info.perm(action))
         || (action == "view" && staff.perms.has_perm(&info.perm("change")))
 }
@@ -183,6 +189,71 @@ pub(crate) fn may(staff: &Staff, reg: &Registered, row: &Row, action: &str) -> b
         }
         _ => has_perm(staff, info, action) && reg.model.object_allows(user, action, row),
     }
+}
+
+/// The model as `user` may write `row` (`None`: a new row): the add form's fieldsets
+/// when adding (`add_fieldsets`), or the `fieldsets_for` hook's; then every field `user`
+/// may not set there ([`AdminModel::denied_fields`](crate::model::AdminModel)) marked
+/// read-only, columns and many-to-many fields alike. Every write path (forms,
+/// `list_editable`, the JSON API) reads its values through this, so the rule of who may
+/// set what is in one place.
+pub(crate) fn form_info<'a>(
+    user: &dyn batteries_auth::AuthUser,
+    reg: &'a Registered,
+    row: Option<&Row>,
+) -> std::borrow::Cow<'a, ModelInfo> {
+    let info = reg.model.info();
+    let mut out = if row.is_none() {
+        info.for_add()
+    } else {
+        std::borrow::Cow::Borrowed(info)
+    };
+    if let Some(sets) = reg.model.fieldsets_for(user, row) {
+        out.to_mut().fieldsets = sets;
+    }
+    let denied = reg.model.denied_fields(user, row);
+    if !denied.is_empty() {
+        let m = out.to_mut();
+        for field in &mut m.fields {
+            if denied.contains(&field.name) {
+                field.readonly = true;
+            }
+        }
+        m.read_only_m2m = denied;
+    }
+    out
+}
+
+/// The fields (columns, then many-to-many fields, by name) `user` may set on `row`
+/// (`None`: a new row) when it holds the model permission (`add`, or `change`): see
+/// [`crate::Admin::settable_fields`]. Empty when the object hooks refuse the change.
+pub(crate) fn settable_fields(
+    user: &dyn batteries_auth::AuthUser,
+    reg: &Registered,
+    row: Option<&Row>,
+) -> Vec<String> {
+    if let Some(row) = row
+        && !reg.model.object_allows(user, "change", row)
+    {
+        return Vec::new();
+    }
+    let info = form_info(user, reg, row);
+    let adding = row.is_none();
+    let mut names: Vec<String> = info
+        .fieldsets
+        .iter()
+        .flat_map(|(_, f)| f.iter().copied())
+        .filter(|&i| info.fields[i].editable(adding))
+        .map(|i| info.fields[i].name.clone())
+        .collect();
+    names.dedup();
+    names.extend(
+        info.m2m
+            .iter()
+            .map(|m| m.meta().name.clone())
+            .filter(|n| !info.m2m_read_only(n)),
+    );
+    names
 }
 
 fn perms_json(staff: &Staff, info: &ModelInfo) -> Json {
