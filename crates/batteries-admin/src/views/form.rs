@@ -876,7 +876,10 @@ impl View<'_> {
                     if !self.child_perm(staff, set, "add") {
                         return Err(self.forbidden(staff).await);
                     }
-                    let (values, errors) = parse_form(info, pairs, true);
+                    // Never read: the fields this user may not set (issue 16).
+                    let mut form = std::borrow::Cow::Borrowed(info);
+                    super::deny(&mut form, set.model.denied_fields(&*staff.user, None));
+                    let (values, errors) = parse_form(&form, pairs, true);
                     pf.errors = errors;
                     self.check_dangling(info, &values, &mut pf.errors).await?;
                     if pf.errors.is_empty() {
@@ -908,7 +911,9 @@ impl View<'_> {
                     continue;
                 }
                 if self.child_may(staff, set, &row, "change") {
-                    let (values, errors) = parse_form(info, pairs, false);
+                    let mut form = std::borrow::Cow::Borrowed(info);
+                    super::deny(&mut form, set.model.denied_fields(&*staff.user, Some(&row)));
+                    let (values, errors) = parse_form(&form, pairs, false);
                     pf.errors = errors;
                     self.check_dangling(info, &values, &mut pf.errors).await?;
                     let changed: Vec<String> = info

@@ -212,16 +212,22 @@ pub(crate) fn form_info<'a>(
         out.to_mut().fieldsets = sets;
     }
     let denied = reg.model.denied_fields(user, row);
-    if !denied.is_empty() {
-        let m = out.to_mut();
-        for field in &mut m.fields {
-            if denied.contains(&field.name) {
-                field.readonly = true;
-            }
-        }
-        m.read_only_m2m = denied;
-    }
+    deny(&mut out, denied);
     out
+}
+
+/// Marks the fields named in `denied` read-only in `info` (columns and many-to-many).
+pub(crate) fn deny(info: &mut std::borrow::Cow<'_, ModelInfo>, denied: Vec<String>) {
+    if denied.is_empty() {
+        return;
+    }
+    let m = info.to_mut();
+    for field in &mut m.fields {
+        if denied.contains(&field.name) {
+            field.readonly = true;
+        }
+    }
+    m.read_only_m2m = denied;
 }
 
 /// The fields (columns, then many-to-many fields, by name) `user` may set on `row`
