@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use batteries_auth::permissions::{Permissions, ensure_model_permissions};
 use batteries_auth::sessions::{Session, SessionSecret};
 use batteries_auth::{AuthUser, Authenticator, ModelBackend};
 use batteries_middleware::auth::{AuthMethod, CurrentUser};
+use batteries_middleware::ratelimit::ClientIp;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body as HttpBody;
@@ -206,6 +208,7 @@ pub struct AdminSite {
     count_limit: u64,
     body_limit: usize,
     authenticator: Option<Authenticator<user::Model>>,
+    client_ip: ClientIp,
 }
 
 impl fmt::Debug for AdminSite {
@@ -236,6 +239,7 @@ impl AdminSite {
             count_limit: 10_000,
             body_limit: 2 << 20,
             authenticator: None,
+            client_ip: ClientIp::new(),
         }
     }
 
@@ -282,6 +286,18 @@ impl AdminSite {
     /// database). Give one with a `LoginThrottle` to slow down guessing.
     pub fn authenticator(mut self, authenticator: Authenticator<user::Model>) -> Self {
         self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// How the login page finds the client's address, which a `LoginThrottle` counts
+    /// failures against: the same rule as the rate limiter's (the connection's peer,
+    /// or behind trusted proxies the address they saw). The default reads a
+    /// [`SocketAddr`](std::net::SocketAddr) request extension (hyper, actix-web through
+    /// `batteries-actix`); on axum, served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`, give
+    /// `ClientIp::new().with_peer(|p| p.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))`.
+    pub fn client_ip(mut self, client_ip: ClientIp) -> Self {
+        self.client_ip = client_ip;
         self
     }
 
@@ -371,6 +387,7 @@ impl AdminSite {
                 db,
                 secret,
                 authenticator,
+                client_ip: self.client_ip,
                 count_limit: self.count_limit,
                 body_limit: self.body_limit,
             }),
@@ -423,6 +440,7 @@ pub(crate) struct Inner {
     pub(crate) db: DatabaseConnection,
     pub(crate) secret: SessionSecret,
     pub(crate) authenticator: Authenticator<user::Model>,
+    pub(crate) client_ip: ClientIp,
     pub(crate) count_limit: u64,
     pub(crate) body_limit: usize,
 }
@@ -662,11 +680,20 @@ pub(crate) struct Req {
     pub(crate) body: Bytes,
     pub(crate) session: Option<Session>,
     pub(crate) current: Option<CurrentUser>,
+    /// The client's address ([`AdminSite::client_ip`]), when the peer is known.
+    pub(crate) client_ip: Option<IpAddr>,
 }
 
 impl Req {
-    pub(crate) fn from_request(prefix: &str, request: Request<Bytes>) -> Self {
+    pub(crate) fn from_request(
+        prefix: &str,
+        client_ip: &ClientIp,
+        request: Request<Bytes>,
+    ) -> Self {
         let (parts, body) = request.into_parts();
+        let client_ip = client_ip
+            .peer(&parts)
+            .map(|peer| client_ip.client_ip_from(peer, &parts.headers));
         let full = parts.uri.path();
         let rest = full.strip_prefix(prefix).unwrap_or(full);
         let path = rest.trim_start_matches('/').to_owned();
@@ -678,6 +705,7 @@ impl Req {
             body,
             session: parts.extensions.get::<Session>().cloned(),
             current: parts.extensions.get::<CurrentUser>().cloned(),
+            client_ip,
         }
     }
 

@@ -9,7 +9,7 @@ use batteries_auth::entities::{group, permission, user, user_groups, user_permis
 use batteries_auth::hashers::{
     Hashers, is_password_usable, make_password_async, make_unusable_password,
 };
-use batteries_auth::user::validate_username;
+use batteries_auth::user::{normalize_username, validate_username};
 use batteries_auth::validators::{UserAttributes, Validators};
 use sea_orm::{ActiveValue, Value};
 use serde_json::{Value as Json, json};
@@ -127,10 +127,12 @@ pub fn user_admin() -> ModelAdmin<user::Entity> {
 /// Checks the username and, when adding, fills what the add form does not ask for
 /// (Django's model defaults): active, not staff, joined now, no password yet.
 fn user_defaults(u: &mut user::ActiveModel, changing: bool) -> Result<(), String> {
-    if let ActiveValue::Set(name) = &u.username
-        && validate_username(name).is_err()
-    {
-        return Err(INVALID_USERNAME.into());
+    if let ActiveValue::Set(name) = &mut u.username {
+        // NFKC, as Django's `normalize_username`: `ａｄｍｉｎ` is `admin` (and taken).
+        *name = normalize_username(name);
+        if validate_username(name).is_err() {
+            return Err(INVALID_USERNAME.into());
+        }
     }
     if changing {
         return Ok(());

@@ -49,8 +49,8 @@ use crate::entities::user;
 use crate::error::Result;
 use crate::hashers::{Hashers, PasswordCheck};
 use crate::permissions::Permissions;
-use crate::throttle::{LoginThrottle, ThrottleError};
-use crate::user::AuthUser;
+use crate::throttle::{LoginThrottle, Subject, ThrottleError};
+use crate::user::{AuthUser, normalize_username};
 
 /// A username and a password, as a login form gives them.
 #[derive(Clone)]
@@ -90,6 +90,19 @@ pub trait AuthBackend<U>: Send + Sync {
     /// Only for failures of the backend itself (a database that is down), never for
     /// wrong credentials.
     async fn authenticate(&self, credentials: &Credentials) -> Result<Option<U>>;
+
+    /// The primary key of the user `credentials` name, if this backend has one, without
+    /// checking the password: the login throttle counts failures against the user
+    /// rather than the name typed, so that every spelling the backend matches to one
+    /// user (case, accents or trailing spaces under MariaDB's collations, NFKC
+    /// variants) shares one budget. The default is `None` (count by name).
+    ///
+    /// # Errors
+    /// Only for failures of the backend itself.
+    async fn throttle_subject(&self, credentials: &Credentials) -> Result<Option<String>> {
+        let _ = credentials;
+        Ok(None)
+    }
 }
 
 /// Loads a logged-in user by primary key, and their permissions: what the session and
@@ -140,25 +153,39 @@ impl ModelBackend {
     }
 }
 
+impl ModelBackend {
+    /// The user named `username`, NFKC-normalised first as Django's login form does.
+    async fn find(&self, username: &str) -> Result<Option<user::Model>> {
+        Ok(user::Entity::find()
+            .filter(user::Column::Username.eq(normalize_username(username)))
+            .one(&self.db)
+            .await?)
+    }
+}
+
 #[async_trait]
 impl AuthBackend<user::Model> for ModelBackend {
+    async fn throttle_subject(&self, credentials: &Credentials) -> Result<Option<String>> {
+        Ok(self
+            .find(&credentials.username)
+            .await?
+            .map(|found| found.id.to_string()))
+    }
+
     async fn authenticate(&self, credentials: &Credentials) -> Result<Option<user::Model>> {
-        let found = user::Entity::find()
-            .filter(user::Column::Username.eq(credentials.username.as_str()))
-            .one(&self.db)
-            .await?;
+        let found = self.find(&credentials.username).await?;
         let Some(found) = found else {
             // Pay for one hash anyway, so an unknown username answers as slowly as a
             // wrong password.
             self.hashers
                 .dummy_verify_async(credentials.password.clone())
-                .await;
+                .await?;
             return Ok(None);
         };
         let check = self
             .hashers
             .verify_async(credentials.password.clone(), found.password.clone())
-            .await;
+            .await?;
         let PasswordCheck::Valid { needs_upgrade } = check else {
             return Ok(None);
         };
@@ -242,9 +269,11 @@ impl<U: Send + 'static> Authenticator<U> {
         self
     }
 
-    /// Counts failed logins per username and client IP with `throttle`; while a
-    /// username or IP is locked out, every attempt is refused as a wrong password is
-    /// (`Ok(None)`), whatever the password.
+    /// Counts failed logins per user and client IP with `throttle`; while a user (or,
+    /// for a name no backend knows, the normalised name) or IP is locked out, every
+    /// attempt is refused as a wrong password is (`Ok(None)`), whatever the password.
+    /// Pass the client's address to [`authenticate_from`](Self::authenticate_from), or
+    /// the per-IP limit never applies.
     #[must_use]
     pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.throttle = Some(throttle);
@@ -253,8 +282,13 @@ impl<U: Send + 'static> Authenticator<U> {
 
     /// Django's `authenticate()`: the user the first willing backend returns.
     ///
+    /// Without the client's address the throttle's per-IP limit does not apply: login
+    /// views should call [`authenticate_from`](Self::authenticate_from).
+    ///
     /// # Errors
-    /// When a backend fails (not when credentials are wrong: that is `Ok(None)`).
+    /// When a backend fails (not when credentials are wrong: that is `Ok(None)`);
+    /// [`Error::Busy`](crate::Error::Busy) when too many passwords are being checked
+    /// at once (answer `503` with `Retry-After`; the attempt is not counted).
     pub async fn authenticate(&self, credentials: &Credentials) -> Result<Option<U>> {
         self.authenticate_from(credentials, None).await
     }
@@ -263,20 +297,26 @@ impl<U: Send + 'static> Authenticator<U> {
     /// throttle counts failures against.
     ///
     /// # Errors
-    /// When a backend or the throttle's store fails.
+    /// When a backend or the throttle's store fails; [`Error::Busy`](crate::Error::Busy)
+    /// as [`authenticate`](Self::authenticate).
     pub async fn authenticate_from(
         &self,
         credentials: &Credentials,
         ip: Option<IpAddr>,
     ) -> Result<Option<U>> {
-        if let Some(throttle) = &self.throttle {
-            match throttle.check(&credentials.username, ip).await {
-                Ok(()) => {}
-                // Locked out: the same answer as a wrong password.
-                Err(ThrottleError::Locked { .. }) => return Ok(None),
-                Err(e) => return Err(e.into()),
+        let subject = match &self.throttle {
+            Some(throttle) => {
+                let subject = self.subject(credentials).await?;
+                match throttle.check_subject(&subject, ip).await {
+                    Ok(()) => {}
+                    // Locked out: the same answer as a wrong password.
+                    Err(ThrottleError::Locked { .. }) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                }
+                Some((throttle, subject))
             }
-        }
+            None => None,
+        };
         let mut found = None;
         for backend in &self.backends {
             if let Some(user) = backend.authenticate(credentials).await? {
@@ -284,14 +324,24 @@ impl<U: Send + 'static> Authenticator<U> {
                 break;
             }
         }
-        if let Some(throttle) = &self.throttle {
+        if let Some((throttle, subject)) = subject {
             if found.is_some() {
-                throttle.record_success(&credentials.username).await?;
+                throttle.reset_subject(&subject).await?;
             } else {
-                throttle.record_failure(&credentials.username, ip).await?;
+                throttle.record_subject_failure(&subject, ip).await?;
             }
         }
         Ok(found)
+    }
+
+    /// Whose budget the attempt spends: the first user a backend finds, else the name.
+    async fn subject(&self, credentials: &Credentials) -> Result<Subject> {
+        for backend in &self.backends {
+            if let Some(pk) = backend.throttle_subject(credentials).await? {
+                return Ok(Subject::User(pk));
+            }
+        }
+        Ok(Subject::name(&credentials.username))
     }
 }
 

@@ -10,7 +10,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// Hashing or verifying a password failed.
     #[error(transparent)]
-    Hash(#[from] crate::hashers::HashError),
+    Hash(crate::hashers::HashError),
+
+    /// Too many passwords are being checked at once (the [`HashPool`]'s queue is
+    /// full): nothing was checked. Answer `503 Service Unavailable` with
+    /// `Retry-After` ([`Error::retry_after`]); a login throttle does not count it.
+    ///
+    /// [`HashPool`]: crate::hashers::HashPool
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy,
 
     /// A password was refused by the validators.
     #[error(transparent)]
@@ -53,4 +61,31 @@ pub enum Error {
     /// An ORM helper failed.
     #[error(transparent)]
     Orm(#[from] batteries_orm::Error),
+}
+
+impl From<crate::hashers::HashError> for Error {
+    fn from(e: crate::hashers::HashError) -> Self {
+        match e {
+            crate::hashers::HashError::Busy => Error::Busy,
+            other => Error::Hash(other),
+        }
+    }
+}
+
+impl Error {
+    /// Whether this is [`Error::Busy`]: answer `503` with `Retry-After`.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Error::Busy)
+    }
+
+    /// How long the client should wait before trying again, for a `Retry-After`
+    /// header: [`BUSY_RETRY_AFTER`](crate::hashers::BUSY_RETRY_AFTER) when the server
+    /// is busy hashing, the lockout's rest for a throttled login, else `None`.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Busy => Some(crate::hashers::BUSY_RETRY_AFTER),
+            Error::Throttle(e) => e.retry_after(),
+            _ => None,
+        }
+    }
 }

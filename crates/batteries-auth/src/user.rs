@@ -1,7 +1,9 @@
 //! The user seam: what batteries needs to know about a user, whatever its entity.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
 
 use crate::entities::user;
 use crate::error::{Error, Result};
@@ -46,6 +48,27 @@ pub fn normalize_email(email: &str) -> String {
         Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
         None => email.to_owned(),
     }
+}
+
+/// Django's `AbstractBaseUser.normalize_username`: the username in Unicode
+/// normalisation form NFKC, so that look-alike spellings are one name: fullwidth
+/// `ａｄｍｉｎ` is `admin`, the ohm sign `Ω` (U+2126) is the Greek capital omega `Ω`
+/// (U+03A9). Case is kept, as Django keeps it.
+///
+/// [`UserManager`] stores usernames normalised, and [`ModelBackend`](crate::ModelBackend)
+/// normalises the name given at login before looking it up (as Django's login form
+/// does), so `ａｄｍｉｎ` logs in as `admin`.
+///
+/// ```
+/// use batteries_auth::user::normalize_username;
+///
+/// assert_eq!(normalize_username("ａｄｍｉｎ"), "admin");
+/// assert_eq!(normalize_username("\u{2126}mega"), "\u{3a9}mega");
+/// assert_eq!(normalize_username("Zoë"), "Zoë");
+/// ```
+pub fn normalize_username(username: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    username.nfkc().collect()
 }
 
 /// Checks a username the way Django's `UnicodeUsernameValidator` does: 1 to 150
@@ -114,7 +137,21 @@ impl UserManager {
         password: Option<&str>,
         staff_and_superuser: bool,
     ) -> Result<user::Model> {
+        let username = normalize_username(username);
+        let username = username.as_str();
         validate_username(username)?;
+        // Unique after normalisation: `ａｄｍｉｎ` is taken when `admin` is.
+        if user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(db)
+            .await?
+            .is_some()
+        {
+            return Err(Error::InvalidField {
+                field: "username",
+                message: "a user with that username already exists".to_owned(),
+            });
+        }
         let password = self.encode(password).await?;
         let user = user::ActiveModel {
             password: Set(password),
@@ -133,11 +170,13 @@ impl UserManager {
     }
 
     /// Creates an active user. Without a password the user gets an unusable one (it
-    /// can never log in with a password).
+    /// can never log in with a password). The username is stored NFKC-normalised
+    /// ([`normalize_username`]).
     ///
     /// # Errors
-    /// [`Error::InvalidField`] for a bad username, [`Error::Db`] when the username is
-    /// taken or the database fails.
+    /// [`Error::InvalidField`] for a bad username or one taken (after normalisation),
+    /// [`Error::Db`] when the database fails; [`Error::Busy`] when too many passwords
+    /// are being hashed at once.
     pub async fn create_user(
         &self,
         db: &impl ConnectionTrait,

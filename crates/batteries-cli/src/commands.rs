@@ -1,9 +1,10 @@
 //! The commands themselves.
 
+use batteries_auth::UserManager;
 use batteries_auth::entities::user;
 use batteries_auth::sessions::{DatabaseStore, SessionStore};
+use batteries_auth::user::{normalize_username, validate_username};
 use batteries_auth::validators::Validators;
-use batteries_auth::{UserManager, user::validate_username};
 use batteries_orm::fixtures::Fixtures;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
@@ -232,7 +233,7 @@ async fn find_user(
     username: &str,
 ) -> Result<Option<user::Model>, CliError> {
     Ok(user::Entity::find()
-        .filter(user::Column::Username.eq(username))
+        .filter(user::Column::Username.eq(normalize_username(username)))
         .one(db)
         .await?)
 }
@@ -244,7 +245,10 @@ async fn createsuperuser(
     email: Option<String>,
     out: Out<'_>,
 ) -> Result<(), CliError> {
-    let username = username.or_else(|| env("BATTERIES_SUPERUSER_USERNAME"));
+    // Stored NFKC-normalised, as Django's `normalize_username` does: `ａｄｍｉｎ` is `admin`.
+    let username = username
+        .or_else(|| env("BATTERIES_SUPERUSER_USERNAME"))
+        .map(|u| normalize_username(&u));
     let email = email.or_else(|| env("BATTERIES_SUPERUSER_EMAIL"));
     let (username, email, password) = if no_input {
         let username = username.ok_or_else(|| {
@@ -259,7 +263,7 @@ async fn createsuperuser(
     } else {
         let username = match username {
             Some(u) => u,
-            None => ask("Username: ")?,
+            None => normalize_username(&ask("Username: ")?),
         };
         validate_username(&username)?;
         if find_user(db, &username).await?.is_some() {

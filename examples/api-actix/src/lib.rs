@@ -247,6 +247,15 @@ async fn token(state: web::Data<State>, body: web::Json<Login>) -> HttpResponse 
             actix_web::http::StatusCode::UNAUTHORIZED,
             "invalid username or password",
         ),
+        // Too many passwords are being checked at once: nothing was checked.
+        Err(e) if e.is_busy() => HttpResponse::ServiceUnavailable()
+            .insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                batteries::auth::hashers::BUSY_RETRY_AFTER
+                    .as_secs()
+                    .to_string(),
+            ))
+            .json(serde_json::json!({ "error": "busy; try again in a moment" })),
         Err(e) => unavailable(&e),
     }
 }

@@ -10,9 +10,11 @@
 //! Everything runs behind batteries' layers: security headers, sessions stored in the
 //! database, the current user, CSRF protection.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use batteries::admin::{AdminSite, Inline, ManyToMany, ModelAdmin};
 use batteries::auth::entities::user;
@@ -22,6 +24,7 @@ use batteries::auth::{Authenticator, ModelBackend, UserManager};
 use batteries::middleware::auth::AuthLayer;
 use batteries::middleware::csrf::CsrfLayer;
 use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
+use batteries::middleware::ratelimit::ClientIp;
 use batteries::middleware::session::{SessionConfig, SessionLayer};
 use batteries::orm::filter::FilterSet;
 use sea_orm::sea_query::Expr;
@@ -45,7 +48,21 @@ pub struct AppState {
     filters: Arc<FilterSet<post::Entity>>,
     templates: Arc<minijinja::Environment<'static>>,
     authenticator: Arc<Authenticator<user::Model>>,
+    client_ip: ClientIp,
     secret: SessionSecret,
+}
+
+/// How the login forms find the client's address, which the login throttle counts
+/// failures against: the connection's peer, from axum's `ConnectInfo` (serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, as `main` does). Behind a
+/// reverse proxy, add it with `ClientIp::with_trusted_proxy`.
+pub fn client_ip() -> ClientIp {
+    ClientIp::new().with_peer(|parts| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+    })
 }
 
 /// The filters the JSON listings of posts (`/posts`, `/api/posts`) accept.
@@ -222,6 +239,7 @@ pub async fn app(
         .with_throttle(LoginThrottle::new(throttle::DatabaseStore::new(db.clone())));
     let admin = admin_site()
         .authenticator(authenticator.clone())
+        .client_ip(client_ip())
         .build(db.clone(), settings.secret.clone())
         .await?;
     let headers = if settings.https {
@@ -245,6 +263,7 @@ pub async fn app(
         filters: Arc::new(post_filters()),
         templates: Arc::new(pages::templates()),
         authenticator: Arc::new(authenticator),
+        client_ip: client_ip(),
         secret: settings.secret.clone(),
     };
     let pages = Router::new()

@@ -145,10 +145,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("Press Ctrl+C to stop.");
 
-    axum::serve(listener, blog_axum::app(db, &settings).await?)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let app = blog_axum::app(db, &settings).await?;
+    // The peer's address, for the login throttle's per-IP limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

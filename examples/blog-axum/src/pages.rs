@@ -2,11 +2,14 @@
 //! HTML autoescaping (every `{{ value }}` is escaped), behind the app's layers.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use batteries::auth::Credentials;
+use batteries::auth::hashers::BUSY_RETRY_AFTER;
 use batteries::auth::sessions::{self, SessionError};
 use batteries::axum::{CurrentUser, Session};
 use batteries::middleware::csrf::csrf_token;
@@ -59,6 +62,8 @@ pub enum PageError {
     NotFound,
     /// The database, the session store or a template failed: `500`, logged.
     Internal,
+    /// Too many passwords are being checked at once: `503` with `Retry-After`.
+    Busy,
 }
 
 impl IntoResponse for PageError {
@@ -67,6 +72,18 @@ impl IntoResponse for PageError {
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 Html(include_str!("../templates/404.html")),
+            )
+                .into_response(),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(BUSY_RETRY_AFTER.as_secs().max(1)),
+                )],
+                Html(
+                    "<!doctype html><title>Busy</title><h1>Busy</h1>\
+                     <p>Too many people are logging in right now; try again in a moment.</p>",
+                ),
             )
                 .into_response(),
             Self::Internal => (
@@ -112,7 +129,25 @@ impl From<batteries::orm::Error> for PageError {
 
 impl From<batteries::auth::Error> for PageError {
     fn from(e: batteries::auth::Error) -> Self {
+        if e.is_busy() {
+            return PageError::Busy;
+        }
         internal(&e)
+    }
+}
+
+/// The client's address as [`crate::client_ip`] finds it (`None` when the server runs
+/// without connect info): the login throttle's per-IP key.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(state.client_ip.client_ip(parts)))
     }
 }
 
@@ -529,10 +564,15 @@ pub async fn login_submit(
     State(state): State<AppState>,
     user: CurrentUser,
     session: Session,
+    ClientAddr(ip): ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let credentials = Credentials::new(form.username.as_str(), form.password.as_str());
-    match state.authenticator.authenticate(&credentials).await? {
+    match state
+        .authenticator
+        .authenticate_from(&credentials, ip)
+        .await?
+    {
         Some(found) => {
             sessions::login(&session, &found, &state.secret).await?;
             push_message(

@@ -14,12 +14,15 @@ use std::net::SocketAddr;
 
 use batteries::admin::{Admin, AdminSite, ModelAdmin};
 use batteries::auth::entities::group;
+use batteries::auth::hashers::BUSY_RETRY_AFTER;
 use batteries::auth::sessions::{self, DatabaseStore, Session, SessionSecret};
+use batteries::auth::throttle::{LoginThrottle, MemoryStore};
 use batteries::auth::{Authenticator, Credentials, ModelBackend};
 use batteries::middleware::auth::{AuthLayer, CurrentUser};
 use batteries::middleware::csrf::{CsrfLayer, csrf_token};
 use batteries::middleware::guard::{Denial, login_required, safe_next};
 use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
+use batteries::middleware::ratelimit::ClientIp;
 use batteries::middleware::session::{SessionConfig, SessionLayer};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -108,6 +111,19 @@ fn unavailable() -> Response<ResponseBody> {
     html(StatusCode::SERVICE_UNAVAILABLE, "<p>Please try again.")
 }
 
+/// Too many passwords are being checked at once: `503` with `Retry-After`.
+fn busy() -> Response<ResponseBody> {
+    let mut response = html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "<p>Too many logins at once; please try again in a moment.",
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(BUSY_RETRY_AFTER.as_secs().max(1)),
+    );
+    response
+}
+
 async fn login_form(session: &Session, next: &str, error: &str) -> Response<ResponseBody> {
     let Ok(token) = csrf_token(session).await else {
         return unavailable();
@@ -148,6 +164,11 @@ async fn route(
         Ok(Some(u)) => Some(u.username().to_owned()),
         _ => None,
     };
+    // The rate limiter's rule: the peer, or behind a trusted proxy the address it saw.
+    let client_ip = request
+        .extensions()
+        .get::<SocketAddr>()
+        .map(|peer| ClientIp::new().client_ip_from(peer.ip(), request.headers()));
     let form = |body: &[u8]| -> std::collections::HashMap<String, String> {
         url::form_urlencoded::parse(body).into_owned().collect()
     };
@@ -180,7 +201,10 @@ async fn route(
             );
             let get = |k: &str| fields.get(k).map_or("", String::as_str);
             let credentials = Credentials::new(get("username"), get("password"));
-            match authenticator.authenticate(&credentials).await {
+            match authenticator
+                .authenticate_from(&credentials, client_ip)
+                .await
+            {
                 Ok(Some(user)) => match sessions::login(&session, &user, &secret).await {
                     Ok(()) => redirect(safe_next(get("next")).unwrap_or("/")),
                     Err(_) => unavailable(),
@@ -188,6 +212,7 @@ async fn route(
                 Ok(None) => {
                     login_form(&session, get("next"), "Invalid username or password.").await
                 }
+                Err(e) if e.is_busy() => busy(),
                 Err(_) => unavailable(),
             }
         }
@@ -233,7 +258,11 @@ pub fn app(
     config: &Config,
 ) -> BoxCloneSyncService<Request<Body>, Response<ResponseBody>, Infallible> {
     let backend = ModelBackend::new(db.clone());
-    let authenticator = Authenticator::new().with_backend(backend.clone());
+    // Failed logins are counted per username and per client IP (the peer `serve` puts
+    // in the request's extensions).
+    let authenticator = Authenticator::new()
+        .with_backend(backend.clone())
+        .with_throttle(LoginThrottle::new(MemoryStore::new()));
     let secret = config.secret.clone();
     let admin = config.admin.clone();
     let headers = if config.https {

@@ -23,6 +23,8 @@ mod admin_users;
 mod auth;
 mod auth_hashers;
 mod auth_jwt;
+mod auth_login;
+mod auth_login_flood;
 mod auth_throttle;
 mod auth_tokens;
 mod browser_common;

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use batteries_auth::entities::user;
-use batteries_auth::hashers::check_password_async;
+use batteries_auth::hashers::{HashError, check_password_async};
 use batteries_auth::sessions::{self};
 use batteries_auth::{Credentials, UserManager};
 use batteries_middleware::guard::safe_next;
 use http::{Method, Response, StatusCode};
 use serde_json::json;
 
-use super::{View, form_value, unavailable};
+use super::{View, busy, form_value, unavailable};
 use crate::site::{AdminBody, Staff, plain, redirect};
 use crate::user_admin::{Slot, check_new_password};
 
@@ -40,11 +40,17 @@ impl View<'_> {
         let username = form_value(&form, "username").unwrap_or_default();
         let password = form_value(&form, "password").unwrap_or_default();
         let credentials = Credentials::new(username.clone(), password);
-        let user = match self.inner.authenticator.authenticate(&credentials).await {
+        let user = match self
+            .inner
+            .authenticator
+            .authenticate_from(&credentials, self.req.client_ip)
+            .await
+        {
             Ok(user) => user,
+            Err(e) if e.is_busy() => return busy(),
             Err(e) => {
                 tracing::warn!(error = %e, "admin login failed to run");
-                None
+                return unavailable();
             }
         };
         match user {
@@ -116,7 +122,12 @@ impl View<'_> {
             ctx.insert("errors".into(), json!(errors));
             return self.render(StatusCode::OK, "password_change.html", ctx);
         };
-        if !check_password_async(old, model.password.clone()).await {
+        let old_matches = match check_password_async(old, model.password.clone()).await {
+            Ok(matches) => matches,
+            Err(HashError::Busy) => return busy(),
+            Err(_) => false,
+        };
+        if !old_matches {
             errors.insert(
                 "old_password",
                 vec!["Your old password was entered incorrectly. Please enter it again.".into()],
@@ -133,11 +144,13 @@ impl View<'_> {
             ctx.insert("errors".into(), json!(errors));
             return self.render(StatusCode::OK, "password_change.html", ctx);
         }
-        let Ok(updated) = UserManager::new()
+        let updated = match UserManager::new()
             .set_password(&self.inner.db, (*model).clone(), Some(&new1))
             .await
-        else {
-            return unavailable();
+        {
+            Ok(updated) => updated,
+            Err(e) if e.is_busy() => return busy(),
+            Err(_) => return unavailable(),
         };
         if sessions::update_session_auth_hash(&self.session, &updated, &self.inner.secret)
             .await

@@ -31,7 +31,7 @@ pub(crate) type FieldErrors = HashMap<String, Vec<String>>;
 
 /// Routes one request.
 pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Response<AdminBody> {
-    let req = Req::from_request(&inner.prefix, request);
+    let req = Req::from_request(&inner.prefix, &inner.client_ip, request);
     let path = req.path.clone();
     let segments: Vec<String> = path
         .split('/')
@@ -145,6 +145,20 @@ fn unavailable() -> Response<AdminBody> {
         StatusCode::SERVICE_UNAVAILABLE,
         "The admin cannot reach its database right now. Please try again.",
     )
+}
+
+/// `503` with `Retry-After`: too many passwords are being checked at once
+/// (`batteries_auth::Error::Busy`); nothing was checked.
+fn busy() -> Response<AdminBody> {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server is busy checking passwords. Please try again in a moment.",
+    );
+    let secs = batteries_auth::hashers::BUSY_RETRY_AFTER.as_secs().max(1);
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    response
 }
 
 pub(crate) fn form_value(pairs: &[(String, String)], name: &str) -> Option<String> {

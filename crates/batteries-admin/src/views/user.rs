@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 
 use batteries_auth::AuthUser;
-use batteries_auth::hashers::make_password_async;
+use batteries_auth::hashers::{HashError, make_password_async};
 use batteries_auth::sessions::update_session_auth_hash;
 use chrono::{DateTime, Utc};
 use http::{Method, Response, StatusCode};
 use sea_orm::{TransactionTrait, Value};
 use serde_json::json;
 
-use super::{FieldErrors, View, form_value, has_perm, may, object_url, unavailable};
+use super::{FieldErrors, View, busy, form_value, has_perm, may, object_url, unavailable};
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
 use crate::model::{Row, SaveError};
 use crate::site::{AdminBody, Registered, Staff, redirect};
@@ -81,6 +81,7 @@ impl View<'_> {
                             .await;
                         return redirect(&change_url);
                     }
+                    Err(HashError::Busy) => return busy(),
                     Err(e) => {
                         errors.insert("password1".into(), vec![e.to_string()]);
                     }

@@ -217,7 +217,12 @@ impl Hasher for BcryptHasher {
     }
 
     fn verify(&self, password: &str, encoded: &str) -> bool {
-        if password.len() > MAX_PASSWORD_LEN {
+        // Plain bcrypt would compare only the first 72 bytes, so a longer password would
+        // match the hash of its prefix; Django 5.2 with bcrypt 5 refuses it (ValueError),
+        // and so do we.
+        if password.len() > MAX_PASSWORD_LEN
+            || (!self.prehash && password.len() > BCRYPT_MAX_PASSWORD)
+        {
             return false;
         }
         let Some(setting) = self.bcrypt_part(encoded).and_then(Self::setting) else {
@@ -281,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_bcrypt_verifies_truncated_but_refuses_to_make_long_hashes() {
+    fn plain_bcrypt_refuses_passwords_beyond_72_bytes() {
         let plain = BcryptHasher::plain().with_cost(4).expect("cost");
         let long = "y".repeat(100);
         assert_eq!(
@@ -289,8 +294,11 @@ mod tests {
             Err(HashError::PasswordTooLong { max: 72 })
         );
         let encoded = plain.make(&long[..72]).expect("72 bytes are fine");
-        // Hashes made elsewhere by truncation still verify.
-        assert!(plain.verify(&long, &encoded));
+        assert!(plain.verify(&long[..72], &encoded));
+        // bcrypt itself would read only the first 72 bytes and accept this; Django 5.2
+        // with bcrypt 5 refuses it (ValueError), and so do we.
+        assert!(!plain.verify(&long, &encoded));
+        assert!(!plain.verify(&long[..73], &encoded));
         // bcrypt_sha256 has no such limit and tells long passwords apart.
         let sha256 = BcryptHasher::sha256().with_cost(4).expect("cost");
         let encoded = sha256.make(&long).expect("make");

@@ -48,9 +48,10 @@
 //! | bcrypt | cost 4–16 |
 //! | scrypt | n a power of two ≥ 2, memory 128·n·r ≤ 128 MiB, work n·r·p ≤ 2^23, p ≤ 64 |
 //!
-//! Plain `bcrypt` only reads the first 72 bytes of a password: it verifies old hashes
-//! that way, but refuses to *make* a hash of a longer password
-//! ([`HashError::PasswordTooLong`]); `bcrypt_sha256` pre-hashes and has no such limit.
+//! Plain `bcrypt` only reads the first 72 bytes of a password, so it refuses to *make* a
+//! hash of a longer password ([`HashError::PasswordTooLong`]) and never *verifies* one
+//! (it would match the hash of its first 72 bytes), as Django 5.2 with bcrypt 5 does;
+//! `bcrypt_sha256` pre-hashes and has no such limit.
 //!
 //! Comparisons run in constant time. No error message or `Debug` output contains a
 //! password, a salt or a digest.
@@ -81,8 +82,21 @@
 //! ```
 //!
 //! In async code, use [`Hashers::make_async`], [`Hashers::verify_async`] and
-//! [`Hashers::dummy_verify_async`] (for unknown users): they hash on Tokio's blocking
-//! pool, off the executor.
+//! [`Hashers::dummy_verify_async`] (for unknown users): they hash off the executor, on
+//! a small [`HashPool`] of dedicated threads.
+//!
+//! # Hashing under load
+//!
+//! One argon2id hash at the default parameters takes 19 MiB while it runs, and the
+//! allocator keeps what each thread touched. The async functions therefore hash on a
+//! [`HashPool`]: by default as many threads as cores (at most 8) and 8 waiting hashes
+//! per thread; beyond that they fail at once with [`HashError::Busy`], which a login
+//! view answers with `503 Service Unavailable` and `Retry-After: 1`
+//! ([`BUSY_RETRY_AFTER`]). Memory for hashing is then about `threads × 19 MiB`
+//! whatever the load. Set the size with `BATTERIES_HASH_THREADS` and
+//! `BATTERIES_HASH_QUEUE`, [`HashPool::set_global`], or per registry with
+//! [`Hashers::with_pool`]. The synchronous [`Hashers::make`] and [`Hashers::verify`]
+//! run on the caller's thread, unbounded: keep them for scripts and tests.
 //!
 //! Your own order, or your own hasher:
 //!
@@ -114,12 +128,14 @@ mod argon2;
 mod bcrypt;
 mod md5;
 mod pbkdf2;
+mod pool;
 mod scrypt;
 
 pub use self::argon2::Argon2Hasher;
 pub use self::bcrypt::BcryptHasher;
 pub use self::md5::Md5Hasher;
 pub use self::pbkdf2::Pbkdf2Hasher;
+pub use self::pool::{BUSY_RETRY_AFTER, HashPool};
 pub use self::scrypt::ScryptHasher;
 
 /// The longest password, in bytes, that is hashed or verified. Longer ones are refused
@@ -192,6 +208,12 @@ pub enum HashError {
     /// The background hashing task did not finish (it panicked or was cancelled).
     #[error("password hashing task {0}")]
     Task(&'static str),
+
+    /// Every hashing thread is busy and the queue is full ([`HashPool`]): refuse the
+    /// request with `503` and `Retry-After` ([`BUSY_RETRY_AFTER`]), do not count it as
+    /// a failed login.
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy,
 }
 
 /// One password-hashing algorithm, as one of Django's `PasswordHasher` classes.
@@ -337,6 +359,8 @@ impl PasswordCheck {
 #[derive(Clone)]
 pub struct Hashers {
     inner: Arc<Inner>,
+    /// Where the async API hashes; `None`: [`HashPool::global`].
+    pool: Option<HashPool>,
 }
 
 struct Inner {
@@ -382,13 +406,29 @@ impl Hashers {
                 hashers,
                 dummy: OnceLock::new(),
             }),
+            pool: None,
         }
     }
 
     fn rebuilt(&self, edit: impl FnOnce(&mut Vec<Arc<dyn Hasher>>)) -> Self {
         let mut hashers = self.inner.hashers.clone();
         edit(&mut hashers);
-        Self::new(hashers)
+        Self {
+            pool: self.pool.clone(),
+            ..Self::new(hashers)
+        }
+    }
+
+    /// Runs the async API's hashes on `pool` instead of [`HashPool::global`].
+    #[must_use]
+    pub fn with_pool(mut self, pool: HashPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// The pool the async API hashes on.
+    pub fn pool(&self) -> &HashPool {
+        self.pool.as_ref().unwrap_or_else(|| HashPool::global())
     }
 
     /// Adds `hasher`: it replaces the hasher of the same algorithm where that one
@@ -537,45 +577,40 @@ impl Hashers {
         let _ = preferred.verify(password, dummy.as_deref().unwrap_or_default());
     }
 
-    /// [`Hashers::make`] on Tokio's blocking pool (inline outside a Tokio runtime).
+    /// [`Hashers::make`] on the [`HashPool`].
     ///
     /// # Errors
-    /// As [`Hashers::make`]; [`HashError::Task`] if the task panicked or was cancelled.
+    /// As [`Hashers::make`]; [`HashError::Busy`] when the pool's queue is full;
+    /// [`HashError::Task`] if the task panicked.
     pub async fn make_async(&self, password: String) -> Result<String, HashError> {
         let this = self.clone();
-        blocking(move || this.make(&password)).await?
+        self.pool().run(move || this.make(&password)).await?
     }
 
-    /// [`Hashers::verify`] on Tokio's blocking pool (inline outside a Tokio runtime).
-    /// [`PasswordCheck::Invalid`] if the task fails.
-    pub async fn verify_async(&self, password: String, encoded: String) -> PasswordCheck {
+    /// [`Hashers::verify`] on the [`HashPool`].
+    ///
+    /// # Errors
+    /// [`HashError::Busy`] when the pool's queue is full (the password was not
+    /// checked: do not count it as a failure); [`HashError::Task`] if the task
+    /// panicked.
+    pub async fn verify_async(
+        &self,
+        password: String,
+        encoded: String,
+    ) -> Result<PasswordCheck, HashError> {
         let this = self.clone();
-        blocking(move || this.verify(&password, &encoded))
+        self.pool()
+            .run(move || this.verify(&password, &encoded))
             .await
-            .unwrap_or(PasswordCheck::Invalid)
     }
 
-    /// [`Hashers::dummy_verify`] on Tokio's blocking pool (inline outside a Tokio
-    /// runtime).
-    pub async fn dummy_verify_async(&self, password: String) {
+    /// [`Hashers::dummy_verify`] on the [`HashPool`].
+    ///
+    /// # Errors
+    /// As [`Hashers::verify_async`].
+    pub async fn dummy_verify_async(&self, password: String) -> Result<(), HashError> {
         let this = self.clone();
-        let _ = blocking(move || this.dummy_verify(&password)).await;
-    }
-}
-
-/// Runs `work` on the blocking pool of the current Tokio runtime, or inline without one.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, HashError> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle.spawn_blocking(work).await.map_err(|e| {
-            HashError::Task(if e.is_panic() {
-                "panicked"
-            } else {
-                "was cancelled"
-            })
-        }),
-        Err(_) => Ok(work()),
+        self.pool().run(move || this.dummy_verify(&password)).await
     }
 }
 
@@ -591,10 +626,11 @@ pub fn make_password(password: &str) -> Result<String, HashError> {
     DEFAULT.make(password)
 }
 
-/// [`make_password`] on Tokio's blocking pool.
+/// [`make_password`] on the global [`HashPool`].
 ///
 /// # Errors
-/// As [`make_password`]; [`HashError::Task`] if the task panicked.
+/// As [`make_password`]; [`HashError::Busy`] when the pool's queue is full;
+/// [`HashError::Task`] if the task panicked.
 pub async fn make_password_async(password: String) -> Result<String, HashError> {
     DEFAULT.make_async(password).await
 }
@@ -605,9 +641,13 @@ pub fn check_password(password: &str, encoded: &str) -> bool {
     DEFAULT.verify(password, encoded).is_valid()
 }
 
-/// [`check_password`] on Tokio's blocking pool.
-pub async fn check_password_async(password: String, encoded: String) -> bool {
-    DEFAULT.verify_async(password, encoded).await.is_valid()
+/// [`check_password`] on the global [`HashPool`].
+///
+/// # Errors
+/// [`HashError::Busy`] when the pool's queue is full (the password was not checked);
+/// [`HashError::Task`] if the task panicked.
+pub async fn check_password_async(password: String, encoded: String) -> Result<bool, HashError> {
+    Ok(DEFAULT.verify_async(password, encoded).await?.is_valid())
 }
 
 /// Django's `verify_password`, with the default [`Hashers`].
@@ -954,16 +994,22 @@ mod tests {
         let encoded = hashers.make_async("pw".into()).await.expect("make");
         assert_eq!(
             hashers.verify_async("pw".into(), encoded.clone()).await,
-            PasswordCheck::Valid {
+            Ok(PasswordCheck::Valid {
                 needs_upgrade: false
-            }
+            })
         );
         assert_eq!(
             hashers.verify_async("nope".into(), encoded).await,
-            PasswordCheck::Invalid
+            Ok(PasswordCheck::Invalid)
         );
-        hashers.dummy_verify_async("pw".into()).await;
-        assert!(check_password_async("lètmein".into(), PBKDF2_1000.into()).await);
+        hashers
+            .dummy_verify_async("pw".into())
+            .await
+            .expect("dummy");
+        assert_eq!(
+            check_password_async("lètmein".into(), PBKDF2_1000.into()).await,
+            Ok(true)
+        );
         let long = "x".repeat(MAX_PASSWORD_LEN + 1);
         assert!(make_password_async(long).await.is_err());
     }

@@ -56,8 +56,15 @@
 //!   and lockout, but not the IP's: one valid account must not reset an attacker's
 //!   address.
 //! - The lock does not depend on whether the username exists, and [`ThrottleError::Locked`]
-//!   says nothing about it. Usernames are case-folded and hashed (SHA-256) into the key,
-//!   so no username reaches the store's key space.
+//!   says nothing about it. Usernames are normalised (NFKC, case-folded, trailing spaces
+//!   dropped) and hashed (SHA-256) into the key, so no username reaches the store's key
+//!   space.
+//! - A name is not a user: a database may take many spellings for one user (MariaDB's
+//!   default collations match `RÉADÉR`, `reáder` and `reader  ` to `reader`). The
+//!   [`Authenticator`](crate::Authenticator) therefore counts against the *user*
+//!   ([`Subject::User`], its primary key) whenever a backend finds one for the name
+//!   given, and against the normalised name ([`Subject::Name`]) only for unknown
+//!   users, so spelling variants share one budget.
 //! - Locking a username from any address lets a stranger lock a user out for the lockout's
 //!   duration; the backoff cap bounds that. Keep the per-IP limit to slow the stranger.
 //!
@@ -329,6 +336,61 @@ impl Clock for ManualClock {
     }
 }
 
+/// Whose budget a login attempt spends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A user a backend found, by primary key (`AuthUser::pk_string`): every spelling
+    /// of the name that finds this user shares one budget.
+    User(String),
+    /// A name no backend knows, normalised ([`normalize_name`]).
+    Name(String),
+}
+
+impl Subject {
+    /// The subject for a login as `username` when no user is known: its normalised name.
+    pub fn name(username: &str) -> Self {
+        Subject::Name(normalize_name(username))
+    }
+
+    /// The store's key: `user:` and a SHA-256 in hex, so neither names nor keys reach
+    /// the store's key space.
+    fn key(&self) -> String {
+        use fmt::Write as _;
+        let mut hasher = Sha256::new();
+        match self {
+            Subject::User(pk) => {
+                hasher.update(b"pk\0");
+                hasher.update(pk.as_bytes());
+            }
+            Subject::Name(name) => {
+                hasher.update(b"name\0");
+                hasher.update(name.as_bytes());
+            }
+        }
+        let mut key = String::with_capacity(5 + 64);
+        key.push_str("user:");
+        for byte in hasher.finalize() {
+            let _ = write!(key, "{byte:02x}");
+        }
+        key
+    }
+}
+
+/// How the throttle reads a name no user was found for: NFKC, lower case, trailing
+/// spaces dropped, so `ＡＬＩＣＥ`, `Alice` and `alice  ` are one name.
+///
+/// ```
+/// use batteries_auth::throttle::normalize_name;
+///
+/// assert_eq!(normalize_name("ＡＬＩＣＥ  "), "alice");
+/// assert_eq!(normalize_name("\u{2126}mega"), normalize_name("\u{3a9}MEGA"));
+/// ```
+pub fn normalize_name(username: &str) -> String {
+    crate::user::normalize_username(username)
+        .trim_end_matches(' ')
+        .to_lowercase()
+}
+
 /// Login throttling per username and per client IP; see the [module docs](self).
 ///
 /// Cheap to clone; clones share the store and the clock.
@@ -424,10 +486,22 @@ impl LoginThrottle {
     /// [`ThrottleError::Locked`] when the username or the IP is locked, with the longer
     /// of the two waits; [`ThrottleError::Store`] when the store fails.
     pub async fn check(&self, username: &str, ip: Option<IpAddr>) -> Result<(), ThrottleError> {
+        self.check_subject(&Subject::name(username), ip).await
+    }
+
+    /// [`check`](Self::check) for `subject` (a known user's primary key, or a name).
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub async fn check_subject(
+        &self,
+        subject: &Subject,
+        ip: Option<IpAddr>,
+    ) -> Result<(), ThrottleError> {
         let now = self.clock.now();
         let user = self
             .store
-            .attempts(&username_key(username), now, &self.username_limit)
+            .attempts(&subject.key(), now, &self.username_limit)
             .await?;
         let mut wait = user.retry_after(now);
         if let Some(ip) = ip {
@@ -453,9 +527,22 @@ impl LoginThrottle {
         username: &str,
         ip: Option<IpAddr>,
     ) -> Result<(), ThrottleError> {
+        self.record_subject_failure(&Subject::name(username), ip)
+            .await
+    }
+
+    /// [`record_failure`](Self::record_failure) for `subject`.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Store`] when the store fails.
+    pub async fn record_subject_failure(
+        &self,
+        subject: &Subject,
+        ip: Option<IpAddr>,
+    ) -> Result<(), ThrottleError> {
         let now = self.clock.now();
         self.store
-            .record_failure(&username_key(username), now, &self.username_limit)
+            .record_failure(&subject.key(), now, &self.username_limit)
             .await?;
         if let Some(ip) = ip {
             self.store
@@ -472,7 +559,7 @@ impl LoginThrottle {
     /// # Errors
     /// [`ThrottleError::Store`] when the store fails.
     pub async fn record_success(&self, username: &str) -> Result<(), ThrottleError> {
-        self.store.clear(&username_key(username)).await
+        self.reset_subject(&Subject::name(username)).await
     }
 
     /// The username's state (for an admin page, or tests).
@@ -480,12 +567,16 @@ impl LoginThrottle {
     /// # Errors
     /// [`ThrottleError::Store`] when the store fails.
     pub async fn username_attempts(&self, username: &str) -> Result<Attempts, ThrottleError> {
+        self.subject_attempts(&Subject::name(username)).await
+    }
+
+    /// The state of `subject` (a user's primary key, or a name).
+    ///
+    /// # Errors
+    /// [`ThrottleError::Store`] when the store fails.
+    pub async fn subject_attempts(&self, subject: &Subject) -> Result<Attempts, ThrottleError> {
         self.store
-            .attempts(
-                &username_key(username),
-                self.clock.now(),
-                &self.username_limit,
-            )
+            .attempts(&subject.key(), self.clock.now(), &self.username_limit)
             .await
     }
 
@@ -499,12 +590,22 @@ impl LoginThrottle {
             .await
     }
 
-    /// Unlocks a username (django-axes' `axes_reset username=...`).
+    /// Unlocks a username no user was found for (django-axes' `axes_reset
+    /// username=...`); a known user is unlocked with [`reset_subject`](Self::reset_subject)
+    /// and [`Subject::User`].
     ///
     /// # Errors
     /// [`ThrottleError::Store`] when the store fails.
     pub async fn reset_username(&self, username: &str) -> Result<(), ThrottleError> {
-        self.store.clear(&username_key(username)).await
+        self.reset_subject(&Subject::name(username)).await
+    }
+
+    /// Unlocks `subject`: forgets its failures, lockout and backoff.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Store`] when the store fails.
+    pub async fn reset_subject(&self, subject: &Subject) -> Result<(), ThrottleError> {
+        self.store.clear(&subject.key()).await
     }
 
     /// Unlocks a client IP (or its IPv6 network).
@@ -529,31 +630,25 @@ impl LoginThrottle {
     }
 }
 
-/// `user:` and the SHA-256 of the case-folded username, in hex: the same key for
-/// `Alice` and `alice`, and nothing of the username in the store's key space.
-fn username_key(username: &str) -> String {
-    use fmt::Write as _;
-    let digest = Sha256::digest(username.to_lowercase().as_bytes());
-    let mut key = String::with_capacity(5 + 64);
-    key.push_str("user:");
-    for byte in digest {
-        let _ = write!(key, "{byte:02x}");
-    }
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn username_keys_are_case_folded_hashes() {
+    fn username_keys_are_normalised_hashes() {
+        let username_key = |name: &str| Subject::name(name).key();
         let key = username_key("Alice");
         assert_eq!(key, username_key("alice"));
         assert_eq!(key, username_key("ALICE"));
+        assert_eq!(key, username_key("ＡＬＩＣＥ"));
+        assert_eq!(key, username_key("alice  "));
         assert_ne!(key, username_key("alice2"));
+        assert_ne!(key, username_key(" alice"));
         assert_eq!(key.len(), 69);
         assert!(key.starts_with("user:"));
+        // A user's key is never a name's.
+        assert_ne!(Subject::User("42".into()).key(), username_key("42"));
+        assert_ne!(Subject::User("42".into()).key(), username_key("pk\u{0}42"));
         let injection = username_key("x\r\nDEL *\r\n{tag}:*");
         assert!(
             injection[5..].bytes().all(|b| b.is_ascii_hexdigit()),
