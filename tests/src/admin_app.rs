@@ -261,15 +261,58 @@ pub async fn setup(db: &DatabaseConnection) {
 
 /// The registrations of the test site.
 pub fn site() -> AdminSite {
+    site_with(&NoHooks)
+}
+
+/// What [`site_with`] does to each registration before registering it (the permission
+/// matrix adds object-permission hooks this way, to the same registrations).
+pub trait Decorate {
+    /// The registration of `E`, changed.
+    fn decorate<E: EntityTrait>(&self, admin: ModelAdmin<E>) -> ModelAdmin<E>;
+}
+
+/// Leaves registrations as they are: [`site`].
+pub struct NoHooks;
+
+impl Decorate for NoHooks {
+    fn decorate<E: EntityTrait>(&self, admin: ModelAdmin<E>) -> ModelAdmin<E> {
+        admin
+    }
+}
+
+/// [`AdminSite::register`] of a registration passed through a [`Decorate`].
+trait RegisterDecorated {
+    fn register_decorated<E>(self, hooks: &impl Decorate, admin: ModelAdmin<E>) -> Self
+    where
+        E: EntityTrait,
+        E::Model: sea_orm::FromQueryResult + sea_orm::IntoActiveModel<E::ActiveModel> + Send + Sync,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send + Sync;
+}
+
+impl RegisterDecorated for AdminSite {
+    fn register_decorated<E>(self, hooks: &impl Decorate, admin: ModelAdmin<E>) -> Self
+    where
+        E: EntityTrait,
+        E::Model: sea_orm::FromQueryResult + sea_orm::IntoActiveModel<E::ActiveModel> + Send + Sync,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send + Sync,
+    {
+        self.register(hooks.decorate(admin))
+    }
+}
+
+/// The registrations of the test site, each passed through `hooks` first.
+pub fn site_with(hooks: &impl Decorate) -> AdminSite {
     AdminSite::new()
-        .register(
+        .register_decorated(
+            hooks,
             ModelAdmin::<author::Entity>::new()
                 .list_display([author::Column::Name])
                 .search_fields([author::Column::Name])
                 .ordering("name")
                 .display(|a| a.name.clone()),
         )
-        .register(
+        .register_decorated(
+            hooks,
             ModelAdmin::<book::Entity>::new()
                 .list_display([
                     book::Column::Title,
@@ -341,7 +384,8 @@ pub fn site() -> AdminSite {
                     },
                 ),
         )
-        .register(
+        .register_decorated(
+            hooks,
             ModelAdmin::<review::Entity>::new()
                 .list_display([
                     review::Column::BookId,
@@ -352,7 +396,8 @@ pub fn site() -> AdminSite {
                 .list_filter([review::Column::Created])
                 .display(|r| r.body.clone()),
         )
-        .register(
+        .register_decorated(
+            hooks,
             ModelAdmin::<tag::Entity>::new()
                 .search_fields([tag::Column::Name])
                 .ordering("name")
@@ -370,7 +415,8 @@ pub fn site() -> AdminSite {
                         .extra(1),
                 ),
         )
-        .register(
+        .register_decorated(
+            hooks,
             ModelAdmin::<group::Entity>::new()
                 .search_fields([group::Column::Name])
                 .display(|g| g.name.clone())

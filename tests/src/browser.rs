@@ -94,6 +94,20 @@ impl Browser {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Reply {
+        self.try_send(method, path, headers, body)
+            .await
+            .expect("the app answers")
+    }
+
+    /// [`send`](Self::send), with the error when the app does not answer (a reset
+    /// connection: a panic in the app).
+    pub async fn try_send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Reply, hyper_util::client::legacy::Error> {
         let mut request = Request::builder()
             .method(method.clone())
             .uri(format!("{}{path}", self.base));
@@ -115,8 +129,7 @@ impl Browser {
         let response = self
             .client
             .request(request.body(Full::new(body)).expect("request"))
-            .await
-            .expect("the app answers");
+            .await?;
         let (parts, body) = response.into_parts();
         for value in parts.headers.get_all(header::SET_COOKIE) {
             let Ok(cookie) = cookie::Cookie::parse(value.to_str().unwrap_or_default().to_owned())
@@ -135,11 +148,11 @@ impl Browser {
             }
         }
         let body = body.collect().await.expect("body").to_bytes();
-        Reply {
+        Ok(Reply {
             status: parts.status,
             headers: parts.headers,
             body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        })
     }
 
     /// `GET path`.

@@ -17,6 +17,7 @@ mod admin_export;
 mod admin_inlines;
 mod admin_log;
 mod admin_m2m;
+mod admin_matrix;
 mod admin_mount;
 mod admin_object_perms;
 mod admin_users;

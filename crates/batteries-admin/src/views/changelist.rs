@@ -22,6 +22,11 @@ use crate::site::{AdminBody, Registered, Staff};
 impl View<'_> {
     pub(super) async fn changelist(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
         if self.req.method == Method::POST {
+            // As Django's `changelist_view`: a user who may not see the list may not post
+            // to it either (actions included, whatever their own permission).
+            if !has_perm(staff, reg.model.info(), "view") {
+                return self.forbidden(staff).await;
+            }
             // One form holds the actions and the `list_editable` inputs, as in Django:
             // the Save button posts `_save`, the action's Go button does not.
             if form_value(&self.req.form_pairs(), "_save").is_some() {

@@ -127,6 +127,11 @@ impl View<'_> {
     ) -> Response<AdminBody> {
         let info = reg.model.info();
         let db = &self.inner.db;
+        // As Django: the model permission first, so a user who may not see the model
+        // cannot tell which keys exist (404) from which do not (403).
+        if pk.is_some() && !has_perm(staff, info, "view") {
+            return self.forbidden(staff).await;
+        }
         let existing = match pk {
             Some(pk) => match reg.model.get(db, pk).await {
                 Ok(Some(row)) => Some(row),
