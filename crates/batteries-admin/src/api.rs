@@ -7,7 +7,7 @@ use batteries_middleware::auth::AuthMethod;
 use batteries_middleware::csrf::{HEADER, check_token};
 use batteries_orm::value::{Kind, to_json};
 use http::{HeaderValue, Method, Response, StatusCode, header};
-use sea_orm::{DbErr, TransactionTrait, Value};
+use sea_orm::{DbBackend, DbErr, TransactionTrait, Value};
 use serde_json::{Map, Value as Json, json};
 
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
@@ -175,7 +175,7 @@ pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Respons
     }
 }
 
-struct Api<'a> {
+pub(crate) struct Api<'a> {
     inner: &'a Inner,
     req: &'a Req,
     staff: &'a Staff,
@@ -330,9 +330,9 @@ impl Api<'_> {
     /// What the backend can store beyond what the column type says: on MySQL, a date
     /// and time with a time zone travels as a `TIMESTAMP` (sqlx's encoding), whose
     /// range ends in 1970 and 2038.
-    fn fits_backend(&self, value: &Value) -> Result<(), String> {
+    fn fits_backend(backend: DbBackend, value: &Value) -> Result<(), String> {
         if let Value::ChronoDateTimeUtc(Some(t)) = value
-            && self.inner.db.get_database_backend() == sea_orm::DbBackend::MySql
+            && backend == DbBackend::MySql
             && !MYSQL_TIMESTAMP.contains(&t.timestamp())
         {
             return Err(
@@ -369,7 +369,20 @@ impl Api<'_> {
                 "Send a JSON object with Content-Type: application/json.",
             )));
         }
-        let body: Json = serde_json::from_slice(&self.req.body).map_err(|e| {
+        let backend = self.inner.db.get_database_backend();
+        Self::parse_json_body(info, &self.req.body, backend, adding, partial)
+    }
+
+    /// [`parse_body`](Self::parse_body) after the content type's check. It needs no
+    /// request or site, so the fuzz target calls it alone (`crate::fuzzing`).
+    pub(crate) fn parse_json_body(
+        info: &ModelInfo,
+        body: &[u8],
+        backend: DbBackend,
+        adding: bool,
+        partial: bool,
+    ) -> Result<Body, Box<Response<AdminBody>>> {
+        let body: Json = serde_json::from_slice(body).map_err(|e| {
             Box::new(error(
                 StatusCode::BAD_REQUEST,
                 &format!("Malformed JSON: {e}."),
@@ -422,7 +435,7 @@ impl Api<'_> {
             match object.get(&field.name) {
                 Some(json) => match field
                     .parse_json(json)
-                    .and_then(|v| self.fits_backend(&v).map(|()| v))
+                    .and_then(|v| Self::fits_backend(backend, &v).map(|()| v))
                 {
                     Ok(v) => values.push((i, v)),
                     Err(m) => {

@@ -102,6 +102,8 @@ mod api;
 mod check;
 mod error;
 mod field;
+#[doc(hidden)]
+pub mod fuzzing;
 mod inline;
 pub mod log;
 mod m2m;

@@ -30,7 +30,8 @@ use serde_json::Value as Json;
 pub enum Kind {
     /// `true` / `false`.
     Bool,
-    /// Signed or unsigned integer with its bounds.
+    /// Signed or unsigned integer with its bounds (a `BIGINT UNSIGNED` column's end at
+    /// `i64::MAX`, the largest integer every backend binds).
     Int {
         /// The smallest value the column holds.
         min: i128,
@@ -79,7 +80,9 @@ impl Kind {
             ColumnType::TinyUnsigned => int(0, u8::MAX.into()),
             ColumnType::SmallUnsigned => int(0, u16::MAX.into()),
             ColumnType::Unsigned => int(0, u32::MAX.into()),
-            ColumnType::BigUnsigned => int(0, u64::MAX.into()),
+            // Up to `i64::MAX`, not `u64::MAX`: SQLite and PostgreSQL have no unsigned
+            // 64-bit integer, and sea-query-sqlx panics binding a larger `u64` there.
+            ColumnType::BigUnsigned => int(0, i64::MAX.into()),
             ColumnType::Year => int(0, 9999),
             ColumnType::Float | ColumnType::Double => Kind::Float,
             ColumnType::Decimal(p) | ColumnType::Money(p) => Kind::Decimal {
@@ -493,6 +496,23 @@ mod tests {
         assert!(int.parse("1; DROP TABLE x").is_err());
         let unsigned = Kind::of(&ColumnType::Unsigned);
         assert!(unsigned.parse("-1").is_err());
+    }
+
+    /// Found by the `filter` fuzz target (issue 16): sea-query-sqlx binds a `u64` as an
+    /// `i64` on SQLite and PostgreSQL with `unwrap`, so a `BIGINT UNSIGNED` filter,
+    /// cursor or fixture value above `i64::MAX` panicked in the query.
+    #[test]
+    fn big_unsigned_values_fit_every_backend() {
+        let kind = Kind::of(&ColumnType::BigUnsigned);
+        assert_eq!(
+            kind.parse("9223372036854775807").unwrap(),
+            Value::BigInt(Some(i64::MAX))
+        );
+        for too_big in ["9223372036854775808", "18446744073709551615"] {
+            assert!(kind.parse(too_big).is_err(), "{too_big}");
+            assert!(kind.parse_json(&serde_json::json!(too_big)).is_err());
+        }
+        assert!(kind.parse_json(&serde_json::json!(u64::MAX)).is_err());
     }
 
     #[test]

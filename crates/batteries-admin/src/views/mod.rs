@@ -15,7 +15,7 @@ use crate::site::{
     AdminBody, Inner, Registered, Req, Staff, base_context, html, plain, redirect, static_file,
 };
 
-pub(crate) use form::save_row;
+pub(crate) use form::{parse_form, save_row};
 
 const MESSAGES_KEY: &str = "_admin_messages";
 
