@@ -21,7 +21,7 @@ type Body = (Vec<(usize, Value)>, M2mSets);
 
 /// A value sent for a field the user may not set (its index, and the value when it
 /// parses): refused unless it is the row's current value.
-enum Attempt {
+pub(crate) enum Attempt {
     Column(usize, Option<Value>),
     M2m(usize, Option<Vec<Value>>),
 }
@@ -370,18 +370,26 @@ impl Api<'_> {
             )));
         }
         let backend = self.inner.db.get_database_backend();
-        Self::parse_json_body(info, &self.req.body, backend, adding, partial)
+        Self::parse_json_body(
+            full,
+            form,
+            denied,
+            &self.req.body,
+            backend,
+            (adding, partial),
+        )
     }
 
     /// [`parse_body`](Self::parse_body) after the content type's check. It needs no
     /// request or site, so the fuzz target calls it alone (`crate::fuzzing`).
     pub(crate) fn parse_json_body(
-        info: &ModelInfo,
+        full: &ModelInfo,
+        form: &ModelInfo,
+        denied: &[String],
         body: &[u8],
         backend: DbBackend,
-        adding: bool,
-        partial: bool,
-    ) -> Result<Body, Box<Response<AdminBody>>> {
+        (adding, partial): (bool, bool),
+    ) -> Result<(Body, Vec<Attempt>), Box<Response<AdminBody>>> {
         let body: Json = serde_json::from_slice(body).map_err(|e| {
             Box::new(error(
                 StatusCode::BAD_REQUEST,

@@ -101,8 +101,15 @@ impl Forms {
         adding: bool,
         partial: bool,
     ) -> Result<(usize, usize), u16> {
-        crate::api::Api::parse_json_body(&self.info, body, backend, adding, partial)
-            .map(|(values, m2m)| (values.len(), m2m.len()))
+        // The model as a superuser may write it (nothing denied): the add form's
+        // fields when adding, the change form's otherwise.
+        let form = if adding {
+            self.info.for_add()
+        } else {
+            std::borrow::Cow::Borrowed(&self.info)
+        };
+        crate::api::Api::parse_json_body(&self.info, &form, &[], body, backend, (adding, partial))
+            .map(|((values, m2m), _)| (values.len(), m2m.len()))
             .map_err(|response| response.status().as_u16())
     }
 }
