@@ -31,7 +31,8 @@ use super::{Consumed, JwtError, RefreshRecord, RefreshStore};
 /// jwt::migration().up(&SchemaManager::new(&db)).await?;
 ///
 /// let keys = KeySet::new().with_key(JwtKey::generate_ed25519("k1")?);
-/// let jwt = Jwt::new(keys, JwtConfig::new("https://example.com", "api"), DatabaseRefreshStore::new(db))?;
+/// let jwt = Jwt::new(keys, JwtConfig::new("https://example.com", "api"), DatabaseRefreshStore::new(db))?
+///     .without_user_check();
 /// let pair = jwt.issue_pair("42").await?;
 /// let next = jwt.refresh(&pair.refresh_token).await?;
 /// assert_eq!(jwt.verify_access(&next.access_token)?.sub, "42");
@@ -128,7 +129,10 @@ impl RefreshStore for DatabaseRefreshStore {
         if row.revoked || self.family_revoked(&row.family).await? {
             return Ok(Consumed::FamilyRevoked);
         }
-        Ok(Consumed::AlreadyUsed { family: row.family })
+        Ok(Consumed::AlreadyUsed {
+            family: row.family,
+            used_at: row.used_at.and_then(DateTime::from_timestamp_millis),
+        })
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {

@@ -27,7 +27,7 @@ struct Inner {
 #[derive(Debug)]
 struct Token {
     record: RefreshRecord,
-    used: bool,
+    used_at: Option<DateTime<Utc>>,
 }
 
 impl MemoryRefreshStore {
@@ -79,13 +79,13 @@ impl RefreshStore for MemoryRefreshStore {
             record.jti.clone(),
             Token {
                 record: record.clone(),
-                used: false,
+                used_at: None,
             },
         );
         Ok(())
     }
 
-    async fn consume(&self, jti: &str, _now: DateTime<Utc>) -> Result<Consumed, JwtError> {
+    async fn consume(&self, jti: &str, now: DateTime<Utc>) -> Result<Consumed, JwtError> {
         let mut inner = self.lock();
         let Inner { tokens, revoked } = &mut *inner;
         let Some(token) = tokens.get_mut(jti) else {
@@ -94,12 +94,13 @@ impl RefreshStore for MemoryRefreshStore {
         if revoked.contains_key(&token.record.family) {
             return Ok(Consumed::FamilyRevoked);
         }
-        if token.used {
+        if token.used_at.is_some() {
             return Ok(Consumed::AlreadyUsed {
                 family: token.record.family.clone(),
+                used_at: token.used_at,
             });
         }
-        token.used = true;
+        token.used_at = Some(now);
         Ok(Consumed::Fresh {
             family: token.record.family.clone(),
             subject: token.record.subject.clone(),

@@ -27,12 +27,13 @@ return 1
 ";
 
 /// Consumes a token atomically: `KEYS[1]` the token's hash; `ARGV` now (ms), the
-/// prefix of family keys. Returns `{outcome, family, subject}`.
+/// prefix of family keys. Returns `{outcome, family, subject}`, or `{'used', family,
+/// used_at}`.
 const CONSUME: &str = r"
 local t = redis.call('HMGET', KEYS[1], 'f', 's', 'u')
 if not t[1] then return {'unknown'} end
 if redis.call('HGET', ARGV[2] .. t[1], 'r') == '1' then return {'revoked'} end
-if t[3] then return {'used', t[1]} end
+if t[3] then return {'used', t[1], t[3]} end
 redis.call('HSET', KEYS[1], 'u', ARGV[1])
 return {'fresh', t[1], t[2]}
 ";
@@ -198,7 +199,12 @@ where
         match (reply.next().as_deref(), reply.next(), reply.next()) {
             (Some("unknown"), ..) => Ok(Consumed::Unknown),
             (Some("revoked"), ..) => Ok(Consumed::FamilyRevoked),
-            (Some("used"), Some(family), _) => Ok(Consumed::AlreadyUsed { family }),
+            (Some("used"), Some(family), used_at) => Ok(Consumed::AlreadyUsed {
+                family,
+                used_at: used_at
+                    .and_then(|ms| ms.parse().ok())
+                    .and_then(DateTime::from_timestamp_millis),
+            }),
             (Some("fresh"), Some(family), Some(subject)) => Ok(Consumed::Fresh { family, subject }),
             _ => Err(JwtError::Store(
                 "unexpected reply of the consume script".to_owned(),

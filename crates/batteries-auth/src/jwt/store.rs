@@ -31,10 +31,13 @@ pub enum Consumed {
         /// The token's subject.
         subject: String,
     },
-    /// The token had been used already: it was replayed. The caller revokes the family.
+    /// The token had been used already: it was replayed. The caller revokes the family
+    /// (unless the first use was within its grace window).
     AlreadyUsed {
         /// The token's family.
         family: String,
+        /// When it was first used, if the store knows.
+        used_at: Option<DateTime<Utc>>,
     },
     /// The store does not know the token.
     Unknown,
