@@ -118,6 +118,45 @@ on_every_store_with_users!(
     a_password_change_ends_every_family_of_the_user,
 );
 
+batteries_tests::backend_tests!(a_failed_rotation_leaves_the_token_unused);
+
+/// Rotation is atomic in the database (issue 17): when recording the successor fails,
+/// the token is not consumed either, so the client's retry is not taken for a replay.
+async fn a_failed_rotation_leaves_the_token_unused(db: &TestDb) {
+    use batteries::auth::jwt::{Consumed, RefreshRecord};
+    let (store, _) = database_stores(db).await;
+    let clock = clock();
+    let at = now(&clock);
+    let record = |jti: &str| RefreshRecord {
+        jti: jti.to_owned(),
+        family: "fam".to_owned(),
+        subject: "42".to_owned(),
+        expires_at: at + chrono::Duration::days(14),
+    };
+    store.insert(&record("first"), at).await.unwrap();
+    store.insert(&record("taken"), at).await.unwrap();
+    // The successor's jti is already taken: its insert fails, the consume rolls back.
+    assert!(matches!(
+        store.rotate("first", &record("taken"), at).await,
+        Err(JwtError::Store(_))
+    ));
+    assert_eq!(
+        store.rotate("first", &record("second"), at).await.unwrap(),
+        Consumed::Fresh {
+            family: "fam".to_owned(),
+            subject: "42".to_owned()
+        }
+    );
+    assert_eq!(
+        store.consume("second", at).await.unwrap(),
+        Consumed::Fresh {
+            family: "fam".to_owned(),
+            subject: "42".to_owned()
+        },
+        "the successor was recorded"
+    );
+}
+
 #[test]
 fn the_refresh_table_migration_follows_the_throttle_one() {
     let set = batteries::auth::migrations::migrations();

@@ -453,18 +453,21 @@ impl Jwt {
             None => None,
         };
         let now = self.clock.now();
-        self.issue_in_family(subject, random_id(), now.timestamp(), hash, now)
-            .await
+        let (pair, record) =
+            self.pair_in_family(subject, random_id(), now.timestamp(), hash, now)?;
+        self.store.insert(&record, now).await?;
+        Ok(pair)
     }
 
-    async fn issue_in_family(
+    /// A new pair in `family`, and the record of its refresh token (not stored yet).
+    fn pair_in_family(
         &self,
         subject: &str,
         family: String,
         auth_time: i64,
         hash: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<TokenPair, JwtError> {
+    ) -> Result<(TokenPair, RefreshRecord), JwtError> {
         let at = now.timestamp();
         let access = self.claims(
             subject,
@@ -499,13 +502,13 @@ impl Jwt {
             expires_at: DateTime::from_timestamp(refresh.exp, 0)
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
         };
-        self.store.insert(&record, now).await?;
-        Ok(TokenPair {
+        let pair = TokenPair {
             access_token,
             refresh_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.config.access_ttl.as_secs(),
-        })
+        };
+        Ok((pair, record))
     }
 
     fn verify_typed(&self, token: &str, typ: &'static str, now: i64) -> Result<Claims, JwtError> {
@@ -637,7 +640,12 @@ impl Jwt {
                 }
             }
         };
-        match self.store.consume(&jti, now).await? {
+        // The successor is made first, then the store consumes the token and records
+        // the successor in one atomic step: no failure between the two can leave a
+        // consumed token without a successor (whose retry would look like a replay).
+        let (pair, successor) =
+            self.pair_in_family(&claims.sub, family.clone(), auth_time, hash, now)?;
+        match self.store.rotate(&jti, &successor, now).await? {
             Consumed::Fresh {
                 family: stored,
                 subject,
@@ -645,8 +653,7 @@ impl Jwt {
                 if stored != family || subject != claims.sub {
                     return Err(JwtError::RefreshUnknown);
                 }
-                self.issue_in_family(&subject, family, auth_time, hash, now)
-                    .await
+                Ok(pair)
             }
             Consumed::AlreadyUsed {
                 family: stored,
