@@ -3,7 +3,7 @@
 //! | route | who | what |
 //! | --- | --- | --- |
 //! | `POST /api/token` | anyone (5 tries a minute per client IP) | `{"username", "password"}` in, an access and a refresh token out |
-//! | `POST /api/token/refresh` | anyone | a refresh token in, a new pair out; replaying a used one revokes its family |
+//! | `POST /api/token/refresh` | anyone | a refresh token in, a new pair out; replaying a used one revokes its family; refused once the user is deactivated, deleted or changed password, and 30 days after login |
 //! | `POST /api/token/revoke` | anyone | a refresh token in; its family is revoked (logout) |
 //! | `GET /api/me` | bearer | who you are |
 //! | `GET /api/notes` | bearer | your notes |
@@ -16,6 +16,7 @@
 
 use actix_web::{HttpResponse, web};
 use batteries::actix::{Batteries, Perm, RateLimit, RequireUser};
+use batteries::auth::entities::user::Model as User;
 use batteries::auth::jwt::{DatabaseRefreshStore, Jwt, JwtConfig, JwtKey, KeySet};
 use batteries::auth::sessions::SessionSecret;
 use batteries::auth::{Authenticator, Credentials, ModelBackend};
@@ -167,12 +168,15 @@ impl App {
         let keys = KeySet::new()
             .with_key(JwtKey::from_ed25519_pem("k1", jwt_pem)?)
             .with_signing_key("k1")?;
+        let backend = ModelBackend::new(db.clone());
+        // Refresh tokens die with their user's activity and password (and 30 days after
+        // login at the latest); access tokens live 5 minutes.
         let jwt = Jwt::new(
             keys,
             JwtConfig::new("api-actix", "api-actix"),
             DatabaseRefreshStore::new(db.clone()),
-        )?;
-        let backend = ModelBackend::new(db.clone());
+        )?
+        .with_users(backend.clone(), secret.clone());
         Ok(Self {
             auth: Authentication::new(backend.clone(), secret).with_bearer(jwt.clone()),
             login_limiter: RateLimiter::new(
@@ -293,25 +297,37 @@ async fn revoke(state: web::Data<State>, body: web::Json<Refresh>) -> HttpRespon
     }
 }
 
-async fn me(RequireUser(user): RequireUser) -> HttpResponse {
-    match user.user().await {
-        Ok(Some(u)) => HttpResponse::Ok().json(serde_json::json!({
-            "id": user.pk(),
-            "username": u.username(),
-            "is_staff": u.is_staff(),
-        })),
-        Ok(None) => error(actix_web::http::StatusCode::UNAUTHORIZED, "invalid token"),
-        Err(e) => unavailable(&e),
+/// The request's user, loaded (the auth middleware refuses a token whose user is gone
+/// or inactive; this checks again rather than trust the token's id): `Err` is the
+/// response to send.
+async fn load_user(
+    user: &batteries::middleware::auth::CurrentUser,
+) -> Result<std::sync::Arc<User>, HttpResponse> {
+    match user.user_as::<User>().await {
+        Ok(Some(u)) if u.is_active => Ok(u),
+        Ok(_) => Err(error(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "invalid token",
+        )),
+        Err(e) => Err(unavailable(&e)),
     }
 }
 
-fn owner(user: &batteries::middleware::auth::CurrentUser) -> Option<i32> {
-    user.pk()?.parse().ok()
+async fn me(RequireUser(user): RequireUser) -> HttpResponse {
+    match load_user(&user).await {
+        Ok(u) => HttpResponse::Ok().json(serde_json::json!({
+            "id": u.id,
+            "username": u.username,
+            "is_staff": u.is_staff,
+        })),
+        Err(response) => response,
+    }
 }
 
 async fn list_notes(state: web::Data<State>, RequireUser(user): RequireUser) -> HttpResponse {
-    let Some(owner) = owner(&user) else {
-        return error(actix_web::http::StatusCode::UNAUTHORIZED, "invalid token");
+    let owner = match load_user(&user).await {
+        Ok(u) => u.id,
+        Err(response) => return response,
     };
     match note::Entity::find()
         .filter(note::Column::OwnerId.eq(owner))
@@ -341,8 +357,9 @@ async fn add_note(
             "text: between 1 and 1000 characters",
         );
     }
-    let Some(owner) = owner(&allowed.0) else {
-        return error(actix_web::http::StatusCode::UNAUTHORIZED, "invalid token");
+    let owner = match load_user(&allowed.0).await {
+        Ok(u) => u.id,
+        Err(response) => return response,
     };
     let saved = note::ActiveModel {
         owner_id: Set(owner),

@@ -118,7 +118,7 @@ impl Pieces {
             .with_key(JwtKey::generate_ed25519("k1").expect("key"))
             .with_signing_key("k1")
             .expect("signing key");
-        let jwt = jwt(&keys, MemoryRefreshStore::new());
+        let jwt = jwt(&keys, MemoryRefreshStore::new(), &backend, &secret);
         Self {
             sessions: SessionManager::from_arc(store, SessionConfig::new().with_secure(false)),
             auth: Authentication::new(backend.clone(), secret).with_bearer(jwt.clone()),
@@ -149,7 +149,7 @@ impl Pieces {
     /// Keeps refresh tokens in `store` (a database or Redis, to share them).
     #[must_use]
     pub fn with_refresh_store(mut self, store: impl RefreshStore + 'static) -> Self {
-        self.jwt = jwt(&self.keys, store);
+        self.jwt = jwt(&self.keys, store, &self.backend, self.auth.secret());
         self.auth = Authentication::new(self.backend.clone(), self.auth.secret().clone())
             .with_bearer(self.jwt.clone());
         self
@@ -165,13 +165,19 @@ impl Pieces {
     }
 }
 
-fn jwt(keys: &KeySet, store: impl RefreshStore + 'static) -> Jwt {
+fn jwt(
+    keys: &KeySet,
+    store: impl RefreshStore + 'static,
+    backend: &ModelBackend,
+    secret: &SessionSecret,
+) -> Jwt {
     Jwt::new(
         keys.clone(),
         JwtConfig::new("batteries-tests", "conformance"),
         store,
     )
     .expect("jwt")
+    .with_users(backend.clone(), secret.clone())
 }
 
 fn limited_bucket() -> Bucket {

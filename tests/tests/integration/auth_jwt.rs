@@ -11,12 +11,16 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use batteries::auth::entities::user;
 use batteries::auth::jwt::{
-    Algorithm, DatabaseRefreshStore, ExternalIssuer, Jwt, JwtConfig, JwtError, JwtKey, KeySet,
-    ManualClock, MemoryRefreshStore, RedisRefreshStore, RefreshStore,
+    AUTH_HASH, Algorithm, DatabaseRefreshStore, ExternalIssuer, Jwt, JwtConfig, JwtError, JwtKey,
+    KeySet, ManualClock, MemoryRefreshStore, RedisRefreshStore, RefreshStore,
 };
+use batteries::auth::sessions::SessionSecret;
+use batteries::auth::{ModelBackend, UserManager};
 use batteries::orm::testing::TestDb;
 use chrono::DateTime;
+use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, DatabaseConnection, EntityTrait as _};
 use sea_orm_migration::{MigrationTrait as _, SchemaManager};
 use serde_json::{Map, Value, json};
 
@@ -62,7 +66,96 @@ on_every_store!(
     concurrent_refreshes_of_one_token_have_one_winner,
     logout_everywhere_reaches_every_instance,
     a_family_revoked_during_a_rotation_stays_revoked,
+    a_family_dies_thirty_days_after_login_however_often_rotated,
+    parallel_refreshes_in_the_grace_window_keep_the_family,
 );
+
+/// As [`on_every_store!`], each scenario also getting a database with Django's auth
+/// tables (for the memory and Redis stores, in-memory SQLite; for the database store,
+/// the backend's own database).
+macro_rules! on_every_store_with_users {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory_users {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let store: std::sync::Arc<dyn super::RefreshStore> =
+                        std::sync::Arc::new(super::MemoryRefreshStore::new());
+                    let users = super::sqlite_users().await;
+                    super::$scenario((store.clone(), store), &users).await;
+                }
+            )*
+        }
+
+        mod redis_users {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    if let Some(stores) = super::redis_stores(stringify!($scenario)).await {
+                        let users = super::sqlite_users().await;
+                        super::$scenario(stores, &users).await;
+                    }
+                }
+            )*
+        }
+
+        mod database_users {
+            $(
+                async fn $scenario(db: &super::TestDb) {
+                    super::auth_tables(db.conn()).await;
+                    let stores = super::database_stores(db).await;
+                    super::$scenario(stores, db.conn()).await;
+                }
+            )*
+
+            batteries_tests::backend_tests!($($scenario),*);
+        }
+    };
+}
+
+on_every_store_with_users!(
+    a_deactivated_or_deleted_user_cannot_refresh,
+    a_password_change_ends_every_family_of_the_user,
+);
+
+batteries_tests::backend_tests!(a_failed_rotation_leaves_the_token_unused);
+
+/// Rotation is atomic in the database (issue 17): when recording the successor fails,
+/// the token is not consumed either, so the client's retry is not taken for a replay.
+async fn a_failed_rotation_leaves_the_token_unused(db: &TestDb) {
+    use batteries::auth::jwt::{Consumed, RefreshRecord};
+    let (store, _) = database_stores(db).await;
+    let clock = clock();
+    let at = now(&clock);
+    let record = |jti: &str| RefreshRecord {
+        jti: jti.to_owned(),
+        family: "fam".to_owned(),
+        subject: "42".to_owned(),
+        expires_at: at + chrono::Duration::days(14),
+    };
+    store.insert(&record("first"), at).await.unwrap();
+    store.insert(&record("taken"), at).await.unwrap();
+    // The successor's jti is already taken: its insert fails, the consume rolls back.
+    assert!(matches!(
+        store.rotate("first", &record("taken"), at).await,
+        Err(JwtError::Store(_))
+    ));
+    assert_eq!(
+        store.rotate("first", &record("second"), at).await.unwrap(),
+        Consumed::Fresh {
+            family: "fam".to_owned(),
+            subject: "42".to_owned()
+        }
+    );
+    assert_eq!(
+        store.consume("second", at).await.unwrap(),
+        Consumed::Fresh {
+            family: "fam".to_owned(),
+            subject: "42".to_owned()
+        },
+        "the successor was recorded"
+    );
+}
 
 #[test]
 fn the_refresh_table_migration_follows_the_throttle_one() {
@@ -87,14 +180,211 @@ fn clock() -> ManualClock {
 }
 
 /// Two app instances: the same keys and clock, each its own handle on the store.
-fn instances((a, b): Stores, clock: &ManualClock) -> (Jwt, Jwt) {
+fn instances(stores: Stores, clock: &ManualClock) -> (Jwt, Jwt) {
+    let (a, b) = instances_with(stores, clock, &JwtConfig::new(ISS, AUD), None);
+    (a.without_user_check(), b.without_user_check())
+}
+
+/// As [`instances`], with `config`, and users loaded from `users` when given (the
+/// `Jwt`s are then ready; otherwise the caller says how users are checked).
+fn instances_with(
+    (a, b): Stores,
+    clock: &ManualClock,
+    config: &JwtConfig,
+    users: Option<&DatabaseConnection>,
+) -> (Jwt, Jwt) {
     let keys = KeySet::new().with_key(JwtKey::generate_ed25519("k1").unwrap());
     let make = |store: Arc<dyn RefreshStore>| {
-        Jwt::new(keys.clone(), JwtConfig::new(ISS, AUD), store)
+        let jwt = Jwt::new(keys.clone(), config.clone(), store)
             .unwrap()
-            .with_clock(clock.clone())
+            .with_clock(clock.clone());
+        match users {
+            Some(db) => jwt.with_users(ModelBackend::new(db.clone()), secret()),
+            None => jwt,
+        }
     };
     (make(a), make(b))
+}
+
+fn secret() -> SessionSecret {
+    SessionSecret::new("the auth-jwt tests' secret, long enough").unwrap()
+}
+
+/// Creates Django's auth tables (and `batteries_jwt_refresh`) in `db`.
+async fn auth_tables(db: &DatabaseConnection) {
+    for migration in batteries::auth::migrations::migrations().into_migrations() {
+        migration
+            .up(&SchemaManager::new(db))
+            .await
+            .expect("auth migration");
+    }
+}
+
+/// In-memory SQLite with Django's auth tables.
+async fn sqlite_users() -> DatabaseConnection {
+    let db = batteries::orm::db::connect("sqlite::memory:")
+        .await
+        .expect("sqlite");
+    auth_tables(&db).await;
+    db
+}
+
+async fn create_user(db: &DatabaseConnection, name: &str) -> user::Model {
+    UserManager::new()
+        .create_user(db, name, None, Some("a long enough password"))
+        .await
+        .expect("user")
+}
+
+async fn set_active(db: &DatabaseConnection, user: &user::Model, active: bool) {
+    let mut row: user::ActiveModel = user.clone().into();
+    row.is_active = Set(active);
+    row.update(db).await.expect("update user");
+}
+
+/// Deactivating or deleting a user ends their refresh tokens; reactivating does not
+/// bring the old ones back (the family was revoked); an inactive user cannot log in.
+async fn a_deactivated_or_deleted_user_cannot_refresh(stores: Stores, users: &DatabaseConnection) {
+    let clock = clock();
+    let (one, two) = instances_with(stores, &clock, &JwtConfig::new(ISS, AUD), Some(users));
+    let ada = create_user(users, "ada").await;
+    let bob = create_user(users, "bob").await;
+    let (ada_id, bob_id) = (ada.id.to_string(), bob.id.to_string());
+    let pair = one.issue_pair(&ada_id).await.unwrap();
+    let pair = two.refresh(&pair.refresh_token).await.unwrap();
+    let bobs = one.issue_pair(&bob_id).await.unwrap();
+
+    set_active(users, &ada, false).await;
+    assert_eq!(
+        one.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::UserInactive
+    );
+    assert_eq!(
+        one.issue_pair(&ada_id).await.unwrap_err(),
+        JwtError::UserInactive
+    );
+    set_active(users, &ada, true).await;
+    assert_eq!(
+        two.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRevoked,
+        "the family died with the deactivation"
+    );
+    assert!(one.issue_pair(&ada_id).await.is_ok(), "a new login works");
+
+    user::Entity::delete_by_id(bob.id)
+        .exec(users)
+        .await
+        .expect("delete bob");
+    assert_eq!(
+        two.refresh(&bobs.refresh_token).await.unwrap_err(),
+        JwtError::UserInactive
+    );
+    // A subject that never was a user gets no tokens.
+    assert_eq!(
+        one.issue_pair("999999").await.unwrap_err(),
+        JwtError::UserInactive
+    );
+}
+
+/// Django's session rule on tokens: a new password ends every family of the user, on
+/// every instance, without a call to `revoke_subject`.
+async fn a_password_change_ends_every_family_of_the_user(
+    stores: Stores,
+    users: &DatabaseConnection,
+) {
+    let clock = clock();
+    let (one, two) = instances_with(stores, &clock, &JwtConfig::new(ISS, AUD), Some(users));
+    let ada = create_user(users, "ada").await;
+    let bob = create_user(users, "bob").await;
+    let phone = one.issue_pair(&ada.id.to_string()).await.unwrap();
+    let laptop = two.issue_pair(&ada.id.to_string()).await.unwrap();
+    let laptop = one.refresh(&laptop.refresh_token).await.unwrap();
+    let bobs = one.issue_pair(&bob.id.to_string()).await.unwrap();
+    // The hash is carried, not the password hash itself.
+    let claims = one.verify_refresh(&phone.refresh_token).unwrap();
+    assert_eq!(
+        claims.extra[AUTH_HASH],
+        json!(secret().session_auth_hash(&ada))
+    );
+
+    let ada = UserManager::new()
+        .set_password(users, ada, Some("a brand new long password"))
+        .await
+        .expect("set password");
+    for (jwt, token) in [(&two, &phone.refresh_token), (&one, &laptop.refresh_token)] {
+        assert_eq!(
+            jwt.refresh(token).await.unwrap_err(),
+            JwtError::PasswordChanged
+        );
+    }
+    assert!(
+        two.refresh(&bobs.refresh_token).await.is_ok(),
+        "bob keeps his"
+    );
+    // Logging in with the new password works, and its token rotates.
+    let again = one.issue_pair(&ada.id.to_string()).await.unwrap();
+    assert!(two.refresh(&again.refresh_token).await.is_ok());
+}
+
+/// Rotation renews a token, never its family: 30 days after login the family is dead
+/// (it lived forever while rotated within 14 days).
+async fn a_family_dies_thirty_days_after_login_however_often_rotated(stores: Stores) {
+    let clock = clock();
+    let (one, two) = instances(stores, &clock);
+    let mut pair = one.issue_pair("42").await.unwrap();
+    for (i, days) in [10, 10, 9].into_iter().enumerate() {
+        clock.advance(Duration::from_hours(24 * days));
+        let jwt = if i % 2 == 0 { &two } else { &one };
+        pair = jwt.refresh(&pair.refresh_token).await.unwrap();
+    }
+    clock.advance(Duration::from_hours(24));
+    assert_eq!(
+        one.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::FamilyExpired
+    );
+    clock.advance(Duration::from_mins(1));
+    assert_eq!(
+        two.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::Expired,
+        "the token itself expires with its family"
+    );
+}
+
+/// With a grace window, a client sending one refresh token several times at once keeps
+/// its session: one request wins, the others are refused without revoking.
+async fn parallel_refreshes_in_the_grace_window_keep_the_family(stores: Stores) {
+    let clock = clock();
+    let config = JwtConfig::new(ISS, AUD).with_reuse_grace(Duration::from_secs(10));
+    let (one, two) = instances_with(stores, &clock, &config, None);
+    let (one, two) = (one.without_user_check(), two.without_user_check());
+    let pair = one.issue_pair("42").await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let jwt = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let token = pair.refresh_token.clone();
+        tasks.push(tokio::spawn(async move { jwt.refresh(&token).await }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(pair) => winners.push(pair),
+            Err(JwtError::RefreshRaced) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one refresh wins");
+    // The family lives on: the winner's token rotates.
+    let next = two.refresh(&winners[0].refresh_token).await.unwrap();
+    // Past the window, presenting the first token again is a replay: the family dies.
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(
+        one.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::RefreshReused
+    );
+    assert_eq!(
+        two.refresh(&next.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRevoked
+    );
 }
 
 async fn rotation_then_reuse_revokes_the_family_on_both_instances(stores: Stores) {

@@ -10,7 +10,10 @@ use batteries_tests::browser::Browser;
 use http::StatusCode;
 use sea_orm_migration::MigratorTrait;
 
-backend_tests!(api_actix_issues_tokens_checks_permissions_and_limits);
+backend_tests!(
+    api_actix_issues_tokens_checks_permissions_and_limits,
+    api_actix_tokens_end_with_their_user,
+);
 
 fn serve(app: api_actix::App) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -179,4 +182,138 @@ async fn api_actix_issues_tokens_checks_permissions_and_limits(db: &TestDb) {
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.header("retry-after").is_some());
     handle.stop(false).await;
+}
+
+/// A token is worth only as much as its user (issue 16): after a deactivation, a
+/// password change or a deletion, neither the access token nor the refresh token works,
+/// and a token for an id that never was a user (signed with the real key) lists nothing.
+async fn api_actix_tokens_end_with_their_user(db: &TestDb) {
+    use batteries::auth::entities::user;
+    use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, EntityTrait as _};
+
+    let url = db
+        .url()
+        .unwrap_or_else(|| batteries_tests::sqlite_file_url("api-actix-users"));
+    let conn = batteries::orm::db::connect(&url).await.expect("connect");
+    api_actix::Migrator::up(&conn, None)
+        .await
+        .expect("migrations");
+    let users = UserManager::new();
+    let ada = users
+        .create_user(&conn, "ada", None, Some("ada's long password"))
+        .await
+        .expect("ada");
+    let bob = users
+        .create_user(&conn, "bob", None, Some("bob's long password"))
+        .await
+        .expect("bob");
+    let pem = JwtKey::generate_ed25519_pem().expect("key");
+    let secret = SessionSecret::new("api-actix test secret, long enough").expect("secret");
+    let app = api_actix::App::new(conn.clone(), &pem, secret, false).expect("app");
+    let (addr, handle) = serve(app);
+    let mut client = Browser::new(addr);
+    let ada_pair = token(&mut client, "ada", "ada's long password").await;
+    let bob_pair = token(&mut client, "bob", "bob's long password").await;
+    let bearer = |pair: &serde_json::Value| {
+        format!("Bearer {}", pair["access_token"].as_str().expect("access"))
+    };
+    let refresh_body =
+        |pair: &serde_json::Value| serde_json::json!({ "refresh_token": pair["refresh_token"] });
+
+    // Ada is deactivated: her access token lists nothing, her refresh token is dead,
+    // and stays dead after she is reactivated.
+    let mut row: user::ActiveModel = ada.clone().into();
+    row.is_active = Set(false);
+    row.update(&conn).await.expect("deactivate");
+    let ada_bearer = bearer(&ada_pair);
+    for path in ["/api/notes", "/api/me"] {
+        let response = client
+            .get_api(path, &[("authorization", ada_bearer.as_str())])
+            .await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let refused = client
+        .post_json("/api/token/refresh", &refresh_body(&ada_pair), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let mut row: user::ActiveModel = ada.into();
+    row.is_active = Set(true);
+    row.update(&conn).await.expect("reactivate");
+    assert_eq!(
+        client
+            .post_json("/api/token/refresh", &refresh_body(&ada_pair), &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "the family was revoked"
+    );
+
+    // Bob changes his password: his refresh token dies (his access token lives out its
+    // five minutes); then he is deleted and the access token dies too.
+    let bob = users
+        .set_password(&conn, bob, Some("bob's new long password"))
+        .await
+        .expect("password");
+    assert_eq!(
+        client
+            .post_json("/api/token/refresh", &refresh_body(&bob_pair), &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let bob_bearer = bearer(&bob_pair);
+    assert_eq!(
+        client
+            .get_api("/api/notes", &[("authorization", bob_bearer.as_str())])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    user::Entity::delete_by_id(bob.id)
+        .exec(&conn)
+        .await
+        .expect("delete");
+    assert_eq!(
+        client
+            .get_api("/api/notes", &[("authorization", bob_bearer.as_str())])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A well-signed token for an id that never was a user.
+    let keys = batteries::auth::jwt::KeySet::new()
+        .with_key(JwtKey::from_ed25519_pem("k1", &pem).expect("key"))
+        .with_signing_key("k1")
+        .expect("signing key");
+    let forger = batteries::auth::jwt::Jwt::new(
+        keys,
+        batteries::auth::jwt::JwtConfig::new("api-actix", "api-actix"),
+        batteries::auth::jwt::MemoryRefreshStore::new(),
+    )
+    .expect("jwt");
+    let ghost = forger
+        .issue_access("987654", serde_json::Map::new())
+        .expect("token");
+    let ghost = format!("Bearer {ghost}");
+    assert_eq!(
+        client
+            .get_api("/api/notes", &[("authorization", ghost.as_str())])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    handle.stop(false).await;
+}
+
+async fn token(client: &mut Browser, username: &str, password: &str) -> serde_json::Value {
+    let pair = client
+        .post_json(
+            "/api/token",
+            &serde_json::json!({ "username": username, "password": password }),
+            &[],
+        )
+        .await;
+    assert_eq!(pair.status, StatusCode::OK, "{}", pair.body);
+    pair.json()
 }

@@ -26,7 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         keys.clone(),
         JwtConfig::new("bench", "bench"),
         MemoryRefreshStore::new(),
-    )?;
+    )?
+    .without_user_check();
     let uncached = Jwt::new(
         keys,
         JwtConfig::new("bench", "bench").with_verified_cache(0),

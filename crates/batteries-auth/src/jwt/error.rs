@@ -98,6 +98,32 @@ pub enum JwtError {
     #[error("refresh token revoked")]
     RefreshRevoked,
 
+    /// A concurrent request exchanged this refresh token moments ago, within
+    /// [`JwtConfig::reuse_grace`](super::JwtConfig::reuse_grace): refused, but the family
+    /// is left alive (the client uses the pair the other request received).
+    #[error("refresh token just exchanged by another request")]
+    RefreshRaced,
+
+    /// The refresh token's family is older than [`JwtConfig::family_ttl`](super::JwtConfig::family_ttl),
+    /// counted from the login (`auth_time`): the user logs in again.
+    #[error("the session has reached its maximum lifetime")]
+    FamilyExpired,
+
+    /// The token's user no longer exists or is inactive. Its family is revoked.
+    #[error("the user no longer exists or is inactive")]
+    UserInactive,
+
+    /// The user's password changed since the login (the session auth hash carried by
+    /// the refresh token no longer matches). Its family is revoked.
+    #[error("the user's password has changed")]
+    PasswordChanged,
+
+    /// The [`Jwt`](super::Jwt) was built without saying how users are checked: call
+    /// [`Jwt::with_users`](super::Jwt::with_users) or
+    /// [`Jwt::without_user_check`](super::Jwt::without_user_check).
+    #[error("configuration error: {0}")]
+    Config(&'static str),
+
     /// A key could not be loaded or used: a malformed PEM, a too-short HMAC secret, an
     /// algorithm that does not fit the key, a set without a signing key.
     #[error("key error: {0}")]
@@ -110,9 +136,12 @@ pub enum JwtError {
 
 impl JwtError {
     /// Whether the error says the token is unacceptable (rather than a key or the store
-    /// failing): the edge answers `401` to these and `500` to the others.
+    /// failing): the edge answers `401` to these and `500` or `503` to the others.
     pub fn is_token_error(&self) -> bool {
-        !matches!(self, JwtError::Key(_) | JwtError::Store(_))
+        !matches!(
+            self,
+            JwtError::Key(_) | JwtError::Store(_) | JwtError::Config(_)
+        )
     }
 }
 

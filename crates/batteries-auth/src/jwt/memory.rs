@@ -27,7 +27,7 @@ struct Inner {
 #[derive(Debug)]
 struct Token {
     record: RefreshRecord,
-    used: bool,
+    used_at: Option<DateTime<Utc>>,
 }
 
 impl MemoryRefreshStore {
@@ -52,6 +52,39 @@ impl MemoryRefreshStore {
 }
 
 impl Inner {
+    fn insert(&mut self, record: &RefreshRecord) {
+        if let Some(until) = self.revoked.get_mut(&record.family) {
+            *until = (*until).max(record.expires_at);
+        }
+        self.tokens.insert(
+            record.jti.clone(),
+            Token {
+                record: record.clone(),
+                used_at: None,
+            },
+        );
+    }
+
+    fn consume(&mut self, jti: &str, now: DateTime<Utc>) -> Consumed {
+        let Some(token) = self.tokens.get_mut(jti) else {
+            return Consumed::Unknown;
+        };
+        if self.revoked.contains_key(&token.record.family) {
+            return Consumed::FamilyRevoked;
+        }
+        if token.used_at.is_some() {
+            return Consumed::AlreadyUsed {
+                family: token.record.family.clone(),
+                used_at: token.used_at,
+            };
+        }
+        token.used_at = Some(now);
+        Consumed::Fresh {
+            family: token.record.family.clone(),
+            subject: token.record.subject.clone(),
+        }
+    }
+
     fn revoke(&mut self, families: &HashSet<String>) {
         for family in families {
             let last = self
@@ -71,39 +104,29 @@ impl Inner {
 #[async_trait]
 impl RefreshStore for MemoryRefreshStore {
     async fn insert(&self, record: &RefreshRecord, _now: DateTime<Utc>) -> Result<(), JwtError> {
-        let mut inner = self.lock();
-        if let Some(until) = inner.revoked.get_mut(&record.family) {
-            *until = (*until).max(record.expires_at);
-        }
-        inner.tokens.insert(
-            record.jti.clone(),
-            Token {
-                record: record.clone(),
-                used: false,
-            },
-        );
+        self.lock().insert(record);
         Ok(())
     }
 
-    async fn consume(&self, jti: &str, _now: DateTime<Utc>) -> Result<Consumed, JwtError> {
+    async fn consume(&self, jti: &str, now: DateTime<Utc>) -> Result<Consumed, JwtError> {
+        Ok(self.lock().consume(jti, now))
+    }
+
+    async fn rotate(
+        &self,
+        jti: &str,
+        successor: &RefreshRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Consumed, JwtError> {
         let mut inner = self.lock();
-        let Inner { tokens, revoked } = &mut *inner;
-        let Some(token) = tokens.get_mut(jti) else {
-            return Ok(Consumed::Unknown);
-        };
-        if revoked.contains_key(&token.record.family) {
-            return Ok(Consumed::FamilyRevoked);
+        let consumed = inner.consume(jti, now);
+        if let Consumed::Fresh { family, subject } = &consumed
+            && *family == successor.family
+            && *subject == successor.subject
+        {
+            inner.insert(successor);
         }
-        if token.used {
-            return Ok(Consumed::AlreadyUsed {
-                family: token.record.family.clone(),
-            });
-        }
-        token.used = true;
-        Ok(Consumed::Fresh {
-            family: token.record.family.clone(),
-            subject: token.record.subject.clone(),
-        })
+        Ok(consumed)
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {

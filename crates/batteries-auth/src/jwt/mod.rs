@@ -8,7 +8,10 @@
 //! use batteries_auth::jwt::{Jwt, JwtConfig, JwtError, JwtKey, KeySet, MemoryRefreshStore};
 //!
 //! let keys = KeySet::new().with_key(JwtKey::generate_ed25519("2026-11")?);
-//! let jwt = Jwt::new(keys, JwtConfig::new("https://example.com", "api"), MemoryRefreshStore::new())?;
+//! let jwt = Jwt::new(keys, JwtConfig::new("https://example.com", "api"), MemoryRefreshStore::new())?
+//!     // Subjects here are no users of a database; an app passes its user loader:
+//!     // `.with_users(ModelBackend::new(db), secret)` (see below).
+//!     .without_user_check();
 //!
 //! // Login: a pair of tokens.
 //! let pair = jwt.issue_pair("42").await?;
@@ -34,11 +37,19 @@
 //!   verified without the store: [`Jwt::verify_access`] is synchronous and cheap, fit to
 //!   run on every request. Revoking a session stops its refresh, not the access tokens
 //!   already issued: those expire on their own.
-//! - Refresh tokens (`typ: "refresh"`) live [`JwtConfig::refresh_ttl`] (14 days) and are
-//!   recorded in a [`RefreshStore`]. [`Jwt::refresh`] consumes one atomically and issues
+//! - Refresh tokens (`typ: "refresh"`) live [`JwtConfig::refresh_ttl`] (14 days), never
+//!   past [`JwtConfig::family_ttl`] (30 days) from the login that started their family
+//!   (claim `auth_time`, carried by rotation), and are recorded in a [`RefreshStore`]. [`Jwt::refresh`] consumes one atomically and issues
 //!   its successor in the same family. Presenting a consumed refresh token again means it
 //!   was stolen or replayed: the whole family is revoked ([`JwtError::RefreshReused`]),
 //!   and any later use of one of its tokens fails with [`JwtError::RefreshRevoked`].
+//!
+//! - With [`Jwt::with_users`] a refresh token carries its user's session auth hash
+//!   (claim `sah`) and each refresh loads the user: a user deleted, deactivated or whose
+//!   password changed cannot refresh, and the family is revoked (Django's session rule).
+//!   Access tokens already issued live out their lifetime: the auth middleware loads
+//!   the user of each bearer request, so deactivation takes effect at once there, but
+//!   a password change ends the access tokens only when they expire.
 //!
 //! | store | for |
 //! | --- | --- |
@@ -76,6 +87,7 @@ mod memory;
 mod redis;
 mod store;
 mod token;
+mod users;
 
 pub use database::DatabaseRefreshStore;
 pub use error::JwtError;
@@ -108,6 +120,13 @@ pub fn migration() -> impl sea_orm_migration::MigrationTrait {
 pub const ACCESS: &str = "access";
 /// The `typ` of refresh tokens.
 pub const REFRESH: &str = "refresh";
+/// The claim of refresh tokens holding the time of the login that started their
+/// family (seconds since the Unix epoch; the name comes from `OpenID` Connect).
+/// Rotation carries it.
+pub const AUTH_TIME: &str = "auth_time";
+/// The claim of refresh tokens holding the user's session auth hash at login (with
+/// [`Jwt::with_users`]).
+pub const AUTH_HASH: &str = "sah";
 
 /// How [`Jwt`] issues and checks tokens.
 ///
@@ -129,8 +148,20 @@ pub struct JwtConfig {
     pub audience: String,
     /// Lifetime of access tokens (default 5 minutes).
     pub access_ttl: Duration,
-    /// Lifetime of refresh tokens, renewed by each rotation (default 14 days).
+    /// Lifetime of refresh tokens, renewed by each rotation (default 14 days), but
+    /// never past the family's [`family_ttl`](Self::family_ttl).
     pub refresh_ttl: Duration,
+    /// Absolute lifetime of a refresh-token family, counted from the login (default 30
+    /// days): rotation carries the login time (`auth_time`), and a refresh past it is
+    /// [`JwtError::FamilyExpired`] however recently the family was used.
+    pub family_ttl: Duration,
+    /// How long after a refresh token was exchanged a second presentation of it is
+    /// refused with [`JwtError::RefreshRaced`] *without* revoking its family (default 0:
+    /// off, every reuse revokes). For clients that may send one refresh token twice in
+    /// parallel (several tabs, a retry after a timeout): the loser is refused and uses
+    /// the pair the winner received. A replay inside the window is not detected as
+    /// theft, so keep it to a few seconds.
+    pub reuse_grace: Duration,
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 seconds).
     pub leeway: Duration,
     /// How many verified access tokens [`Jwt::verify_access`] remembers (default 4096;
@@ -150,6 +181,8 @@ impl JwtConfig {
             audience: audience.into(),
             access_ttl: Duration::from_mins(5),
             refresh_ttl: Duration::from_hours(14 * 24),
+            family_ttl: Duration::from_hours(30 * 24),
+            reuse_grace: Duration::ZERO,
             leeway: Duration::from_secs(30),
             verified_cache: 4096,
         }
@@ -166,6 +199,21 @@ impl JwtConfig {
     #[must_use]
     pub fn with_refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_ttl = ttl;
+        self
+    }
+
+    /// Sets the absolute lifetime of a refresh-token family (from login).
+    #[must_use]
+    pub fn with_family_ttl(mut self, ttl: Duration) -> Self {
+        self.family_ttl = ttl;
+        self
+    }
+
+    /// Sets the grace window for a refresh token presented twice in parallel (see
+    /// [`JwtConfig::reuse_grace`]).
+    #[must_use]
+    pub fn with_reuse_grace(mut self, grace: Duration) -> Self {
+        self.reuse_grace = grace;
         self
     }
 
@@ -210,6 +258,17 @@ pub struct Jwt {
     clock: Arc<dyn Clock>,
     /// Verified access tokens; `None` when [`JwtConfig::verified_cache`] is 0.
     verified: Option<Arc<cache::VerifiedCache>>,
+    users: UserCheck,
+}
+
+/// Whether tokens are tied to users that must stay active with their password.
+#[derive(Clone)]
+enum UserCheck {
+    /// Neither [`Jwt::with_users`] nor [`Jwt::without_user_check`] was called:
+    /// issuing and refreshing refuse to run.
+    Unset,
+    Unchecked,
+    Checked(Arc<users::Users>),
 }
 
 impl std::fmt::Debug for Jwt {
@@ -256,7 +315,52 @@ impl Jwt {
             store: Arc::new(store),
             clock: Arc::new(SystemClock),
             verified,
+            users: UserCheck::Unset,
         })
+    }
+
+    /// Ties refresh tokens to their users, loaded by `loader` (for `auth_user`:
+    /// [`ModelBackend`](crate::ModelBackend)): a login ([`issue_pair`](Self::issue_pair))
+    /// needs an active user and records its session auth hash (under `secret`) in the
+    /// refresh token; a [`refresh`](Self::refresh) loads the user again and refuses,
+    /// revoking the family, when the user is gone or inactive
+    /// ([`JwtError::UserInactive`]) or changed password ([`JwtError::PasswordChanged`]):
+    /// Django's session rule, so that deactivating a user or changing a password ends
+    /// their refresh tokens without a hook in the code that did it. Costs one user load
+    /// per login and per refresh. Access tokens are not checked here (the auth
+    /// middleware loads the user of each bearer request).
+    ///
+    /// One of this or [`without_user_check`](Self::without_user_check) is required:
+    /// until then [`issue_pair`](Self::issue_pair) and [`refresh`](Self::refresh) fail
+    /// with [`JwtError::Config`].
+    #[must_use]
+    pub fn with_users<L: crate::UserLoader + 'static>(
+        mut self,
+        loader: L,
+        secret: crate::sessions::SessionSecret,
+    ) -> Self {
+        self.users = UserCheck::Checked(Arc::new(users::Users::new(loader, secret)));
+        self
+    }
+
+    /// Issues and refreshes tokens for subjects that are not users of a
+    /// [`UserLoader`](crate::UserLoader) (services, tests): a refresh then checks only
+    /// the token, its family and the family's lifetime. See
+    /// [`with_users`](Self::with_users).
+    #[must_use]
+    pub fn without_user_check(mut self) -> Self {
+        self.users = UserCheck::Unchecked;
+        self
+    }
+
+    fn users(&self) -> Result<Option<&users::Users>, JwtError> {
+        match &self.users {
+            UserCheck::Unset => Err(JwtError::Config(
+                "refresh tokens need Jwt::with_users or Jwt::without_user_check",
+            )),
+            UserCheck::Unchecked => Ok(None),
+            UserCheck::Checked(users) => Ok(Some(users)),
+        }
     }
 
     /// Takes the time from `clock` (a [`ManualClock`] in tests).
@@ -335,21 +439,35 @@ impl Jwt {
     }
 
     /// An access token and a refresh token of a new family for `subject` (at login).
+    /// The family lives at most [`JwtConfig::family_ttl`] from now.
     ///
     /// # Errors
     /// As [`issue_access`](Self::issue_access); [`JwtError::Store`] when recording the
-    /// refresh token fails.
+    /// refresh token (or loading the user) fails; with [`with_users`](Self::with_users),
+    /// [`JwtError::UserInactive`] when `subject` is no active user;
+    /// [`JwtError::Config`] without [`with_users`](Self::with_users) or
+    /// [`without_user_check`](Self::without_user_check).
     pub async fn issue_pair(&self, subject: &str) -> Result<TokenPair, JwtError> {
-        self.issue_in_family(subject, random_id(), self.clock.now())
-            .await
+        let hash = match self.users()? {
+            Some(users) => Some(users.hash(subject).await?),
+            None => None,
+        };
+        let now = self.clock.now();
+        let (pair, record) =
+            self.pair_in_family(subject, random_id(), now.timestamp(), hash, now)?;
+        self.store.insert(&record, now).await?;
+        Ok(pair)
     }
 
-    async fn issue_in_family(
+    /// A new pair in `family`, and the record of its refresh token (not stored yet).
+    fn pair_in_family(
         &self,
         subject: &str,
         family: String,
+        auth_time: i64,
+        hash: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<TokenPair, JwtError> {
+    ) -> Result<(TokenPair, RefreshRecord), JwtError> {
         let at = now.timestamp();
         let access = self.claims(
             subject,
@@ -359,7 +477,7 @@ impl Jwt {
             None,
             Map::new(),
         )?;
-        let refresh = self.claims(
+        let mut refresh = self.claims(
             subject,
             REFRESH,
             self.config.refresh_ttl,
@@ -367,6 +485,14 @@ impl Jwt {
             Some(family.clone()),
             Map::new(),
         )?;
+        // Rotation renews the token's lifetime, never the family's.
+        refresh.exp = refresh
+            .exp
+            .min(auth_time.saturating_add(seconds(self.config.family_ttl)));
+        refresh.extra.insert(AUTH_TIME.to_owned(), auth_time.into());
+        if let Some(hash) = hash {
+            refresh.extra.insert(AUTH_HASH.to_owned(), hash.into());
+        }
         let access_token = token::sign(&self.keys, &access)?;
         let refresh_token = token::sign(&self.keys, &refresh)?;
         let record = RefreshRecord {
@@ -376,13 +502,13 @@ impl Jwt {
             expires_at: DateTime::from_timestamp(refresh.exp, 0)
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
         };
-        self.store.insert(&record, now).await?;
-        Ok(TokenPair {
+        let pair = TokenPair {
             access_token,
             refresh_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.config.access_ttl.as_secs(),
-        })
+        };
+        Ok((pair, record))
     }
 
     fn verify_typed(&self, token: &str, typ: &'static str, now: i64) -> Result<Claims, JwtError> {
@@ -454,20 +580,72 @@ impl Jwt {
 
     /// Exchanges a refresh token for a new pair in the same family, consuming it.
     ///
+    /// In order: the token must verify; its family must be younger than
+    /// [`JwtConfig::family_ttl`] (from its `auth_time`); with
+    /// [`with_users`](Self::with_users), its user must still be active with the same
+    /// password (else the family is revoked); then the store consumes it atomically.
+    /// The user is checked before the token is consumed, so a failing user store leaves
+    /// the token usable for a retry.
+    ///
     /// # Errors
     /// The verification errors of [`verify_refresh`](Self::verify_refresh);
-    /// [`JwtError::RefreshReused`] when the token was already exchanged (its family is
-    /// then revoked), [`JwtError::RefreshRevoked`] when its family was revoked,
+    /// [`JwtError::FamilyExpired`] past the family's lifetime;
+    /// [`JwtError::UserInactive`] or [`JwtError::PasswordChanged`] (the family is then
+    /// revoked); [`JwtError::RefreshReused`] when the token was already exchanged (its
+    /// family is then revoked), unless within [`JwtConfig::reuse_grace`] of that
+    /// exchange: [`JwtError::RefreshRaced`], family kept;
+    /// [`JwtError::RefreshRevoked`] when its family was revoked,
     /// [`JwtError::RefreshUnknown`] when the store does not know it,
-    /// [`JwtError::Store`] when the store fails.
+    /// [`JwtError::Store`] when the store or the user loader fails,
+    /// [`JwtError::Config`] without [`with_users`](Self::with_users) or
+    /// [`without_user_check`](Self::without_user_check).
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, JwtError> {
+        let users = self.users()?;
         let now = self.clock.now();
         let claims = self.verify_typed(refresh_token, REFRESH, now.timestamp())?;
-        let jti = claims.jti.ok_or(JwtError::MissingClaim { claim: "jti" })?;
+        let jti = claims
+            .jti
+            .clone()
+            .ok_or(JwtError::MissingClaim { claim: "jti" })?;
         let family = claims
             .family
+            .clone()
             .ok_or(JwtError::MissingClaim { claim: "fam" })?;
-        match self.store.consume(&jti, now).await? {
+        let auth_time = match claims.extra.get(AUTH_TIME) {
+            None => return Err(JwtError::MissingClaim { claim: AUTH_TIME }),
+            Some(value) => value.as_i64().ok_or_else(|| JwtError::InvalidClaim {
+                claim: AUTH_TIME.to_owned(),
+            })?,
+        };
+        if now.timestamp() >= auth_time.saturating_add(seconds(self.config.family_ttl)) {
+            return Err(JwtError::FamilyExpired);
+        }
+        let hash = match users {
+            None => None,
+            Some(users) => {
+                let presented = match claims.extra.get(AUTH_HASH) {
+                    None => return Err(JwtError::MissingClaim { claim: AUTH_HASH }),
+                    Some(value) => value.as_str().ok_or_else(|| JwtError::InvalidClaim {
+                        claim: AUTH_HASH.to_owned(),
+                    })?,
+                };
+                match users.check(&claims.sub, presented).await {
+                    Ok(hash) => Some(hash),
+                    Err(error) if error.is_token_error() => {
+                        self.store.revoke_family(&family).await?;
+                        tracing::info!(%family, %error, "refresh refused; family revoked");
+                        return Err(error);
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        };
+        // The successor is made first, then the store consumes the token and records
+        // the successor in one atomic step: no failure between the two can leave a
+        // consumed token without a successor (whose retry would look like a replay).
+        let (pair, successor) =
+            self.pair_in_family(&claims.sub, family.clone(), auth_time, hash, now)?;
+        match self.store.rotate(&jti, &successor, now).await? {
             Consumed::Fresh {
                 family: stored,
                 subject,
@@ -475,9 +653,20 @@ impl Jwt {
                 if stored != family || subject != claims.sub {
                     return Err(JwtError::RefreshUnknown);
                 }
-                self.issue_in_family(&subject, family, now).await
+                Ok(pair)
             }
-            Consumed::AlreadyUsed { family: stored } => {
+            Consumed::AlreadyUsed {
+                family: stored,
+                used_at,
+            } => {
+                let grace = chrono::Duration::from_std(self.config.reuse_grace)
+                    .unwrap_or(chrono::Duration::MAX);
+                if !self.config.reuse_grace.is_zero()
+                    && used_at.is_some_and(|at| (now - at).abs() <= grace)
+                {
+                    tracing::debug!(family = %stored, "refresh token presented twice in the grace window");
+                    return Err(JwtError::RefreshRaced);
+                }
                 self.store.revoke_family(&stored).await?;
                 tracing::warn!(family = %stored, "refresh token reused; family revoked");
                 Err(JwtError::RefreshReused)
@@ -509,8 +698,9 @@ impl Jwt {
         self.store.revoke_family(family).await
     }
 
-    /// Revokes every refresh-token family of `subject` (logout everywhere, or after a
-    /// password change). Access tokens already issued live out their short lifetime.
+    /// Revokes every refresh-token family of `subject` (logout everywhere). A password
+    /// change or a deactivation needs no call with [`with_users`](Self::with_users).
+    /// Access tokens already issued live out their short lifetime.
     ///
     /// # Errors
     /// [`JwtError::Store`] when the store fails.

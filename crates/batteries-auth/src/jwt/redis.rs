@@ -27,13 +27,39 @@ return 1
 ";
 
 /// Consumes a token atomically: `KEYS[1]` the token's hash; `ARGV` now (ms), the
-/// prefix of family keys. Returns `{outcome, family, subject}`.
+/// prefix of family keys. Returns `{outcome, family, subject}`, or `{'used', family,
+/// used_at}`.
 const CONSUME: &str = r"
 local t = redis.call('HMGET', KEYS[1], 'f', 's', 'u')
 if not t[1] then return {'unknown'} end
 if redis.call('HGET', ARGV[2] .. t[1], 'r') == '1' then return {'revoked'} end
-if t[3] then return {'used', t[1]} end
+if t[3] then return {'used', t[1], t[3]} end
 redis.call('HSET', KEYS[1], 'u', ARGV[1])
+return {'fresh', t[1], t[2]}
+";
+
+/// Consumes a token and records its successor, atomically: `KEYS[1]` the token's hash,
+/// `KEYS[2..4]` the successor's token, family and subject keys; `ARGV` now (ms), the
+/// prefix of family keys, then the successor's family, subject and time to live (ms).
+/// The successor is recorded only when the token was fresh, of that family and subject.
+const ROTATE: &str = r"
+local t = redis.call('HMGET', KEYS[1], 'f', 's', 'u')
+if not t[1] then return {'unknown'} end
+if redis.call('HGET', ARGV[2] .. t[1], 'r') == '1' then return {'revoked'} end
+if t[3] then return {'used', t[1], t[3]} end
+redis.call('HSET', KEYS[1], 'u', ARGV[1])
+if t[1] == ARGV[3] and t[2] == ARGV[4] then
+  local ttl = tonumber(ARGV[5])
+  local function extend(key)
+    if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+  end
+  redis.call('HSET', KEYS[2], 'f', ARGV[3], 's', ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('HSETNX', KEYS[3], 'r', '0')
+  extend(KEYS[3])
+  redis.call('SADD', KEYS[4], ARGV[3])
+  extend(KEYS[4])
+end
 return {'fresh', t[1], t[2]}
 ";
 
@@ -80,6 +106,7 @@ pub struct RedisRefreshStore<C = ConnectionManager> {
 struct Scripts {
     insert: redis::Script,
     consume: redis::Script,
+    rotate: redis::Script,
     revoke_family: redis::Script,
     revoke_subject: redis::Script,
 }
@@ -115,6 +142,7 @@ where
             scripts: Scripts {
                 insert: redis::Script::new(INSERT),
                 consume: redis::Script::new(CONSUME),
+                rotate: redis::Script::new(ROTATE),
                 revoke_family: redis::Script::new(REVOKE_FAMILY),
                 revoke_subject: redis::Script::new(REVOKE_SUBJECT),
             },
@@ -158,6 +186,25 @@ impl<T> OrStore<T> for redis::RedisResult<T> {
     }
 }
 
+/// The outcome of the consume or rotate script.
+fn consumed(reply: Vec<String>) -> Result<Consumed, JwtError> {
+    let mut reply = reply.into_iter();
+    match (reply.next().as_deref(), reply.next(), reply.next()) {
+        (Some("unknown"), ..) => Ok(Consumed::Unknown),
+        (Some("revoked"), ..) => Ok(Consumed::FamilyRevoked),
+        (Some("used"), Some(family), used_at) => Ok(Consumed::AlreadyUsed {
+            family,
+            used_at: used_at
+                .and_then(|ms| ms.parse().ok())
+                .and_then(DateTime::from_timestamp_millis),
+        }),
+        (Some("fresh"), Some(family), Some(subject)) => Ok(Consumed::Fresh { family, subject }),
+        _ => Err(JwtError::Store(
+            "unexpected reply of the consume script".to_owned(),
+        )),
+    }
+}
+
 #[async_trait]
 impl<C> RefreshStore for RedisRefreshStore<C>
 where
@@ -194,16 +241,33 @@ where
             .invoke_async(&mut conn)
             .await
             .or_store()?;
-        let mut reply = reply.into_iter();
-        match (reply.next().as_deref(), reply.next(), reply.next()) {
-            (Some("unknown"), ..) => Ok(Consumed::Unknown),
-            (Some("revoked"), ..) => Ok(Consumed::FamilyRevoked),
-            (Some("used"), Some(family), _) => Ok(Consumed::AlreadyUsed { family }),
-            (Some("fresh"), Some(family), Some(subject)) => Ok(Consumed::Fresh { family, subject }),
-            _ => Err(JwtError::Store(
-                "unexpected reply of the consume script".to_owned(),
-            )),
-        }
+        consumed(reply)
+    }
+
+    async fn rotate(
+        &self,
+        jti: &str,
+        successor: &RefreshRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Consumed, JwtError> {
+        let ttl = (successor.expires_at - now).num_milliseconds().max(1);
+        let mut conn = self.conn.clone();
+        let reply: Vec<String> = self
+            .scripts
+            .rotate
+            .key(self.token_key(jti))
+            .key(self.token_key(&successor.jti))
+            .key(format!("{}{}", self.family_prefix(), successor.family))
+            .key(self.subject_key(&successor.subject))
+            .arg(now.timestamp_millis())
+            .arg(self.family_prefix())
+            .arg(&successor.family)
+            .arg(&successor.subject)
+            .arg(ttl)
+            .invoke_async(&mut conn)
+            .await
+            .or_store()?;
+        consumed(reply)
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {

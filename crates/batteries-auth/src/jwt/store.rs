@@ -31,10 +31,13 @@ pub enum Consumed {
         /// The token's subject.
         subject: String,
     },
-    /// The token had been used already: it was replayed. The caller revokes the family.
+    /// The token had been used already: it was replayed. The caller revokes the family
+    /// (unless the first use was within its grace window).
     AlreadyUsed {
         /// The token's family.
         family: String,
+        /// When it was first used, if the store knows.
+        used_at: Option<DateTime<Utc>>,
     },
     /// The store does not know the token.
     Unknown,
@@ -58,6 +61,28 @@ pub trait RefreshStore: Send + Sync {
     /// revoked, and says what it found.
     async fn consume(&self, jti: &str, now: DateTime<Utc>) -> Result<Consumed, JwtError>;
 
+    /// Consumes `jti` as [`consume`](Self::consume) does and, when that finds it
+    /// [`Consumed::Fresh`] in `successor`'s family and for its subject, records
+    /// `successor` as [`insert`](Self::insert) does, atomically: either both happen or
+    /// neither. The default runs the two one after the other (a failure in between
+    /// leaves the token consumed without a successor); the stores of this crate
+    /// override it with one transaction or one script.
+    async fn rotate(
+        &self,
+        jti: &str,
+        successor: &RefreshRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Consumed, JwtError> {
+        let consumed = self.consume(jti, now).await?;
+        if let Consumed::Fresh { family, subject } = &consumed
+            && *family == successor.family
+            && *subject == successor.subject
+        {
+            self.insert(successor, now).await?;
+        }
+        Ok(consumed)
+    }
+
     /// Revokes every token of `family`.
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError>;
 
@@ -77,6 +102,15 @@ impl<T: RefreshStore + ?Sized> RefreshStore for Arc<T> {
 
     async fn consume(&self, jti: &str, now: DateTime<Utc>) -> Result<Consumed, JwtError> {
         (**self).consume(jti, now).await
+    }
+
+    async fn rotate(
+        &self,
+        jti: &str,
+        successor: &RefreshRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Consumed, JwtError> {
+        (**self).rotate(jti, successor, now).await
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {

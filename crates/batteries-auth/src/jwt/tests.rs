@@ -52,6 +52,7 @@ fn ec_private_pem() -> String {
 fn jwt_with(keys: KeySet, clock: &ManualClock) -> Jwt {
     Jwt::new(keys, JwtConfig::new(ISS, AUD), MemoryRefreshStore::new())
         .unwrap()
+        .without_user_check()
         .with_clock(clock.clone())
 }
 
@@ -610,6 +611,115 @@ async fn expired_refresh_tokens_fail_and_are_cleared() {
     assert_eq!(f.jwt.clear_expired().await.unwrap(), 1);
 }
 
+#[tokio::test]
+async fn a_family_dies_at_its_absolute_lifetime_however_often_rotated() {
+    let f = Fixture::new();
+    let mut pair = f.jwt.issue_pair("42").await.unwrap();
+    let day = Duration::from_hours(24);
+    for _ in 0..2 {
+        f.clock.advance(10 * day);
+        pair = f.jwt.refresh(&pair.refresh_token).await.unwrap();
+    }
+    // Day 20: the new token expires with its family, at day 30, not at day 34.
+    let claims = f.jwt.verify_refresh(&pair.refresh_token).unwrap();
+    assert_eq!(claims.exp, T0 + 30 * 86_400);
+    assert_eq!(
+        claims.extra[AUTH_TIME],
+        json!(T0),
+        "rotation carries the login time"
+    );
+    f.clock.advance(9 * day);
+    pair = f.jwt.refresh(&pair.refresh_token).await.unwrap();
+    f.clock.advance(day);
+    assert_eq!(
+        f.jwt.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::FamilyExpired
+    );
+    // A shorter family lifetime is configurable.
+    let short = Jwt::new(
+        f.jwt.keys().clone(),
+        JwtConfig::new(ISS, AUD).with_family_ttl(Duration::from_hours(1)),
+        MemoryRefreshStore::new(),
+    )
+    .unwrap()
+    .without_user_check()
+    .with_clock(f.clock.clone());
+    let pair = short.issue_pair("42").await.unwrap();
+    f.clock.advance(Duration::from_mins(59));
+    let pair = short.refresh(&pair.refresh_token).await.unwrap();
+    f.clock.advance(Duration::from_mins(1));
+    assert_eq!(
+        short.refresh(&pair.refresh_token).await.unwrap_err(),
+        JwtError::FamilyExpired
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_without_its_login_time_is_refused() {
+    let f = Fixture::new();
+    let refresh = with(with(payload(), "typ", json!("refresh")), "fam", json!("f1"));
+    assert_eq!(
+        f.jwt.refresh(&f.sign(&refresh)).await.unwrap_err(),
+        JwtError::MissingClaim { claim: AUTH_TIME }
+    );
+    assert_eq!(
+        f.jwt
+            .refresh(&f.sign(&with(refresh, AUTH_TIME, json!("1800000000"))))
+            .await
+            .unwrap_err(),
+        JwtError::InvalidClaim {
+            claim: AUTH_TIME.to_owned()
+        }
+    );
+    for claim in [AUTH_TIME, AUTH_HASH] {
+        let mut extra = Map::new();
+        extra.insert(claim.to_owned(), json!(0));
+        assert_eq!(
+            f.jwt.issue_access("42", extra).unwrap_err(),
+            JwtError::InvalidClaim {
+                claim: claim.to_owned()
+            }
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reuse_within_the_grace_window_is_refused_without_revoking() {
+    let clock = clock();
+    let jwt = Jwt::new(
+        KeySet::new().with_key(ed_key("ed")),
+        JwtConfig::new(ISS, AUD).with_reuse_grace(Duration::from_secs(5)),
+        MemoryRefreshStore::new(),
+    )
+    .unwrap()
+    .without_user_check()
+    .with_clock(clock.clone());
+    let first = jwt.issue_pair("42").await.unwrap();
+    let second = jwt.refresh(&first.refresh_token).await.unwrap();
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        jwt.refresh(&first.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRaced
+    );
+    // The family lives: the winner's token rotates.
+    let third = jwt.refresh(&second.refresh_token).await.unwrap();
+    // Past the window a reuse is a replay again.
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(
+        jwt.refresh(&second.refresh_token).await.unwrap_err(),
+        JwtError::RefreshReused
+    );
+    assert_eq!(
+        jwt.refresh(&third.refresh_token).await.unwrap_err(),
+        JwtError::RefreshRevoked
+    );
+    assert_eq!(
+        JwtConfig::new(ISS, AUD).reuse_grace,
+        Duration::ZERO,
+        "off by default"
+    );
+}
+
 /// A store that always fails.
 struct BrokenStore;
 
@@ -635,7 +745,25 @@ impl RefreshStore for BrokenStore {
 #[tokio::test]
 async fn store_failures_are_store_errors_and_access_needs_no_store() {
     let keys = KeySet::new().with_key(ed_key("ed"));
-    let jwt = Jwt::new(keys, JwtConfig::new(ISS, AUD), BrokenStore).unwrap();
+    let unset = Jwt::new(
+        keys.clone(),
+        JwtConfig::new(ISS, AUD),
+        MemoryRefreshStore::new(),
+    )
+    .unwrap();
+    // Without a word on users, refresh tokens are neither issued nor refreshed.
+    assert!(matches!(
+        unset.issue_pair("42").await,
+        Err(JwtError::Config(_))
+    ));
+    assert!(matches!(
+        unset.refresh("x.y.z").await,
+        Err(JwtError::Config(_))
+    ));
+    assert!(!JwtError::Config("").is_token_error());
+    let jwt = Jwt::new(keys, JwtConfig::new(ISS, AUD), BrokenStore)
+        .unwrap()
+        .without_user_check();
     assert!(matches!(
         jwt.issue_pair("42").await,
         Err(JwtError::Store(_))

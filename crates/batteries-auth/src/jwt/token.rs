@@ -18,8 +18,18 @@ use super::{JwtError, KeySet};
 pub(super) const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// Claims this module sets itself, which extra claims may not overwrite.
-pub(super) const REGISTERED: [&str; 9] = [
-    "sub", "iss", "aud", "exp", "nbf", "iat", "jti", "typ", "fam",
+pub(super) const REGISTERED: [&str; 11] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "typ",
+    "fam",
+    super::AUTH_TIME,
+    super::AUTH_HASH,
 ];
 
 /// The claims of a verified token.

@@ -73,10 +73,9 @@ struct Identity {
 
 /// The request's user, or anonymous: Django's `request.user`.
 ///
-/// The auth layer puts one in every request's extensions. A session login loads the
-/// user at once (to check the session auth hash); a bearer token only carries the
-/// user's primary key, and the user and permissions are loaded on first use, so an
-/// API handler that needs only [`CurrentUser::pk`] costs no query.
+/// The auth layer puts one in every request's extensions. The user is loaded at once,
+/// for a session login (to check the session auth hash) as for a bearer token (whose
+/// user must still exist and be active); permissions are loaded on first use.
 #[derive(Clone)]
 pub struct CurrentUser {
     identity: Option<Arc<Identity>>,
@@ -123,18 +122,6 @@ impl CurrentUser {
         }
     }
 
-    pub(crate) fn lazy(pk: String, method: AuthMethod, loader: Arc<dyn ErasedLoader>) -> Self {
-        Self {
-            identity: Some(Arc::new(Identity {
-                pk,
-                method,
-                loader,
-                user: OnceCell::new(),
-                permissions: OnceCell::new(),
-            })),
-        }
-    }
-
     /// Whether a user is logged in (Django's `is_authenticated`).
     pub fn is_authenticated(&self) -> bool {
         self.identity.is_some()
@@ -161,8 +148,8 @@ impl CurrentUser {
         Ok(user.as_ref())
     }
 
-    /// The user. `None` for anonymous, and for a bearer token whose user has since been
-    /// deleted or deactivated.
+    /// The user; `None` for anonymous (a request whose token or session names a deleted
+    /// or inactive user never gets this far).
     ///
     /// # Errors
     /// The user could not be loaded.

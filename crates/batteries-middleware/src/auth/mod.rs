@@ -3,9 +3,11 @@
 //! [`AuthLayer`] puts a [`CurrentUser`] in every request's extensions:
 //!
 //! - with an `Authorization: Bearer <token>` header, the token decides: a token that
-//!   verifies gives its subject (the user's primary key); any other token is answered
-//!   with a plain `401` (`WWW-Authenticate: Bearer error="invalid_token"`), whatever was
-//!   wrong with it;
+//!   verifies gives its subject (the user's primary key), whose user is then loaded and
+//!   must exist and be active; any other token, or a token whose user is gone or
+//!   inactive, is answered with a plain `401` (`WWW-Authenticate: Bearer
+//!   error="invalid_token"`), whatever was wrong with it. A failing user store is a
+//!   `503`, never an anonymous request;
 //! - otherwise the [`Session`] (from the session layer, which must run first) decides,
 //!   as Django's `get_user()` does: the user must still exist, be active and have the
 //!   password the session was opened with;
@@ -149,28 +151,42 @@ impl Authentication {
         &self.inner.secret
     }
 
-    /// The user of an `Authorization: Bearer` request, decided without waiting: `None`
-    /// when the request carries no bearer token or no verifier is configured (then the
-    /// session decides, see [`Authentication::resolve`]).
+    /// The user of an `Authorization: Bearer` request: `None` when the request carries
+    /// no bearer token or no verifier is configured (then the session decides, see
+    /// [`Authentication::resolve`]). The token's user is loaded: a token is worth only
+    /// as much as its user, who must still exist and be active.
     ///
     /// # Errors
-    /// [`AuthRejection::InvalidToken`] for a token that does not verify.
-    pub fn resolve_bearer(
+    /// [`AuthRejection::InvalidToken`] for a token that does not verify or whose user is
+    /// gone or inactive; [`AuthRejection::Unavailable`] when the loader fails.
+    pub async fn resolve_bearer(
         &self,
         headers: &HeaderMap,
     ) -> Option<Result<CurrentUser, AuthRejection>> {
         let (Some(token), Some(verifier)) = (bearer_token(headers), &self.inner.bearer) else {
             return None;
         };
-        Some(match verifier.verify(token) {
-            Ok(pk) => Ok(CurrentUser::lazy(
+        let pk = match verifier.verify(token) {
+            Ok(pk) => pk,
+            Err(error) => {
+                tracing::debug!(%error, "bearer token refused");
+                return Some(Err(AuthRejection::InvalidToken));
+            }
+        };
+        Some(match self.inner.loader.load_user(pk.clone()).await {
+            Ok(Some(user)) if user.user.is_active() => Ok(CurrentUser::loaded(
                 pk,
                 AuthMethod::Bearer,
                 self.inner.loader.clone(),
+                user,
             )),
-            Err(error) => {
-                tracing::debug!(%error, "bearer token refused");
+            Ok(_) => {
+                tracing::debug!("bearer token of a missing or inactive user refused");
                 Err(AuthRejection::InvalidToken)
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not load the bearer token's user");
+                Err(AuthRejection::Unavailable(error.to_string()))
             }
         })
     }
@@ -184,7 +200,7 @@ impl Authentication {
         headers: &HeaderMap,
         session: Option<&Session>,
     ) -> Result<CurrentUser, AuthRejection> {
-        if let Some(bearer) = self.resolve_bearer(headers) {
+        if let Some(bearer) = self.resolve_bearer(headers).await {
             return bearer;
         }
         let Some(session) = session else {
@@ -317,13 +333,44 @@ mod jwt_tests {
         .expect("jwt")
     }
 
-    async fn whoami(verifier: impl BearerVerifier, token: &str) -> (StatusCode, String) {
+    /// A database with Django's auth tables and the users `ada` (id 1, active) and
+    /// `bob` (id 2, inactive).
+    async fn users_db() -> sea_orm::DatabaseConnection {
+        use sea_orm_migration::SchemaManager;
         let db = batteries_orm::db::connect("sqlite::memory:")
             .await
             .expect("db");
+        for migration in batteries_auth::migrations::migrations().into_migrations() {
+            migration
+                .up(&SchemaManager::new(&db))
+                .await
+                .expect("migration");
+        }
+        let users = batteries_auth::UserManager::new();
+        users
+            .create_user(&db, "ada", None, Some("ada's long password"))
+            .await
+            .expect("ada");
+        let bob = users
+            .create_user(&db, "bob", None, Some("bob's long password"))
+            .await
+            .expect("bob");
+        let mut bob: batteries_auth::entities::user::ActiveModel = bob.into();
+        bob.is_active = sea_orm::ActiveValue::Set(false);
+        sea_orm::ActiveModelTrait::update(bob, &db)
+            .await
+            .expect("deactivate bob");
+        db
+    }
+
+    async fn whoami(
+        db: &sea_orm::DatabaseConnection,
+        verifier: impl BearerVerifier,
+        token: &str,
+    ) -> (StatusCode, String) {
         let secret = SessionSecret::new("a secret key of at least 32 bytes!!").expect("secret");
         let app = ServiceBuilder::new()
-            .layer(AuthLayer::new(ModelBackend::new(db), secret).with_bearer(verifier))
+            .layer(AuthLayer::new(ModelBackend::new(db.clone()), secret).with_bearer(verifier))
             .service_fn(|req: Request<String>| async move {
                 let user = req
                     .extensions()
@@ -342,16 +389,17 @@ mod jwt_tests {
 
     #[tokio::test]
     async fn an_external_issuers_tokens_are_accepted_by_its_jwks() {
+        let db = users_db().await;
         let idp = issuer("idp-1", "https://idp.example");
         let jwks = serde_json::to_string(&idp.jwks()).expect("jwks");
         let external =
             || ExternalIssuer::new(&jwks, "https://idp.example", "our-api", &[Algorithm::EdDSA]);
         let token = idp
-            .issue_access("42", serde_json::Map::new())
+            .issue_access("1", serde_json::Map::new())
             .expect("token");
         assert_eq!(
-            whoami(external().expect("issuer"), &token).await,
-            (StatusCode::OK, "42".to_owned())
+            whoami(&db, external().expect("issuer"), &token).await,
+            (StatusCode::OK, "1".to_owned())
         );
 
         // Same kid, another key (an impostor): refused.
@@ -360,7 +408,7 @@ mod jwt_tests {
             .issue_access("1", serde_json::Map::new())
             .expect("token");
         assert_eq!(
-            whoami(external().expect("issuer"), &forged).await.0,
+            whoami(&db, external().expect("issuer"), &forged).await.0,
             StatusCode::UNAUTHORIZED
         );
         // The right key but another issuer name: refused.
@@ -371,6 +419,33 @@ mod jwt_tests {
             &[Algorithm::EdDSA],
         )
         .expect("issuer");
-        assert_eq!(whoami(other, &token).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(whoami(&db, other, &token).await.0, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_is_worth_only_as_much_as_its_user() {
+        let db = users_db().await;
+        let jwt = issuer("k1", "https://us.example");
+        let token = |sub: &str| {
+            jwt.issue_access(sub, serde_json::Map::new())
+                .expect("token")
+        };
+        assert_eq!(
+            whoami(&db, jwt.clone(), &token("1")).await,
+            (StatusCode::OK, "1".to_owned())
+        );
+        // Inactive, never existed, not even a primary key: 401, never a user.
+        for sub in ["2", "999", "ada"] {
+            let (status, body) = whoami(&db, jwt.clone(), &token(sub)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{sub}");
+            assert!(!body.contains(sub), "{body}");
+        }
+        // The user store fails: 503, never anonymous, never the token's subject.
+        sea_orm::ConnectionTrait::execute_unprepared(&db, "DROP TABLE auth_user")
+            .await
+            .expect("drop");
+        let (status, body) = whoami(&db, jwt.clone(), &token("1")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!body.contains("auth_user"), "{body}");
     }
 }

@@ -4,7 +4,6 @@ use std::task::{Context, Poll};
 
 use batteries_auth::UserLoader;
 use batteries_auth::sessions::{Session, SessionSecret};
-use futures_util::future::Either;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -89,31 +88,17 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Either<S::Future, BoxFuture<Result<Response<ResBody>, S::Error>>>;
+    type Future = BoxFuture<Result<Response<ResBody>, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // A bearer token is verified without waiting (no store): call the inner service
-        // directly, without boxing a future or cloning the service.
-        match self.auth.resolve_bearer(request.headers()) {
-            Some(Ok(user)) => {
-                request.extensions_mut().insert(user);
-                request.extensions_mut().insert(self.auth.clone());
-                return Either::Left(self.inner.call(request));
-            }
-            Some(Err(rejection)) => {
-                let response = rejection_response(&rejection);
-                return Either::Right(Box::pin(async move { Ok(response) }));
-            }
-            None => {}
-        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
-        Either::Right(Box::pin(async move {
+        Box::pin(async move {
             let session = request.extensions().get::<Session>().cloned();
             match auth.resolve(request.headers(), session.as_ref()).await {
                 Ok(user) => {
@@ -123,6 +108,6 @@ where
                 }
                 Err(rejection) => Ok(rejection_response(&rejection)),
             }
-        }))
+        })
     }
 }

@@ -190,6 +190,17 @@ mod tests {
         let db = batteries_orm::db::connect("sqlite::memory:")
             .await
             .expect("db");
+        // The bearer token's user (id 1) must exist and be active.
+        for migration in batteries_auth::migrations::migrations().into_migrations() {
+            migration
+                .up(&sea_orm_migration::SchemaManager::new(&db))
+                .await
+                .expect("migration");
+        }
+        batteries_auth::UserManager::new()
+            .create_user(&db, "ada", None, Some("ada's long password"))
+            .await
+            .expect("user");
         let secret =
             batteries_auth::sessions::SessionSecret::new("a secret of at least 32 bytes!!!")
                 .expect("secret");
