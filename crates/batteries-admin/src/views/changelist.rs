@@ -746,12 +746,19 @@ impl View<'_> {
                 return unavailable();
             }
         };
+        // The posted values by name (the first of each, as `form_value` reads them),
+        // looked up in constant time: a big post costs one pass, not one per field.
+        let mut by_name: HashMap<&str, &str> = HashMap::with_capacity(form.len());
+        for (k, v) in &form {
+            by_name.entry(k.as_str()).or_insert(v.as_str());
+        }
+        let posted = |name: &str| by_name.get(name).map(|v| (*v).to_owned());
         let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
         let mut non_field = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut edits: Vec<RowEdit<'_>> = Vec::new();
         for k in 0..total {
-            let Some(pk) = form_value(&form, &format!("form-{k}-id")) else {
+            let Some(pk) = posted(&format!("form-{k}-id")) else {
                 return bad(format!("form-{k}-id is missing; nothing was saved.")).await;
             };
             let Some(row) = page.rows.iter().find(|r| r.pk == pk) else {
@@ -771,7 +778,7 @@ impl View<'_> {
             let mut values = Vec::new();
             for &i in &info.list_editable {
                 let field = &info.fields[i];
-                let raw = form_value(&form, &format!("form-{k}-{}", field.name));
+                let raw = posted(&format!("form-{k}-{}", field.name));
                 match field.parse_form(raw.as_deref()) {
                     Ok(Some(v)) => values.push((i, v)),
                     Ok(None) => {}
