@@ -296,15 +296,15 @@ impl<E: EntityTrait> FilterSet<E> {
     }
 
     /// Page size when `per_page` is absent (default 20; from 1 to
-    /// [`MAX_PER_PAGE`](crate::paginate::MAX_PER_PAGE)).
+    /// [`MAX_PER_PAGE`]).
     pub fn default_per_page(mut self, n: u64) -> Self {
         self.default_per_page = n.clamp(1, MAX_PER_PAGE);
         self
     }
 
     /// Largest `per_page` a client may ask for (default 100; from 1 to
-    /// [`MAX_PER_PAGE`](crate::paginate::MAX_PER_PAGE)). The `page` a client may ask
-    /// for is at most [`MAX_PAGE`](crate::paginate::MAX_PAGE), so that the offset
+    /// [`MAX_PER_PAGE`]). The `page` a client may ask
+    /// for is at most [`MAX_PAGE`], so that the offset
     /// always fits the database's integer.
     pub fn max_per_page(mut self, n: u64) -> Self {
         self.max_per_page = n.clamp(1, MAX_PER_PAGE);
