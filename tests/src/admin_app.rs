@@ -358,7 +358,11 @@ pub fn site_with(hooks: &impl Decorate) -> AdminSite {
                 )
                 .save_as(true)
                 .many_to_many(
-                    ManyToMany::<book_tags::Entity, tag::Entity>::new("tags").filter_horizontal(),
+                    ManyToMany::<book_tags::Entity, tag::Entity>::new("tags")
+                        // Named by the field itself (the tag's admin names them the
+                        // same way): the delete and read-only pages then ask the field.
+                        .display(|t| t.name.clone())
+                        .filter_horizontal(),
                 )
                 .on_save(|book, change| {
                     if change {

@@ -44,7 +44,7 @@ fn denied_fields(names: &[String]) -> Response<AdminBody> {
 }
 
 /// The last page the API serves: beyond it offsets would not fit every backend.
-pub(crate) const MAX_PAGE: u64 = 2_147_483_647;
+pub(crate) const MAX_PAGE: u64 = batteries_orm::paginate::MAX_PAGE;
 
 /// The Unix times a MySQL `TIMESTAMP` holds.
 pub(crate) const MYSQL_TIMESTAMP: std::ops::RangeInclusive<i64> = 1..=2_147_483_647;
@@ -261,6 +261,10 @@ impl Api<'_> {
             Err(ListError::Query(message)) => return error(StatusCode::BAD_REQUEST, &message),
             Err(ListError::Db(_)) => return unavailable(),
         };
+        // A page past the last one is a 404, as in Django and DRF.
+        if let Some(message) = page.past_end() {
+            return error(StatusCode::NOT_FOUND, &message);
+        }
         // Rows the object hook hides are left out (the count stays the query's).
         if reg.model.has_object_hooks() {
             page.rows.retain(|row| may(self.staff, reg, row, "view"));

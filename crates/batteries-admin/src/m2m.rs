@@ -243,6 +243,15 @@ pub(crate) struct M2mMeta {
     pub(crate) superuser_only: bool,
 }
 
+/// Which targets [`M2mField::own_choices`] names.
+#[derive(Debug)]
+pub(crate) enum Choices {
+    /// Exactly these keys.
+    Only(Vec<Value>),
+    /// The first `n` by key (a small, fixed cap).
+    First(u64),
+}
+
 /// A many-to-many field with its types erased.
 #[async_trait]
 pub(crate) trait M2mField: fmt::Debug + Send + Sync {
@@ -262,13 +271,13 @@ pub(crate) trait M2mField: fmt::Debug + Send + Sync {
         ids: &[Value],
     ) -> Result<Option<String>, DbErr>;
 
-    /// `(key, name)` of up to `limit` targets, for a target with no registered admin or
-    /// when this field names them itself. `None` when the registered admin should.
+    /// `(key, name)` of the targets `only` (all of them), or of the first `limit`
+    /// targets, for a target with no registered admin or when this field names them
+    /// itself. `None` when the registered admin should.
     async fn own_choices(
         &self,
         db: &DatabaseConnection,
-        only: Option<Vec<Value>>,
-        limit: u64,
+        which: Choices,
         registered: bool,
     ) -> Result<Option<Vec<(String, String)>>, DbErr>;
 
@@ -540,25 +549,20 @@ where
     async fn own_choices(
         &self,
         db: &DatabaseConnection,
-        only: Option<Vec<Value>>,
-        limit: u64,
+        which: Choices,
         registered: bool,
     ) -> Result<Option<Vec<(String, String)>>, DbErr> {
         if registered && self.display.is_none() {
             return Ok(None);
         }
-        let mut select = T::find();
-        if let Some(values) = only {
-            if values.is_empty() {
-                return Ok(Some(Vec::new()));
-            }
-            select = select.filter(self.target_key.is_in(values));
-        }
-        let rows = select
-            .order_by_asc(self.target_key)
-            .limit(limit)
-            .all(db)
-            .await?;
+        let select = T::find().order_by_asc(self.target_key);
+        // The listed rows need no LIMIT (there are as many as keys); the first `n` do.
+        let select = match which {
+            Choices::Only(values) if values.is_empty() => return Ok(Some(Vec::new())),
+            Choices::Only(values) => select.filter(self.target_key.is_in(values)),
+            Choices::First(n) => select.limit(n),
+        };
+        let rows = select.all(db).await?;
         Ok(Some(
             rows.iter()
                 .map(|m| (pk_string(&m.get(self.target_key)), self.target_name(m)))
@@ -664,7 +668,7 @@ async fn names(
 ) -> Result<HashMap<String, String>, DbErr> {
     let target = inner.by_table(&m.meta().target_table);
     if let Some(own) = m
-        .own_choices(&inner.db, Some(values.clone()), u64::MAX, target.is_some())
+        .own_choices(&inner.db, Choices::Only(values.clone()), target.is_some())
         .await?
     {
         return Ok(own.into_iter().collect());
@@ -683,7 +687,7 @@ async fn choices(
 ) -> Result<Vec<(String, String)>, DbErr> {
     let target = inner.by_table(&m.meta().target_table);
     if let Some(own) = m
-        .own_choices(&inner.db, None, limit, target.is_some())
+        .own_choices(&inner.db, Choices::First(limit), target.is_some())
         .await?
     {
         return Ok(own);

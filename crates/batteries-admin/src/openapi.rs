@@ -394,7 +394,8 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 "200": {"description": "A page of rows.", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}Page")}}}},
                 "400": error_response("The query string names an unknown field or holds a bad value."),
                 "401": error_response("Not logged in as active staff."),
-                "403": error_response("Permission denied.")
+                "403": error_response("Permission denied."),
+                "404": error_response("The page is past the last one.")
             }
         }));
         if has_perm(staff, info, "add") {

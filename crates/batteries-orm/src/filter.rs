@@ -18,7 +18,7 @@
 //! | `rating__isnull=true` | `IS NULL` / `IS NOT NULL` |
 //! | `search=rust async` | every word in one of the search fields (ignoring case) |
 //! | `ordering=-created,title` | order; `-` for descending |
-//! | `page=2&per_page=20` | offset pagination (see [`crate::paginate`]) |
+//! | `page=2&per_page=20` | offset pagination (see [`crate::paginate`]); `page` from 1 to 2,147,483,647 |
 //! | `cursor=...` | keyset pagination (see [`crate::keyset`]) |
 //!
 //! ```
@@ -68,6 +68,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::error::FilterError;
+use crate::paginate::{MAX_PAGE, MAX_PER_PAGE};
 use crate::value::{Kind, truncate};
 
 /// The most parameters a query string may carry.
@@ -294,15 +295,19 @@ impl<E: EntityTrait> FilterSet<E> {
         self
     }
 
-    /// Page size when `per_page` is absent (default 20).
+    /// Page size when `per_page` is absent (default 20; from 1 to
+    /// [`MAX_PER_PAGE`]).
     pub fn default_per_page(mut self, n: u64) -> Self {
-        self.default_per_page = Ord::max(n, 1);
+        self.default_per_page = n.clamp(1, MAX_PER_PAGE);
         self
     }
 
-    /// Largest `per_page` a client may ask for (default 100).
+    /// Largest `per_page` a client may ask for (default 100; from 1 to
+    /// [`MAX_PER_PAGE`]). The `page` a client may ask
+    /// for is at most [`MAX_PAGE`], so that the offset
+    /// always fits the database's integer.
     pub fn max_per_page(mut self, n: u64) -> Self {
-        self.max_per_page = Ord::max(n, 1);
+        self.max_per_page = n.clamp(1, MAX_PER_PAGE);
         self
     }
 
@@ -374,7 +379,7 @@ impl<E: EntityTrait> FilterSet<E> {
             let (key, value) = (key.as_ref(), value.as_ref());
             match key {
                 "ordering" => params.ordering = Some(self.parse_ordering(value)?),
-                "page" => params.page = parse_positive("page", value, u64::MAX)?,
+                "page" => params.page = parse_positive("page", value, MAX_PAGE)?,
                 "per_page" => {
                     params.per_page = parse_positive("per_page", value, self.max_per_page)?;
                 }
@@ -513,11 +518,7 @@ fn parse_positive(param: &'static str, value: &str, max: u64) -> Result<u64, Fil
         _ => Err(FilterError::InvalidPage {
             param,
             value: truncate(value),
-            expected: if max == u64::MAX {
-                "expected a positive integer".into()
-            } else {
-                format!("expected an integer from 1 to {max}")
-            },
+            expected: format!("expected an integer from 1 to {max}"),
         }),
     }
 }

@@ -67,6 +67,7 @@ use sha2::Sha256;
 
 use crate::error::{CursorError, Error, Result};
 use crate::filter::QueryParams;
+use crate::paginate::{MAX_PER_PAGE, check_bound};
 use crate::value::{Kind, to_json_exact};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -187,9 +188,11 @@ impl Keyset {
     /// ordering); a cursor is only accepted with the fingerprint it was made with.
     ///
     /// # Errors
-    /// [`Error::InvalidCursor`] for a cursor that is forged, damaged, expired or from
-    /// another listing; [`Error::KeysetOrdering`] when the ordering has a nullable
-    /// column; [`Error::Db`] when the query fails.
+    /// [`Error::Filter`] with [`crate::FilterError::InvalidPage`] when `per_page` is
+    /// above [`MAX_PER_PAGE`] (`0` is read as `1`); [`Error::InvalidCursor`] for a
+    /// cursor that is forged, damaged, expired or from another listing;
+    /// [`Error::KeysetOrdering`] when the ordering has a nullable column; [`Error::Db`]
+    /// when the query fails.
     pub async fn page<E, C>(
         &self,
         db: &C,
@@ -204,6 +207,8 @@ impl Keyset {
         E::Model: FromQueryResult + Send + Sync,
         C: ConnectionTrait,
     {
+        // At most 2^31 - 1: the limit below (one row more) fits any backend's integer.
+        let per_page = check_bound("per_page", per_page, MAX_PER_PAGE)?;
         let order = unique_order::<E>(order);
         if let Some((column, _)) = order.iter().find(|(c, _)| c.def().is_null()) {
             return Err(Error::KeysetOrdering(format!(
@@ -230,7 +235,6 @@ impl Keyset {
         for (column, dir) in &order {
             select = select.order_by(*column, dir.clone());
         }
-        let per_page = Ord::max(per_page, 1);
         let mut items = select.limit(per_page + 1).all(db).await?;
         let has_next = items.len() as u64 > per_page;
         items.truncate(per_page as usize);

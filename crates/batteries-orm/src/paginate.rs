@@ -5,6 +5,13 @@
 //! it, the total is the query planner's estimate on PostgreSQL and MySQL, or the proven
 //! lower bound on SQLite, and [`Total`] says which. No unbounded `COUNT(*)` ever runs.
 //!
+//! Page numbers and sizes are bounded: each is at most [`MAX_PAGE`] / [`MAX_PER_PAGE`]
+//! (2,147,483,647), so the `OFFSET` and `LIMIT` that reach SQL stay below 2⁶² and fit the
+//! signed 64-bit integer every backend binds them as. A larger number is refused with
+//! [`FilterError::InvalidPage`] (a `400` at the edge), never sent to the database. A
+//! page past the last one comes back empty; [`Page::is_past_end`] says so, and the
+//! handlers we ship answer it with `404`, as Django's `Paginator.page` does.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_orm::Result<()> {
 //! # use sea_orm::{entity::prelude::*, ConnectionTrait, Schema, Set};
@@ -44,8 +51,33 @@ use sea_orm::{
 };
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use crate::error::Result;
+use crate::error::{Error, FilterError, Result};
 use crate::filter::QueryParams;
+
+/// The largest page number [`Paginator::page`] and [`crate::filter::FilterSet::parse`]
+/// accept (`i32::MAX`).
+pub const MAX_PAGE: u64 = 2_147_483_647;
+
+/// The largest page size [`Paginator::page`] and [`crate::keyset::Keyset::page`] accept
+/// (`i32::MAX`); [`crate::filter::FilterSet::max_per_page`] is clamped to it. With
+/// [`MAX_PAGE`] it keeps `(page - 1) * per_page + per_page + 1` below `i64::MAX`.
+pub const MAX_PER_PAGE: u64 = 2_147_483_647;
+
+/// The largest count limit: the bounded count asks for one row more, which must still
+/// fit a signed 64-bit `LIMIT`.
+const MAX_COUNT_LIMIT: u64 = i64::MAX as u64 - 1;
+
+/// Checks a page number or size against its bound (`0` is read as `1`).
+pub(crate) fn check_bound(param: &'static str, n: u64, max: u64) -> Result<u64> {
+    if n > max {
+        return Err(Error::Filter(FilterError::InvalidPage {
+            param,
+            value: n.to_string(),
+            expected: format!("expected an integer from 1 to {max}"),
+        }));
+    }
+    Ok(n.max(1))
+}
 
 /// How many rows a listing has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +145,22 @@ impl<T> Page<T> {
         self.total.value().div_ceil(self.per_page.max(1)).max(1)
     }
 
+    /// Whether this page lies past the last one: no rows, and not the first page (the
+    /// first page of an empty listing is a real, empty page). Django's `Paginator.page`
+    /// raises `EmptyPage` here and its views answer `404`; do the same.
+    ///
+    /// ```
+    /// # use batteries_orm::paginate::{Page, Total};
+    /// # fn check(page: &Page<()>) {
+    /// if page.is_past_end() {
+    ///     // answer 404: "page 9 is past the last page (3)"
+    /// }
+    /// # }
+    /// ```
+    pub fn is_past_end(&self) -> bool {
+        self.items.is_empty() && self.number > 1
+    }
+
     /// Transforms the items, keeping the page's numbers.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
@@ -161,17 +209,48 @@ impl Paginator {
         }
     }
 
-    /// Count exactly up to `limit` rows; beyond it, estimate.
+    /// Count exactly up to `limit` rows; beyond it, estimate. (`limit` is capped at
+    /// `i64::MAX - 1`, the most a `LIMIT` can carry.)
     pub fn count_limit(mut self, limit: u64) -> Self {
-        self.count_limit = limit;
+        self.count_limit = limit.min(MAX_COUNT_LIMIT);
         self
     }
 
     /// Fetches page `number` (1-based) of `per_page` rows of `select`, which should be
-    /// ordered (pages of an unordered query may overlap).
+    /// ordered (pages of an unordered query may overlap). `0` is read as `1` for both.
+    /// A page past the last one is empty (see [`Page::is_past_end`]).
     ///
     /// # Errors
+    /// [`crate::Error::Filter`] with [`FilterError::InvalidPage`] when `number` is above
+    /// [`MAX_PAGE`] or `per_page` above [`MAX_PER_PAGE`] (nothing is queried);
     /// [`crate::Error::Db`] when a query fails.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # use sea_orm::entity::prelude::*;
+    /// # mod post {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "post")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i32,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// # let db = batteries_orm::db::connect("sqlite::memory:").await.unwrap();
+    /// use batteries_orm::paginate::Paginator;
+    /// use batteries_orm::{Error, FilterError};
+    ///
+    /// let err = Paginator::new()
+    ///     .page(&db, post::Entity::find(), u64::MAX, 20)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(err, Error::Filter(FilterError::InvalidPage { param: "page", .. })));
+    /// # }
+    /// ```
     pub async fn page<E, C>(
         &self,
         db: &C,
@@ -184,13 +263,14 @@ impl Paginator {
         E::Model: FromQueryResult + Send + Sync,
         C: ConnectionTrait,
     {
-        let number = number.max(1);
-        let per_page = per_page.max(1);
-        let offset = (number - 1).saturating_mul(per_page);
+        let number = check_bound("page", number, MAX_PAGE)?;
+        let per_page = check_bound("per_page", per_page, MAX_PER_PAGE)?;
+        // Both at most 2^31 - 1: the offset and the limit stay below 2^62.
+        let offset = (number - 1) * per_page;
         let mut items = select
             .clone()
             .offset(offset)
-            .limit(per_page.saturating_add(1))
+            .limit(per_page + 1)
             .all(db)
             .await?;
         let has_next = items.len() as u64 > per_page;
@@ -216,7 +296,7 @@ impl Paginator {
     /// its filters, search, ordering, `page` and `per_page`.
     ///
     /// # Errors
-    /// [`crate::Error::Db`] when a query fails.
+    /// As [`Paginator::page`].
     pub async fn page_for<E, C>(
         &self,
         db: &C,
@@ -265,7 +345,7 @@ async fn bounded_count<C: ConnectionTrait>(
     query
         .clear_selects()
         .expr(Expr::cust("1"))
-        .limit(limit.saturating_add(1));
+        .limit(limit.min(MAX_COUNT_LIMIT) + 1);
     let count = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .from_subquery(query, Alias::new("bounded"))

@@ -40,7 +40,11 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
 
 impl From<batteries::orm::Error> for ApiError {
     fn from(e: batteries::orm::Error) -> Self {
-        internal(&e)
+        match e {
+            // A page number or size out of bounds: the client's to fix.
+            batteries::orm::Error::Filter(e) => e.into(),
+            e => internal(&e),
+        }
     }
 }
 
@@ -66,21 +70,10 @@ pub async fn index() -> Json<serde_json::Value> {
     }))
 }
 
-/// `GET /posts`: every post, drafts included (filter them with `?published=true`): the
-/// filters demo of the first version of this example, kept as it was.
-pub async fn all_posts(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Page<post::Model>>, ApiError> {
-    let params = state.filters.parse(query.as_deref().unwrap_or_default())?;
-    let page = Paginator::new()
-        .page_for(&state.db, post::Entity::find(), &params)
-        .await?;
-    Ok(Json(page))
-}
-
-/// `GET /api/posts`: the published posts, with the filters, search, ordering and pages
-/// of [`crate::post_filters`].
+/// `GET /api/posts` (and `GET /posts`, its older name): the published posts, with the
+/// filters, search, ordering and pages of [`crate::post_filters`]. Drafts never appear,
+/// whatever the query string says (`?published=false` lists nothing). A page past the
+/// last is a `404`, a bad parameter a `400`, each with `{"error": "..."}`.
 pub async fn list_posts(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -90,6 +83,17 @@ pub async fn list_posts(
     let page = Paginator::new()
         .page_for(&state.db, published, &params)
         .await?;
+    if page.is_past_end() {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!(
+                "invalid page ({}): the listing has {} page{}",
+                page.number,
+                page.num_pages(),
+                if page.num_pages() == 1 { "" } else { "s" }
+            ),
+        ));
+    }
     Ok(Json(page))
 }
 

@@ -65,7 +65,8 @@ pub fn client_ip() -> ClientIp {
     })
 }
 
-/// The filters the JSON listings of posts (`/posts`, `/api/posts`) accept.
+/// The filters the JSON listings of posts (`/posts`, `/api/posts`) accept. They narrow
+/// the published posts; no query string lists a draft.
 pub fn post_filters() -> FilterSet<post::Entity> {
     FilterSet::new()
         .field(post::Column::Id)
@@ -223,7 +224,7 @@ pub(crate) fn excerpt(text: &str, chars: usize) -> String {
 /// | `GET /api/posts` | published posts as JSON, with filters, search, ordering, pages |
 /// | `GET /api/posts/{id}` | a published post with its tags and approved comments |
 /// | `GET /api/tags` | every tag with its number of published posts |
-/// | `GET /posts` | every post, drafts included, as JSON (the filters demo) |
+/// | `GET /posts` | the same as `/api/posts` (its first name): published posts only |
 /// | `/admin/` | batteries' admin, for staff |
 ///
 /// # Errors
@@ -276,7 +277,7 @@ pub async fn app(
         .route_layer(axum::middleware::map_response(pages::with_csp));
     Ok(Router::new()
         .merge(pages)
-        .route("/posts", get(api::all_posts))
+        .route("/posts", get(api::list_posts))
         .route("/api", get(api::index))
         .route("/api/posts", get(api::list_posts))
         .route("/api/posts/{id}", get(api::post_detail))

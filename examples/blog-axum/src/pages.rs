@@ -58,7 +58,9 @@ pub fn templates() -> Environment<'static> {
 /// Why a page could not be shown.
 #[derive(Debug)]
 pub enum PageError {
-    /// No such page: `404`.
+    /// The query string is wrong (a page number too large): `400`, with the reason.
+    BadRequest(String),
+    /// No such page (a post that is not published, a page past the last): `404`.
     NotFound,
     /// The database, the session store or a template failed: `500`, logged.
     Internal,
@@ -69,6 +71,15 @@ pub enum PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
+            Self::BadRequest(reason) => (
+                StatusCode::BAD_REQUEST,
+                Html(format!(
+                    "<!doctype html><title>Bad request</title><h1>Bad request</h1>\
+                     <p>{}. <a href=\"/\">Back to the posts</a>.</p>",
+                    html_escape(&reason)
+                )),
+            )
+                .into_response(),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 Html(include_str!("../templates/404.html")),
@@ -123,8 +134,28 @@ impl From<minijinja::Error> for PageError {
 
 impl From<batteries::orm::Error> for PageError {
     fn from(e: batteries::orm::Error) -> Self {
-        internal(&e)
+        match e {
+            // The client's query string: say what is wrong, as the API does.
+            batteries::orm::Error::Filter(e) => Self::BadRequest(e.to_string()),
+            e => internal(&e),
+        }
     }
+}
+
+/// `s` with `& < > " '` escaped for HTML text and attributes.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl From<batteries::auth::Error> for PageError {
@@ -270,18 +301,23 @@ fn page_links(page: &Page<PostItem>) -> PageLinks {
 /// The query string of a listing: `?page=N`.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
-    /// The page; anything but a positive number is page 1.
+    /// The page: anything but digits (or `0`) is page 1; a number above
+    /// [`MAX_PAGE`](batteries::orm::paginate::MAX_PAGE) is a `400`, a page past the
+    /// last a `404`.
     #[serde(default)]
     page: Option<String>,
 }
 
 impl PageQuery {
+    /// The page number as given; the paginator checks its bound (a number too large
+    /// for `u64` is `u64::MAX`, refused there as well).
     fn number(&self) -> u64 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.parse::<u64>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(1)
+        match self.page.as_deref().map(str::trim) {
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u64>().unwrap_or(u64::MAX).max(1)
+            }
+            _ => 1,
+        }
     }
 }
 
@@ -315,7 +351,9 @@ pub struct CommentForm {
     body: String,
 }
 
-/// A page of published posts from `select`, newest first, each with its tags.
+/// A page of published posts from `select`, newest first, each with its tags. A page
+/// past the last is [`PageError::NotFound`], a page number above the paginator's bound
+/// [`PageError::BadRequest`].
 async fn post_page_of(
     state: &AppState,
     select: sea_orm::Select<post::Entity>,
@@ -328,6 +366,9 @@ async fn post_page_of(
     let page = Paginator::new()
         .page(&state.db, select, number, PER_PAGE)
         .await?;
+    if page.is_past_end() {
+        return Err(PageError::NotFound);
+    }
     // The page's tags in one query.
     let ids: Vec<i64> = page.items.iter().map(|p| p.id).collect();
     let mut tags: HashMap<i64, Vec<TagView>> = HashMap::new();

@@ -24,6 +24,7 @@ backend_tests!(
     list_editable_refuses_forged_and_foreign_rows,
     changelist_options_are_checked_at_build,
     changelist_features_work_in_a_browser,
+    page_numbers_are_bounded_and_past_the_end_is_404,
 );
 
 const BOOKS: &str = "/admin/library/book/";
@@ -797,4 +798,100 @@ async fn changelist_features_work_in_a_browser(db: &TestDb) {
     let shots = format!("changelist-{}", db.backend().name());
     crate::browser_common::run_script(db, "admin-changelist.test.mjs", &shots, "admin_changelist")
         .await;
+}
+
+/// Aborts the test binary when the test has not ended within `limit`. Before issue 16
+/// a large page number looped for ever on the runtime's workers, so no timer on that
+/// runtime could fire: a hang is then a loud failure instead of a stuck run.
+struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    fn new(what: &'static str, limit: std::time::Duration) -> Self {
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                if start.elapsed() > limit {
+                    eprintln!(
+                        "{what}: no answer after {limit:?} (a loop bounded by the page number?); aborting"
+                    );
+                    std::process::abort();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        Self(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Issue 16, findings 1 and 2: a page number past `i64::MAX` made the driver panic (the
+/// connection reset); one that still fit walked every page up to it to draw the links,
+/// pinning a core. Now a number above 2,147,483,647 is a readable 400, a page past the
+/// last a 404 (Django's behaviour), and the links are computed in constant time. The
+/// JSON API's list answers the same way.
+async fn page_numbers_are_bounded_and_past_the_end_is_404(db: &TestDb) {
+    let _watchdog = Watchdog::new(
+        "page_numbers_are_bounded_and_past_the_end_is_404",
+        std::time::Duration::from_mins(10),
+    );
+    // 25 books, 20 a page: two pages.
+    let (_running, mut b) = seeded_site(db, 25).await;
+    login(&mut b, "admin").await;
+    for page in [
+        "9223372036854775807",
+        "1000000000000000000",
+        "1000000000000000",
+        "18446744073709551616",
+        "2147483648",
+    ] {
+        let reply = b.get(&format!("{BOOKS}?page={page}")).await;
+        assert_eq!(reply.status, 400, "page {page}: {}", reply.body);
+        assert!(
+            reply
+                .body
+                .contains("expected an integer from 1 to 2147483647"),
+            "page {page}: {}",
+            reply.body
+        );
+        let api = b
+            .get_api(&format!("/admin/api/library/book/?page={page}"), &[])
+            .await;
+        assert_eq!(api.status, 400, "API page {page}: {}", api.body);
+    }
+    let second = b.get(&format!("{BOOKS}?page=2")).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    for page in ["3", "2147483647"] {
+        let past = b.get(&format!("{BOOKS}?page={page}")).await;
+        assert_eq!(past.status, 404, "page {page}: {}", past.body);
+        assert!(
+            past.body
+                .contains(&format!("Invalid page ({page}): the list has 2 pages.")),
+            "{}",
+            past.body
+        );
+        let api = b
+            .get_api(&format!("/admin/api/library/book/?page={page}"), &[])
+            .await;
+        assert_eq!(api.status, 404, "API page {page}: {}", api.body);
+        assert!(api.body.contains("the list has 2 pages"), "{}", api.body);
+    }
+    // A filter that leaves one page: its page 2 is past the end too.
+    let filtered = b.get(&format!("{BOOKS}?in_stock=false&page=2")).await;
+    assert_eq!(filtered.status, 404, "{}", filtered.body);
+    assert!(
+        filtered.body.contains("the list has 1 page."),
+        "{}",
+        filtered.body
+    );
+    // An empty list still has its first page.
+    let none = b.get(&format!("{BOOKS}?q=no+such+book")).await;
+    assert_eq!(none.status, 200, "{}", none.body);
 }

@@ -23,6 +23,7 @@ backend_tests!(
     export_needs_its_own_permission,
     export_never_leaks_unlisted_columns,
     export_neutralises_formulas_and_quotes_cells,
+    export_neutralises_formulas_behind_blanks_and_in_fullwidth,
     export_refuses_bad_query_strings,
     export_streams_more_than_one_batch_in_order,
     export_skips_rows_the_view_hook_refuses,
@@ -451,10 +452,10 @@ async fn export_neutralises_formulas_and_quotes_cells(db: &TestDb) {
     );
     let header = csv.body.split("\r\n").next().unwrap();
     assert!(
-        header.starts_with("Title,Author,Status,Price,In stock,Added,"),
+        header.starts_with("\"Title\",\"Author\",\"Status\",\"Price\",\"In stock\",\"Added\","),
         "{header}"
     );
-    assert!(header.ends_with(",Words"), "{header}");
+    assert!(header.ends_with(",\"Words\""), "{header}");
     // Numbers stay numbers.
     let price = at(&rows, "Price");
     assert!(rows[1..].iter().all(|r| !r[price].starts_with('\'')));
@@ -464,6 +465,61 @@ async fn export_neutralises_formulas_and_quotes_cells(db: &TestDb) {
         .await
         .json();
     assert_eq!(json[1]["title"], titles[0]);
+}
+
+/// Issue 16, finding 10: the neutralising looked at the first character only, so a
+/// formula behind a space, a no-break space or a line break, or written with fullwidth
+/// signs (which Excel reads as formulas in East Asian locales), was exported raw. Each
+/// gets its `'` now, and every cell is quoted so that a `;` cannot start a new cell
+/// where the spreadsheet splits on it (OWASP's CSV injection guidance).
+async fn export_neutralises_formulas_behind_blanks_and_in_fullwidth(db: &TestDb) {
+    let formulas = [
+        " =1+1",
+        "  @SUM(A1:A9)",
+        "\u{a0}=HYPERLINK(\"http://evil.example\")",
+        "\u{3000}+1+1",
+        "\u{200b}-2+3",
+        "\u{feff}=1+1",
+        "\t=1+1",
+        "\r=1+1",
+        "\n=1+1",
+        " \r\n\t=1+1",
+        "\u{ff1d}1+1",
+        "\u{ff0b}1+1",
+        "\u{ff0d}1+1",
+        "\u{ff20}SUM(A1:A9)",
+        " \u{ff1d}1+1",
+        "\u{fe66}1+1",
+    ];
+    let plain = ["a;=1+1", "x@example.com", " plain", "-12.5"];
+    let (_site, mut b) = site(db, formulas.len() + plain.len()).await;
+    login(&mut b, "admin").await;
+    let titles: Vec<&str> = formulas.iter().chain(&plain).copied().collect();
+    for (id, title) in (1..).zip(&titles) {
+        let mut active: book::ActiveModel = book::Entity::find_by_id(id)
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        active.title = Set((*title).to_owned());
+        active.update(db.conn()).await.unwrap();
+    }
+    let csv = b
+        .get("/admin/library/book/export/?format=csv&ordering=id")
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    let rows = records(&csv.body);
+    let cells: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    let expected: Vec<String> = formulas
+        .iter()
+        .map(|f| format!("'{f}"))
+        .chain(plain.iter().map(|p| (*p).to_owned()))
+        .collect();
+    assert_eq!(cells, expected);
+    // Every cell quoted on the wire: `a;=1+1` stays one cell in a `;` spreadsheet.
+    assert!(csv.body.contains("\"a;=1+1\""), "{}", csv.body);
+    assert!(csv.body.contains("\"x@example.com\""), "{}", csv.body);
 }
 
 async fn export_refuses_bad_query_strings(db: &TestDb) {

@@ -40,6 +40,7 @@ backend_tests!(
     object_permission_hooks_guard_the_sets,
     tags_and_inline_rows_save_in_one_transaction,
     too_many_ids_are_refused_naming_the_limit,
+    pages_naming_the_chosen_targets_answer,
 );
 
 /// The test site with 3 authors and `books` books (and the seeded tags).
@@ -1190,4 +1191,74 @@ async fn too_many_ids_are_refused_naming_the_limit(db: &TestDb) {
         "Too many tags"
     );
     drop(site);
+}
+
+/// Issue 16, finding 4: the pages that name a row's chosen targets through the field's
+/// own `display` (the delete confirmation, a view-only user's change page) asked the
+/// database for `LIMIT u64::MAX`, which the driver turned into a panic and a reset
+/// connection. Each answers now, naming the targets.
+async fn pages_naming_the_chosen_targets_answer(db: &TestDb) {
+    let (site, mut b) = site(db, 2).await;
+    login(&mut b, "admin").await;
+    let conn = db.conn();
+    tag_book(conn, 1, &["rust", "web"]).await;
+
+    let confirm = b.get("/admin/library/book/1/delete/").await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.body.contains("Tags: rust"), "{}", confirm.body);
+    assert!(confirm.body.contains("Tags: web"), "{}", confirm.body);
+
+    // A group with permissions (named by the field's display).
+    let granted = submit(
+        &mut b,
+        "/admin/auth/group/add/",
+        &[
+            ("name", "Readers"),
+            ("permissions", "1"),
+            ("permissions", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(granted.status, 302, "{}", granted.body);
+    let readers = group::Entity::find()
+        .filter(group::Column::Name.eq("Readers"))
+        .one(conn)
+        .await
+        .unwrap()
+        .expect("group");
+    let confirm = b
+        .get(&format!("/admin/auth/group/{}/delete/", readers.id))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.body.contains("Permissions: "), "{}", confirm.body);
+
+    // A view-only user sees the book's tags as text.
+    let mut viewer = Browser::new(site.addr);
+    login(&mut viewer, "viewer").await;
+    let page = viewer.get("/admin/library/book/1/change/").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("rust"), "{}", page.body);
+    drop(site);
+
+    // The shipped user admin: a user with permissions, on its delete page.
+    let users = AdminSite::new()
+        .register(batteries::admin::user_admin())
+        .build(conn.clone(), admin_app::secret())
+        .await
+        .expect("the user admin builds");
+    let server = admin_app::serve_with(conn, users, "127.0.0.1:0".parse().unwrap()).await;
+    let mut b = Browser::new(server.addr);
+    login(&mut b, "admin").await;
+    let editor = user::Entity::find()
+        .filter(user::Column::Username.eq("editor"))
+        .one(conn)
+        .await
+        .unwrap()
+        .expect("editor");
+    let confirm = b
+        .get(&format!("/admin/auth/user/{}/delete/", editor.id))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.body.contains("view_book"), "{}", confirm.body);
+    drop(server);
 }

@@ -21,6 +21,8 @@ backend_tests!(
     blog_readers_log_in_and_out,
     blog_comments_need_a_login_a_token_and_a_moderator,
     blog_api_shows_a_post_with_tags_and_comments_and_the_tags,
+    blog_listings_never_show_drafts,
+    blog_page_numbers_are_bounded,
 );
 
 fn settings() -> Settings {
@@ -58,12 +60,12 @@ async fn blog_lists_filters_and_pages_posts(db: &TestDb) {
 
     let (status, all) = get(&app, "/posts").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(all["total"], 12, "seeded once");
-    assert_eq!(all["items"].as_array().expect("items").len(), 10);
     assert_eq!(
-        all["items"][0]["slug"], "security",
-        "newest first by default"
+        all["total"], 9,
+        "seeded once; the three drafts are not listed"
     );
+    assert_eq!(all["items"].as_array().expect("items").len(), 9);
+    assert_eq!(all["items"][0]["slug"], "admin", "newest first by default");
 
     let (status, page) = get(
         &app,
@@ -100,7 +102,7 @@ async fn blog_lists_filters_and_pages_posts(db: &TestDb) {
     let (status, _) = get(&app, "/posts?ordering=title%3BDROP%20TABLE%20blog_post").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, after) = get(&app, "/posts").await;
-    assert_eq!(after["total"], 12);
+    assert_eq!(after["total"], 9);
 }
 
 /// The value of the page's first hidden `csrfmiddlewaretoken` field.
@@ -733,4 +735,144 @@ async fn blog_api_shows_a_post_with_tags_and_comments_and_the_tags(db: &TestDb) 
         StatusCode::OK,
         "the first version's route still works"
     );
+}
+
+/// Issue 16, finding 11: `/posts?published=false` listed the drafts, bodies and all,
+/// while `/api/posts/<draft>` was a 404. Every public listing shows published posts
+/// only, whatever its query string.
+async fn blog_listings_never_show_drafts(db: &TestDb) {
+    let conn = db.conn();
+    blog_axum::prepare(conn).await.expect("first start");
+    let app = blog_axum::app(conn.clone(), &settings())
+        .await
+        .expect("the app builds");
+    let drafts = ["tower", "fixtures", "security"];
+    for listing in ["/posts", "/api/posts"] {
+        for query in [
+            "published=false",
+            "published=false&per_page=100",
+            "published__in=false,true&per_page=100",
+            "published__isnull=false&per_page=100",
+            "search=tower",
+            "slug=security",
+            "slug__in=tower,fixtures,security",
+            "ordering=published&per_page=100",
+            "per_page=100",
+        ] {
+            let (status, body) = get(&app, &format!("{listing}?{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{listing}?{query}: {body}");
+            let items = body["items"].as_array().expect("items");
+            assert!(
+                items.iter().all(|p| p["published"] == true
+                    && !drafts.contains(&p["slug"].as_str().expect("slug"))),
+                "{listing}?{query} lists a draft: {body}"
+            );
+        }
+        let (_, none) = get(&app, &format!("{listing}?published=false")).await;
+        assert_eq!(none["total"], 0, "{listing}: {none}");
+    }
+    let (addr, server) = serve_blog(conn).await;
+    let mut browser = Browser::new(addr);
+    for path in ["/?published=false", "/tags/rust?published=false"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        for draft in [
+            "Writing tower middleware",
+            "Fixtures from dumpdata",
+            "Security headers",
+        ] {
+            assert!(!page.body.contains(draft), "{path} shows {draft}");
+        }
+    }
+    server.abort();
+}
+
+/// Issue 16, finding 1 on the blog: `/?page=9223372036854775807` (and `/posts`,
+/// `/api/posts`, `/tags/rust`, the admin's changelist) made the driver panic and reset
+/// the connection. Now a number above the bound is a 400 with a readable message, a
+/// page past the last a 404.
+async fn blog_page_numbers_are_bounded(db: &TestDb) {
+    let conn = db.conn();
+    let (addr, server) = serve_blog(conn).await;
+    let mut browser = Browser::new(addr);
+    let bound = "expected an integer from 1 to 2147483647";
+    for page in [
+        "9223372036854775807",
+        "1000000000000000000",
+        "99999999999999999999999",
+        "2147483648",
+    ] {
+        for path in ["/", "/tags/rust", "/posts", "/api/posts"] {
+            let reply = browser.get(&format!("{path}?page={page}")).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{path}?page={page}: {}",
+                reply.body
+            );
+            assert!(
+                reply.body.contains(bound),
+                "{path}?page={page}: {}",
+                reply.body
+            );
+        }
+    }
+    // Past the last page: 404 (two pages of five on `/`, of ten on the API).
+    for path in [
+        "/?page=3",
+        "/tags/rust?page=3",
+        "/posts?page=2",
+        "/api/posts?page=2",
+        "/?page=2147483647",
+    ] {
+        let reply = browser.get(path).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.body
+        );
+    }
+    let (status, body) = {
+        let reply = browser.get("/api/posts?page=2").await;
+        (reply.status, reply.json())
+    };
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "invalid page (2): the listing has 1 page");
+    // Still lenient where it was: not a number is the first page.
+    assert_eq!(browser.get("/?page=x").await.status, StatusCode::OK);
+    assert_eq!(browser.get("/?page=0").await.status, StatusCode::OK);
+
+    // The admin's changelist, logged in as staff.
+    let login = browser.get("/admin/login/").await;
+    let token = form_token(&login.body);
+    let done = browser
+        .post_form(
+            "/admin/login/",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("username", "admin"),
+                ("password", "the admin's passphrase"),
+                ("next", "/admin/"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    for page in [
+        "1000000000000000000",
+        "1000000000000000",
+        "9223372036854775807",
+    ] {
+        let list = browser.get(&format!("/admin/blog/post/?page={page}")).await;
+        assert_eq!(
+            list.status,
+            StatusCode::BAD_REQUEST,
+            "{page}: {}",
+            list.body
+        );
+        assert!(list.body.contains(bound), "{page}: {}", list.body);
+    }
+    let past = browser.get("/admin/blog/post/?page=2").await;
+    assert_eq!(past.status, StatusCode::NOT_FOUND, "{}", past.body);
+    server.abort();
 }

@@ -1,17 +1,19 @@
 //! Keyset pages: complete and ordered walks, tampered, foreign and stale cursors.
 
 use batteries::orm::keyset::{Keyset, KeysetPage};
+use batteries::orm::paginate::MAX_PER_PAGE;
 use batteries::orm::testing::TestDb;
-use batteries::orm::{CursorError, Error};
+use batteries::orm::{CursorError, Error, FilterError};
 use batteries_tests::backend_tests;
 use batteries_tests::entities::post;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Order, Set};
 
 use crate::common::{ids, post_filters, seed_posts, utc};
 
 backend_tests!(
     walking_every_page_yields_each_row_once_in_order,
     forged_foreign_and_nullable_cursors_are_refused,
+    huge_page_sizes_are_typed_errors,
 );
 
 fn keyset() -> Keyset {
@@ -179,4 +181,46 @@ async fn forged_foreign_and_nullable_cursors_are_refused(db: &TestDb) {
         page("ordering=rating".into()).await,
         Err(Error::KeysetOrdering(_))
     ));
+}
+
+/// Issue 16, finding 1: `Keyset::page` asked for `LIMIT per_page + 1`, which overflowed
+/// for `u64::MAX` and made the driver panic beyond `i64::MAX`. Now a typed error.
+async fn huge_page_sizes_are_typed_errors(db: &TestDb) {
+    let db = db.conn();
+    seed_posts(db).await;
+    let order = [(post::Column::Id, Order::Asc)];
+    for per_page in [
+        u64::MAX,
+        i64::MAX as u64,
+        i64::MAX as u64 + 1,
+        MAX_PER_PAGE + 1,
+    ] {
+        let err = keyset()
+            .page(db, post::Entity::find(), &order, None, per_page, b"listing")
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(
+                err,
+                Error::Filter(FilterError::InvalidPage {
+                    param: "per_page",
+                    ..
+                })
+            ),
+            "{per_page}: {err:?}"
+        );
+    }
+    let page = keyset()
+        .page(
+            db,
+            post::Entity::find(),
+            &order,
+            None,
+            MAX_PER_PAGE,
+            b"listing",
+        )
+        .await
+        .expect("the largest page size");
+    assert_eq!(page.items.len(), 6);
+    assert!(page.next_cursor.is_none());
 }

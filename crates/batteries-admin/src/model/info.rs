@@ -171,6 +171,26 @@ pub(crate) struct ListPage {
     pub(crate) has_next: bool,
 }
 
+impl ListPage {
+    /// When the page lies past the last one (no rows, not the first page): why, for the
+    /// `404` that answers it, as Django's `Paginator.page` raises `EmptyPage`.
+    pub(crate) fn past_end(&self) -> Option<String> {
+        if !self.rows.is_empty() || self.number <= 1 {
+            return None;
+        }
+        let pages = self.total.value().div_ceil(self.per_page.max(1)).max(1);
+        Some(if self.total.is_exact() {
+            format!(
+                "Invalid page ({}): the list has {pages} page{}.",
+                self.number,
+                if pages == 1 { "" } else { "s" }
+            )
+        } else {
+            format!("Invalid page ({}): the list ends before it.", self.number)
+        })
+    }
+}
+
 /// Why a listing could not be made.
 #[derive(Debug)]
 pub(crate) enum ListError {

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::field::{Field, pk_string};
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
-use crate::model::{Column, DatePart, ListError, ModelInfo, Row, SaveError};
+use crate::model::{Column, DatePart, ListError, ListPage, ModelInfo, Row, SaveError};
 use crate::site::redirect;
 use crate::site::{AdminBody, Registered, Staff};
 
@@ -77,6 +77,12 @@ impl View<'_> {
                 return unavailable();
             }
         };
+        // A page past the last one is a 404, as in Django (the list has no such page).
+        if let Some(message) = page.as_ref().and_then(ListPage::past_end) {
+            return self
+                .error_page(Some(staff), StatusCode::NOT_FOUND, &message)
+                .await;
+        }
         // Rows the object hook hides are left out (the count stays the query's).
         if let Some(page) = &mut page
             && reg.model.has_object_hooks()
@@ -749,12 +755,19 @@ impl View<'_> {
                 return unavailable();
             }
         };
+        // The posted values by name (the first of each, as `form_value` reads them),
+        // looked up in constant time: a big post costs one pass, not one per field.
+        let mut by_name: HashMap<&str, &str> = HashMap::with_capacity(form.len());
+        for (k, v) in &form {
+            by_name.entry(k.as_str()).or_insert(v.as_str());
+        }
+        let posted = |name: &str| by_name.get(name).map(|v| (*v).to_owned());
         let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
         let mut non_field = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut edits: Vec<RowEdit<'_>> = Vec::new();
         for k in 0..total {
-            let Some(pk) = form_value(&form, &format!("form-{k}-id")) else {
+            let Some(pk) = posted(&format!("form-{k}-id")) else {
                 return bad(format!("form-{k}-id is missing; nothing was saved.")).await;
             };
             let Some(row) = page.rows.iter().find(|r| r.pk == pk) else {
@@ -779,7 +792,7 @@ impl View<'_> {
                 if denied.contains(&field.name) {
                     continue;
                 }
-                let raw = form_value(&form, &format!("form-{k}-{}", field.name));
+                let raw = posted(&format!("form-{k}-{}", field.name));
                 match field.parse_form(raw.as_deref()) {
                     Ok(Some(v)) => values.push((i, v)),
                     Ok(None) => {}
@@ -1009,6 +1022,39 @@ pub(super) fn cell(field: &Field, value: &Value, reprs: Option<&HashMap<String, 
     }
 }
 
+/// The pages to link to, `None` for an ellipsis: the first two, two either side of
+/// `number`, and the last two when `show_last` (else an ellipsis when pages follow).
+/// Django's `Paginator.get_elided_page_range(on_each_side=2, on_ends=2)`: at most 12
+/// entries and constant work, however large the numbers (`number <= num_pages`).
+fn elided_page_range(number: u64, num_pages: u64, show_last: bool) -> Vec<Option<u64>> {
+    const EACH_SIDE: u64 = 2;
+    const ENDS: u64 = 2;
+    let number = number.clamp(1, num_pages.max(1));
+    if num_pages <= (EACH_SIDE + ENDS) * 2 {
+        return (1..=num_pages).map(Some).collect();
+    }
+    let mut out = Vec::with_capacity(12);
+    if number > EACH_SIDE + ENDS + 2 {
+        out.extend((1..=ENDS).map(Some));
+        out.push(None);
+        out.extend((number - EACH_SIDE..=number).map(Some));
+    } else {
+        // number <= 6
+        out.extend((1..=number).map(Some));
+    }
+    if number.saturating_add(EACH_SIDE + ENDS + 1) < num_pages {
+        out.extend((number + 1..=number + EACH_SIDE).map(Some));
+        out.push(None);
+        if show_last {
+            out.extend((num_pages - ENDS + 1..=num_pages).map(Some));
+        }
+    } else {
+        // At most 5 pages follow (written so that `number == u64::MAX` cannot overflow).
+        out.extend((number..num_pages).map(|n| Some(n + 1)));
+    }
+    out
+}
+
 pub(super) fn pagination(
     url: &str,
     pairs: &[(String, String)],
@@ -1027,40 +1073,22 @@ pub(super) fn pagination(
     };
     let count = total.value();
     let num_pages = count
-        .div_ceil(per_page)
+        .div_ceil(per_page.max(1))
         .max(1)
-        .max(number + u64::from(has_next));
+        .max(number.saturating_add(u64::from(has_next)));
     let total_label = match total {
         Total::Exact(n) => thousands(n),
         Total::Estimate(n) => format!("about {}", thousands(n)),
         _ => format!("more than {}", thousands(count)),
     };
     let exact_last = matches!(total, Total::Exact(_) | Total::Estimate(_));
-    let mut links = Vec::new();
-    let mut last_shown = 0;
-    for n in 1..=num_pages {
-        let near = n + 3 > number && n < number + 3;
-        let edge = n <= 2 || (exact_last && n + 2 > num_pages);
-        if near || edge {
-            if last_shown + 1 < n {
-                links.push(json!({"number": null, "url": null, "current": false}));
-            }
-            links.push(json!({"number": n, "url": page_url(n), "current": n == number}));
-            last_shown = n;
-        } else if n > number + 3 && !exact_last {
-            break;
-        } else if n > number + 3 && n + 2 <= num_pages {
-            // Jump straight to the last two pages.
-            let skip_to = num_pages.saturating_sub(2);
-            if skip_to > n {
-                links.push(json!({"number": null, "url": null, "current": false}));
-                for m in (skip_to + 1)..=num_pages {
-                    links.push(json!({"number": m, "url": page_url(m), "current": m == number}));
-                }
-                break;
-            }
-        }
-    }
+    let links: Vec<Json> = elided_page_range(number, num_pages, exact_last)
+        .into_iter()
+        .map(|n| match n {
+            Some(n) => json!({"number": n, "url": page_url(n), "current": n == number}),
+            None => json!({"number": null, "url": null, "current": false}),
+        })
+        .collect();
     let mut page = json!({
         "number": number,
         "num_pages": num_pages,
@@ -1114,6 +1142,65 @@ mod tests {
         assert_eq!(p["next_url"], "/admin/blog/post/?q=rust&page=6");
         assert_eq!(p["prev_url"], "/admin/blog/post/?q=rust&page=4");
         assert_eq!(p["total_label"], "200");
+    }
+
+    #[test]
+    fn page_links_are_few_whatever_the_numbers() {
+        let range = |n, pages, last| elided_page_range(n, pages, last);
+        let s = Some;
+        assert_eq!(range(1, 1, true), [s(1)]);
+        assert_eq!(range(3, 8, true), (1..=8).map(Some).collect::<Vec<_>>());
+        assert_eq!(range(1, 9, true), [s(1), s(2), s(3), None, s(8), s(9)]);
+        assert_eq!(
+            range(7, 20, true),
+            [
+                s(1),
+                s(2),
+                None,
+                s(5),
+                s(6),
+                s(7),
+                s(8),
+                s(9),
+                None,
+                s(19),
+                s(20)
+            ]
+        );
+        assert_eq!(
+            range(18, 20, true),
+            [s(1), s(2), None, s(16), s(17), s(18), s(19), s(20)]
+        );
+        // An unknown end: an ellipsis, no last pages.
+        assert_eq!(range(7, 20, false)[7..], [s(9), None]);
+        // Huge numbers (a planner's estimate of the rows, a page near the bound): a
+        // dozen links at most, computed at once.
+        for (n, pages) in [
+            (2_147_483_647, u64::MAX),
+            (2_147_483_647, 2_147_483_647),
+            (1, u64::MAX),
+            (u64::MAX, u64::MAX),
+            (u64::MAX - 3, u64::MAX),
+            (u64::MAX, 5),
+        ] {
+            for last in [true, false] {
+                let links = range(n, pages, last);
+                assert!(links.len() <= 12, "{n} of {pages}: {links:?}");
+                assert!(
+                    links.contains(&Some(n.min(pages))),
+                    "{n} of {pages}: {links:?}"
+                );
+            }
+        }
+        let p = pagination(
+            "/admin/blog/post/",
+            &[],
+            1_000_000_000_000_000,
+            100,
+            Total::AtLeast(10_001),
+            false,
+        );
+        assert_eq!(p["links"].as_array().unwrap().len(), 6, "{p}");
     }
 
     #[test]

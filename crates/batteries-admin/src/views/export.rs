@@ -356,31 +356,73 @@ impl Cell<'_> {
     }
 }
 
-/// OWASP's defence against CSV injection: a cell a spreadsheet would read as a formula
-/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`,
-/// unless it is a plain number (`-12.5`), which no spreadsheet runs.
+/// Characters that start a formula in some spreadsheet: `=`, `+`, `-`, `@`, and their
+/// fullwidth (`＝＋－＠`, which Excel reads as formulas in East Asian locales) and small
+/// (`﹦﹢﹣﹫`) forms.
+const FORMULA_STARTS: [char; 12] = [
+    '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\u{FE66}', '\u{FE62}',
+    '\u{FE63}', '\u{FE6B}',
+];
+
+/// Characters a spreadsheet may skip before it looks for a formula: whitespace (space,
+/// tab, CR, LF, no-break and ideographic spaces...), control characters (NUL, C0, DEL,
+/// C1) and invisible format characters (zero-width space and joiners, word joiner,
+/// byte-order mark, direction marks and embeddings, soft hyphen).
+fn skippable(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+        )
+}
+
+/// OWASP's defence against CSV injection, in full: a cell a spreadsheet could read as
+/// a formula gets a leading `'`. That is a cell that starts with a tab, a carriage
+/// return or NUL (OWASP's and ASVS's lists), or whose first character after any
+/// leading whitespace, control or invisible characters ([`skippable`]) is one of
+/// [`FORMULA_STARTS`]. A plain number (`-12.5`, `+1e5`), which no spreadsheet runs,
+/// stays as it is. Every CSV cell is also quoted ([`csv_writer`]), so a `;` or a tab in
+/// a cell cannot start a new one where the spreadsheet splits on those.
 pub(crate) fn neutralise(s: &str) -> Cow<'_, str> {
-    if !s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if !needs_quote(s) {
         return Cow::Borrowed(s);
     }
-    // The first character is ASCII: the rest starts at byte 1.
-    let rest = &s[1..];
-    let number = !rest.is_empty()
-        && rest
+    Cow::Owned(format!("'{s}"))
+}
+
+fn needs_quote(s: &str) -> bool {
+    if s.starts_with(['\t', '\r', '\0']) {
+        return true;
+    }
+    let Some(first) = s.chars().find(|&c| !skippable(c)) else {
+        return false;
+    };
+    if !FORMULA_STARTS.contains(&first) {
+        return false;
+    }
+    // `-12.5`, `+3`, `-1e-5`: a sign straight at the start, then a number.
+    let number = s.starts_with(['-', '+'])
+        && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && s[1..]
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
         && s.parse::<f64>().is_ok();
-    if number {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(format!("'{s}"))
-    }
+    !number
 }
 
-/// RFC 4180: fields quoted when needed, CRLF line ends.
+/// RFC 4180 with every field quoted (OWASP: a quoted `;` or tab cannot split a cell in
+/// a spreadsheet whose separator it is), CRLF line ends.
 fn csv_writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Always)
         .from_writer(Vec::with_capacity(CHUNK + 4096))
 }
 
@@ -564,7 +606,39 @@ pub(crate) async fn api(
 
 #[cfg(test)]
 mod tests {
-    use super::neutralise;
+    use super::{FORMULA_STARTS, neutralise};
+
+    /// Every leading character OWASP's guidance and the spreadsheets' parsers make us
+    /// consider, before each formula start and alone.
+    const LEADERS: [&str; 27] = [
+        "",
+        " ",
+        "  ",
+        "\t",
+        "\r",
+        "\n",
+        "\r\n",
+        "\0",
+        "\u{1}",
+        "\u{1b}",
+        "\u{7f}",
+        "\u{85}",
+        "\u{a0}",
+        "\u{ad}",
+        "\u{1680}",
+        "\u{2000}",
+        "\u{2007}",
+        "\u{200b}",
+        "\u{200d}",
+        "\u{200e}",
+        "\u{2028}",
+        "\u{202e}",
+        "\u{202f}",
+        "\u{2060}",
+        "\u{3000}",
+        "\u{feff}",
+        " \u{a0}\t\u{3000}\u{200b}",
+    ];
 
     #[test]
     fn formulas_get_a_quote_and_numbers_do_not() {
@@ -575,11 +649,71 @@ mod tests {
         assert_eq!(neutralise("\t=1"), "'\t=1");
         assert_eq!(neutralise("-12.5"), "-12.5");
         assert_eq!(neutralise("+1e5"), "+1e5");
+        assert_eq!(neutralise("-1e-5"), "-1e-5");
         assert_eq!(neutralise("-"), "'-");
+        assert_eq!(neutralise("-e5"), "'-e5");
+        assert_eq!(neutralise("-1,5"), "'-1,5");
         assert_eq!(neutralise("plain"), "plain");
         assert_eq!(neutralise(""), "");
         assert_eq!(neutralise("ÄéJÚ4"), "ÄéJÚ4");
         assert_eq!(neutralise("=Ä"), "'=Ä");
         assert_eq!(neutralise("-é"), "'-é");
+    }
+
+    #[test]
+    fn every_leader_before_every_formula_start_is_quoted() {
+        for lead in LEADERS {
+            for start in FORMULA_STARTS {
+                for tail in [
+                    "",
+                    "1+1",
+                    "HYPERLINK(\"http://evil.example\",\"x\")",
+                    "cmd|' /C calc'!A0",
+                ] {
+                    let cell = format!("{lead}{start}{tail}");
+                    assert_eq!(neutralise(&cell), format!("'{cell}"), "{cell:?}");
+                }
+            }
+            // A number after leading blanks is quoted too (only a bare number is kept).
+            if !lead.is_empty() {
+                let cell = format!("{lead}-12");
+                assert_eq!(neutralise(&cell), format!("'{cell}"), "{cell:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tab_cr_and_nul_first_are_always_quoted() {
+        for cell in ["\tplain", "\rplain", "\0plain", "\t", "\r", "\0", "\t12"] {
+            assert_eq!(neutralise(cell), format!("'{cell}"), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn text_and_numbers_are_left_alone() {
+        for cell in [
+            "plain",
+            " plain",
+            "\u{a0}plain",
+            "\u{3000}テキスト",
+            "a=b",
+            "a+b",
+            "e-mail",
+            "x@example.com",
+            "1-2",
+            "12",
+            "12.5",
+            "-12",
+            "+12",
+            "-0.5",
+            "-.5",
+            "+1E10",
+            "\u{2212}1",
+            "'=already",
+            "\nplain",
+            " ",
+        ] {
+            assert_eq!(neutralise(cell), cell, "{cell:?}");
+        }
     }
 }
