@@ -27,7 +27,7 @@
 //! The grant rule (issue 16's finding 6, stricter than Django): only a superuser may
 //! set `is_superuser`, `groups` or `user_permissions`, or change a superuser's password,
 //! `is_active` or `is_staff`; those cells check that the privilege was not granted.
-//! They fail on today's code, so they are asserted only when [`GRANT_RULE_MERGED`].
+//! Each failed before the rule (issue 16, findings 5 and 6) was built.
 //!
 //! Cells that should write nothing run concurrently (one task per role; a refused write
 //! that changed something makes every cell checking at that moment fail, so look for
@@ -51,17 +51,6 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, Set, Statement,
 };
 use serde_json::{Map, Value as Json, json};
-
-/// Flip to `true` once helper `priv`'s branch (only superusers grant privileges) is
-/// merged: the grant cells are then asserted. Until then they run and are printed.
-const GRANT_RULE_MERGED: bool = true;
-
-/// Flip to `true` once the fix of issue 16's finding 4 (many-to-many pages asking for
-/// `LIMIT u64::MAX`, a panic on SQLite and PostgreSQL) is merged: each target row then
-/// gets many-to-many rows (a book a tag, a group and a user a permission, a user a
-/// group), so the delete pages and read-only forms list them. Until then the targets
-/// have none (those pages panic: the cells fail with "no answer").
-const M2M_ROWS: bool = false;
 
 backend_tests!(permission_matrix);
 
@@ -1731,7 +1720,7 @@ async fn permission_matrix(db: &TestDb) {
             .cloned()
             .unwrap_or_else(|| panic!("seed a row of {}.{}", s.app_label, s.model_name));
         let target = pk_text(&first[&s.pk]);
-        if M2M_ROWS && !s.many_to_many.is_empty() {
+        if !s.many_to_many.is_empty() {
             // Give the target related rows: its pages then list them (finding 4).
             let related = |name: &str| match name {
                 "groups" => json!([editors.id]),
@@ -1797,7 +1786,6 @@ async fn permission_matrix(db: &TestDb) {
     };
     let cells = cells(&fx);
     let mut failures: Vec<String> = Vec::new();
-    let mut grant_notes: Vec<String> = Vec::new();
     let client_of = |role: Role| &clients[ROLES.iter().position(|r| *r == role).unwrap()];
     // 1. What should write nothing, concurrently by role.
     let quiet: Vec<&Cell> = cells
@@ -1831,24 +1819,16 @@ async fn permission_matrix(db: &TestDb) {
         let outcome = run_cell(&fx, client_of(cell.role), cell).await;
         if let Some(why) = verdict(cell, &outcome) {
             let line = format!("{}: {why}", cell.label(&fx));
-            if matches!(cell.route, Route::Grant(_)) && !GRANT_RULE_MERGED {
-                grant_notes.push(line);
-            } else {
-                failures.push(line);
-            }
+            failures.push(line);
         }
     }
     println!(
-        "permission matrix ({:?}): checked {} cells ({} models, {} roles); {} grant cells not asserted until GRANT_RULE_MERGED",
+        "permission matrix ({:?}): checked {} cells ({} models, {} roles)",
         db.backend(),
         cells.len(),
         fx.models.len(),
         ROLES.len(),
-        grant_notes.len()
     );
-    for note in &grant_notes {
-        println!("  grant cell failing until priv's branch is merged: {note}");
-    }
     assert!(
         failures.is_empty(),
         "{} of {} cells disagree with the rule:\n{}",
