@@ -10,6 +10,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{AuthRejection, Authentication, BearerVerifier};
+use crate::panic::{PanicReply, ResponseFuture};
 use crate::util::{BoxFuture, json, text};
 
 /// Puts a [`CurrentUser`](super::CurrentUser) in every request. See the
@@ -59,6 +60,9 @@ pub struct AuthService<S> {
     auth: Authentication,
 }
 
+/// The inner service's own future (bearer tokens), or a boxed one.
+type Route<F, B, E> = Either<F, BoxFuture<Result<Response<B>, E>>>;
+
 /// The response to a refused request.
 pub(super) fn rejection_response<B: From<String>>(rejection: &AuthRejection) -> Response<B> {
     match rejection {
@@ -89,13 +93,30 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Either<S::Future, BoxFuture<Result<Response<ResBody>, S::Error>>>;
+    type Future = ResponseFuture<Route<S::Future, ResBody, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // Bearer tokens are verified here, before any future: guard that too.
+        let reply = PanicReply::for_request(&request);
+        ResponseFuture::call(reply, || self.route(request))
+    }
+}
+
+impl<S> AuthService<S> {
+    fn route<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+    ) -> Route<S::Future, ResBody, S::Error>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        ReqBody: Send + 'static,
+        ResBody: From<String> + Send + 'static,
+    {
         // A bearer token is verified without waiting (no store): call the inner service
         // directly, without boxing a future or cloning the service.
         match self.auth.resolve_bearer(request.headers()) {
