@@ -17,14 +17,17 @@ use batteries::middleware::csrf::CsrfLayer;
 use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
 use batteries::middleware::session::{SessionConfig, SessionLayer, SessionManager};
 use batteries::orm::testing::TestDb;
-use batteries_tests::admin_app::{self, PASSWORD, entities::author};
+use batteries_tests::admin_app::{self, PANICKING_AUTHOR, PASSWORD, entities::author};
 use batteries_tests::backend_tests;
-use batteries_tests::browser::{Browser, Reply};
+use batteries_tests::browser::{Browser, Reply, get_on};
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set,
+};
 use tower::{ServiceBuilder, ServiceExt};
 
 backend_tests!(admin_on_axum, admin_on_actix, admin_on_hyper);
@@ -349,6 +352,96 @@ async fn scenario(db: &DatabaseConnection, site: &Site, framework: &str) {
         0,
         "{framework}: nothing added"
     );
+
+    a_panicking_hook_answers_a_plain_500(db, site, framework, &mut browser).await;
+}
+
+/// A `ModelAdmin` hook that panics (the author's `display`) gets a plain 500 from the
+/// admin, HTML or JSON, with the admin's headers and no internals; the session and the
+/// connection live on.
+async fn a_panicking_hook_answers_a_plain_500(
+    db: &DatabaseConnection,
+    site: &Site,
+    framework: &str,
+    browser: &mut Browser,
+) {
+    let bad = author::ActiveModel {
+        name: Set(PANICKING_AUTHOR.to_owned()),
+        bio: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert");
+    let change = format!("/admin/library/author/{}/change/", bad.id);
+    let page = browser.get(&change).await;
+    assert_eq!(
+        page.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{framework}: {}",
+        page.body
+    );
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{framework}"
+    );
+    assert!(!page.body.contains("7f3a"), "{framework}: {}", page.body);
+    assert!(!page.body.contains("display"), "{framework}: {}", page.body);
+    let id = page.header("x-request-id").expect("a request id");
+    assert!(page.body.contains(id), "{framework}: {}", page.body);
+    assert_eq!(page.header("x-frame-options"), Some("DENY"), "{framework}");
+    // Answered by the admin itself (its own headers), not only by a layer around it.
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("frame-ancestors 'none'")),
+        "{framework}: {:?}",
+        page.headers
+    );
+
+    let api = browser
+        .get_api(
+            &format!("/admin/api/library/author/{}/", bad.id),
+            &[("x-request-id", "admin-req-1")],
+        )
+        .await;
+    assert_eq!(
+        api.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{framework}: {}",
+        api.body
+    );
+    assert_eq!(
+        api.json(),
+        serde_json::json!({"error": "internal server error", "request_id": "admin-req-1"}),
+        "{framework}"
+    );
+    assert_eq!(
+        api.header("x-request-id"),
+        Some("admin-req-1"),
+        "{framework}"
+    );
+
+    // The session lives on, and so does the connection.
+    assert_eq!(
+        browser.get("/admin/").await.status,
+        StatusCode::OK,
+        "{framework}"
+    );
+    let cookie = format!("sessionid={}", browser.session_cookie().expect("logged in"));
+    let mut stream = tokio::net::TcpStream::connect(site.addr)
+        .await
+        .expect("connect");
+    let headers = [("accept", "text/html"), ("cookie", cookie.as_str())];
+    let (status, _, body) = get_on(&mut stream, &change, &headers).await;
+    assert_eq!(status, 500, "{framework}: {body}");
+    let (status, _, body) = get_on(&mut stream, "/admin/library/author/", &headers).await;
+    assert_eq!(
+        status, 500,
+        "{framework}: the changelist displays it too: {body}"
+    );
+    let (status, _, body) = get_on(&mut stream, "/admin/", &headers).await;
+    assert_eq!(status, 200, "{framework}: {body}");
 }
 
 async fn admin_on_axum(db: &TestDb) {
