@@ -11,7 +11,7 @@
 //! | [`csrf`] | [`CsrfLayer`](csrf::CsrfLayer) | `CsrfViewMiddleware` |
 //! | [`headers`] | [`SecurityHeadersLayer`](headers::SecurityHeadersLayer) | `SecurityMiddleware`, `XFrameOptionsMiddleware` |
 //! | [`ratelimit`] | [`RateLimitLayer`](ratelimit::RateLimitLayer) | (django-ratelimit) |
-//! | [`panic`] | [`CatchPanicLayer`](panic::CatchPanicLayer) | the `500` of Django's `handler500` |
+//! | [`panic`](mod@panic) | [`CatchPanicLayer`](panic::CatchPanicLayer) | the `500` of Django's `handler500` |
 //!
 //! Order them outside-in: security headers, catch panic, rate limit by client IP,
 //! session, auth, CSRF, then guards (and per-user rate limits) on the routes that need
@@ -19,7 +19,7 @@
 //! actix-web adapter calls.
 //!
 //! Every layer but the security headers also catches a panic of its own code and of
-//! the services inside it and answers a plain `500` (see [`panic`]): no panic behind
+//! the services inside it and answers a plain `500` (see [`panic`](mod@panic)): no panic behind
 //! them resets a client's connection.
 //!
 //! ## Features
