@@ -31,6 +31,10 @@ use tower::ServiceBuilder;
 /// The password of every seeded user.
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// An author by this name makes the author admin's `display` hook panic (a bug in an
+/// app's hook, for the panic tests); no seeded author has it.
+pub const PANICKING_AUTHOR: &str = "Panicking author";
+
 /// The entities of the `library` app.
 #[allow(missing_docs)]
 pub mod entities {
@@ -309,7 +313,13 @@ pub fn site_with(hooks: &impl Decorate) -> AdminSite {
                 .list_display([author::Column::Name])
                 .search_fields([author::Column::Name])
                 .ordering("name")
-                .display(|a| a.name.clone()),
+                .display(|a| {
+                    assert!(
+                        a.name != PANICKING_AUTHOR,
+                        "display hook bug: internal detail 7f3a"
+                    );
+                    a.name.clone()
+                }),
         )
         .register_decorated(
             hooks,

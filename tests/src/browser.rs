@@ -223,3 +223,52 @@ impl Browser {
             .to_owned()
     }
 }
+
+/// Sends `GET path` with `headers` on an open HTTP/1.1 connection and reads the
+/// response, which must be sized by `Content-Length`: `(status, head, body)`, the head
+/// lowercased. For checking that a connection survives a response.
+pub async fn get_on(
+    stream: &mut tokio::net::TcpStream,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+    for (name, value) in headers {
+        request.push_str(name);
+        request.push_str(": ");
+        request.push_str(value);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("the connection is open");
+    let mut buf = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut chunk).await.expect("read");
+        assert_ne!(n, 0, "the connection closed before the response's head");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .unwrap_or_else(|| panic!("a sized response: {head}"))
+        .trim()
+        .parse()
+        .expect("a length");
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await.expect("read");
+        assert_ne!(n, 0, "the connection closed before the response's end");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let status = head[9..12].parse().expect("a status");
+    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
+    (status, head, body)
+}

@@ -5,10 +5,12 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::error::InternalError;
 use actix_web::{Error, HttpMessage};
 use batteries_middleware::auth::Authentication;
 use batteries_middleware::csrf::{CsrfError, CsrfLayer};
 use batteries_middleware::headers::SecurityHeaders;
+use batteries_middleware::panic::{PanicReply, guard};
 use batteries_middleware::session::SessionManager;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -29,6 +31,10 @@ struct Config {
 /// `Set-Cookie` out), the current user (session or bearer token), the CSRF check. Each part is optional and configured with the same types
 /// as the tower layers, so an axum app and an actix-web app built from the same pieces
 /// behave the same.
+///
+/// A panic in the pipeline or in the handlers inside it is answered with the plain
+/// `500` of `batteries_middleware::panic` (HTML or JSON by `Accept`, `x-request-id`)
+/// and logged once, instead of actix-web dropping the connection.
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -176,8 +182,39 @@ where
             if let Some(session) = &session {
                 req.extensions_mut().insert(session.clone());
             }
-            let mut response =
-                pipeline(service, config.clone(), req, &headers, session.as_ref()).await?;
+            let reply = PanicReply::from_headers(&headers);
+            let outcome = guard(pipeline(
+                service,
+                config.clone(),
+                req,
+                &headers,
+                session.as_ref(),
+            ))
+            .await;
+            let mut response = match outcome {
+                Ok(response) => response?,
+                Err(panic) => {
+                    // The request went to the panicked handler, and actix-web builds a
+                    // `ServiceResponse` only around it: answer through the error path,
+                    // which actix-web turns into this response, saving the session and
+                    // adding the headers as for any other response.
+                    let mut failed = reply.respond::<String>(&panic);
+                    let out = failed.headers_mut();
+                    if let (Some(manager), Some(session)) = (&config.sessions, &session)
+                        && let Err(error) = manager.finish(session, out).await
+                    {
+                        tracing::error!(%error, "could not save the session");
+                    }
+                    if let Some(security) = &config.headers {
+                        security.apply(out);
+                    }
+                    return Err(InternalError::from_response(
+                        "a panic was caught",
+                        response_out(failed),
+                    )
+                    .into());
+                }
+            };
             let mut out = headers_in(response.headers());
             if let (Some(manager), Some(session)) = (&config.sessions, &session)
                 && let Err(error) = manager.finish(session, &mut out).await

@@ -14,6 +14,7 @@ use batteries_auth::permissions::{Permissions, ensure_model_permissions};
 use batteries_auth::sessions::{Session, SessionSecret};
 use batteries_auth::{AuthUser, Authenticator, ModelBackend};
 use batteries_middleware::auth::{AuthMethod, CurrentUser};
+use batteries_middleware::panic::{PanicReply, guard};
 use batteries_middleware::ratelimit::ClientIp;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -546,8 +547,16 @@ impl Admin {
     }
 
     /// Handles one request whose body has been read.
+    ///
+    /// A panic while handling it (in the admin, or in a hook of a `ModelAdmin`) is
+    /// answered with a plain `500`, HTML or JSON as the request's `Accept` says, and
+    /// logged once with the request id (see `batteries_middleware::panic`).
     pub async fn handle(&self, request: Request<Bytes>) -> Response<AdminBody> {
-        let mut response = crate::views::dispatch(self.inner.clone(), request).await;
+        let reply = PanicReply::for_request(&request);
+        let mut response = match guard(crate::views::dispatch(self.inner.clone(), request)).await {
+            Ok(response) => response,
+            Err(panic) => reply.respond(&panic),
+        };
         let headers = response.headers_mut();
         // The admin is never framed and never cached, whatever layers surround it.
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -11,10 +11,16 @@
 //! | [`csrf`] | [`CsrfLayer`](csrf::CsrfLayer) | `CsrfViewMiddleware` |
 //! | [`headers`] | [`SecurityHeadersLayer`](headers::SecurityHeadersLayer) | `SecurityMiddleware`, `XFrameOptionsMiddleware` |
 //! | [`ratelimit`] | [`RateLimitLayer`](ratelimit::RateLimitLayer) | (django-ratelimit) |
+//! | [`panic`](mod@panic) | [`CatchPanicLayer`](panic::CatchPanicLayer) | the `500` of Django's `handler500` |
 //!
-//! Order them outside-in: security headers, rate limit by client IP, session, auth,
-//! CSRF, then guards (and per-user rate limits) on the routes that need them. Every layer's decision is also a plain function on `http` types, which the
+//! Order them outside-in: security headers, catch panic, rate limit by client IP,
+//! session, auth, CSRF, then guards (and per-user rate limits) on the routes that need
+//! them. Every layer's decision is also a plain function on `http` types, which the
 //! actix-web adapter calls.
+//!
+//! Every layer but the security headers also catches a panic of its own code and of
+//! the services inside it and answers a plain `500` (see [`panic`](mod@panic)): no panic behind
+//! them resets a client's connection.
 //!
 //! ## Features
 //!
@@ -67,6 +73,7 @@ pub mod auth;
 pub mod csrf;
 pub mod guard;
 pub mod headers;
+pub mod panic;
 pub mod ratelimit;
 pub mod session;
 mod util;

@@ -39,6 +39,11 @@ pub use batteries_auth as auth;
 #[cfg(feature = "middleware")]
 pub use batteries_middleware as middleware;
 
+/// Keeps each panic that batteries catches in a request to one log line (opt-in; see
+/// [`middleware::panic`]): call it once at start-up.
+#[cfg(feature = "middleware")]
+pub use batteries_middleware::panic::install_panic_hook;
+
 /// axum extractors and router helpers.
 #[cfg(feature = "axum")]
 pub use batteries_axum as axum;

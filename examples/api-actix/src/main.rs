@@ -26,6 +26,8 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    // A request's panic: one log line with its request id, no stderr dump.
+    batteries::install_panic_hook();
     let result = actix_web::rt::System::new().block_on(run());
     if let Err(e) = result {
         eprintln!("api-actix: {e}");

@@ -40,6 +40,8 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    // A request's panic: one log line with its request id, no stderr dump.
+    batteries::install_panic_hook();
     if let Err(e) = run().await {
         eprintln!("blog-axum: {e}");
         return ExitCode::FAILURE;

@@ -38,6 +38,8 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    // A request's panic: one log line with its request id, no stderr dump.
+    batteries::install_panic_hook();
     if let Err(e) = run().await {
         eprintln!("hyper-minimal: {e}");
         std::process::exit(1);

@@ -89,6 +89,10 @@ pub fn configure(pieces: &Pieces) -> impl Fn(&mut web::ServiceConfig) + Clone + 
             .route("/login", web::post().to(login_post))
             .route("/logout", web::post().to(logout))
             .route("/csrf", web::get().to(csrf))
+            .route(
+                "/panic",
+                web::get().to(|| async { respond(super::panics()) }),
+            )
             .route("/api/token", web::post().to(token))
             .route("/api/token/refresh", web::post().to(refresh))
             .route("/api/token/revoke", web::post().to(revoke))

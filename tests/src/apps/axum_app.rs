@@ -127,6 +127,7 @@ pub fn router(pieces: Pieces) -> Router {
         .route("/login", get(login_get).post(login_post))
         .route("/logout", post(logout))
         .route("/csrf", get(csrf))
+        .route("/panic", get(|| async { super::panics() }))
         .route("/api/token", post(token))
         .route("/api/token/refresh", post(refresh))
         .route("/api/token/revoke", post(revoke))

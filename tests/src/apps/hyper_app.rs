@@ -88,6 +88,7 @@ struct Routes {
     token: Handler,
     refresh: Handler,
     revoke: Handler,
+    panic: Handler,
 }
 
 fn json_handler<F, Fut>(pieces: &Pieces, f: F) -> Handler
@@ -175,6 +176,7 @@ fn routes(pieces: &Pieces) -> Routes {
             RateLimitLayer::new(pieces.limiter.clone())
                 .layer(handler(|_: Request<Body>| async { super::limited_ok() })),
         ),
+        panic: handler(|_: Request<Body>| async { super::panics() }),
         perm: BoxCloneSyncService::new(
             RequirePermLayer::new("blog.add_post", Denial::Unauthorized)
                 .layer(handler(|_: Request<Body>| async { super::perm_ok() })),
@@ -202,6 +204,7 @@ pub fn app(pieces: &Pieces) -> Handler {
                 (&Method::POST, "/api/token") => Some(&routes.token),
                 (&Method::POST, "/api/token/refresh") => Some(&routes.refresh),
                 (&Method::POST, "/api/token/revoke") => Some(&routes.revoke),
+                (&Method::GET, "/panic") => Some(&routes.panic),
                 _ => None,
             };
             match route {

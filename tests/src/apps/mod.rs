@@ -16,6 +16,7 @@
 //! | `POST /api/token` | JSON credentials in, a JWT access/refresh pair out |
 //! | `POST /api/token/refresh` | a refresh token in, a new pair out (rotation) |
 //! | `POST /api/token/revoke` | revokes a refresh token's family (API logout) |
+//! | `GET /panic` | panics on purpose, with [`PANIC_MESSAGE`] (behind the layers, no guard) |
 //!
 //! `/api/*` routes also accept `Authorization: Bearer <access token>`.
 //!
@@ -52,6 +53,15 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 pub mod actix_app;
 pub mod axum_app;
 pub mod hyper_app;
+
+/// What `GET /panic` panics with: a stand-in for internals that must never reach a
+/// client.
+pub const PANIC_MESSAGE: &str = "panicked on purpose: internal detail 7f3a, do not show";
+
+/// `GET /panic`: a handler with a bug.
+pub fn panics() -> Reply {
+    panic!("{PANIC_MESSAGE}")
+}
 
 /// The password of every user the apps are seeded with.
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -17,17 +17,25 @@ use batteries::middleware::csrf::CsrfLayer;
 use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
 use batteries::middleware::session::{SessionConfig, SessionLayer, SessionManager};
 use batteries::orm::testing::TestDb;
-use batteries_tests::admin_app::{self, PASSWORD, entities::author};
+use batteries_tests::admin_app::{self, PANICKING_AUTHOR, PASSWORD, entities::author};
 use batteries_tests::backend_tests;
-use batteries_tests::browser::{Browser, Reply};
+use batteries_tests::browser::{Browser, Reply, get_on};
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set,
+};
 use tower::{ServiceBuilder, ServiceExt};
 
-backend_tests!(admin_on_axum, admin_on_actix, admin_on_hyper);
+backend_tests!(
+    admin_on_axum,
+    admin_on_actix,
+    admin_on_hyper,
+    a_panic_mid_export_breaks_the_body_off
+);
 
 /// Where a site listens, and what stops it.
 struct Site {
@@ -349,6 +357,96 @@ async fn scenario(db: &DatabaseConnection, site: &Site, framework: &str) {
         0,
         "{framework}: nothing added"
     );
+
+    a_panicking_hook_answers_a_plain_500(db, site, framework, &mut browser).await;
+}
+
+/// A `ModelAdmin` hook that panics (the author's `display`) gets a plain 500 from the
+/// admin, HTML or JSON, with the admin's headers and no internals; the session and the
+/// connection live on.
+async fn a_panicking_hook_answers_a_plain_500(
+    db: &DatabaseConnection,
+    site: &Site,
+    framework: &str,
+    browser: &mut Browser,
+) {
+    let bad = author::ActiveModel {
+        name: Set(PANICKING_AUTHOR.to_owned()),
+        bio: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert");
+    let change = format!("/admin/library/author/{}/change/", bad.id);
+    let page = browser.get(&change).await;
+    assert_eq!(
+        page.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{framework}: {}",
+        page.body
+    );
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{framework}"
+    );
+    assert!(!page.body.contains("7f3a"), "{framework}: {}", page.body);
+    assert!(!page.body.contains("display"), "{framework}: {}", page.body);
+    let id = page.header("x-request-id").expect("a request id");
+    assert!(page.body.contains(id), "{framework}: {}", page.body);
+    assert_eq!(page.header("x-frame-options"), Some("DENY"), "{framework}");
+    // Answered by the admin itself (its own headers), not only by a layer around it.
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("frame-ancestors 'none'")),
+        "{framework}: {:?}",
+        page.headers
+    );
+
+    let api = browser
+        .get_api(
+            &format!("/admin/api/library/author/{}/", bad.id),
+            &[("x-request-id", "admin-req-1")],
+        )
+        .await;
+    assert_eq!(
+        api.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{framework}: {}",
+        api.body
+    );
+    assert_eq!(
+        api.json(),
+        serde_json::json!({"error": "internal server error", "request_id": "admin-req-1"}),
+        "{framework}"
+    );
+    assert_eq!(
+        api.header("x-request-id"),
+        Some("admin-req-1"),
+        "{framework}"
+    );
+
+    // The session lives on, and so does the connection.
+    assert_eq!(
+        browser.get("/admin/").await.status,
+        StatusCode::OK,
+        "{framework}"
+    );
+    let cookie = format!("sessionid={}", browser.session_cookie().expect("logged in"));
+    let mut stream = tokio::net::TcpStream::connect(site.addr)
+        .await
+        .expect("connect");
+    let headers = [("accept", "text/html"), ("cookie", cookie.as_str())];
+    let (status, _, body) = get_on(&mut stream, &change, &headers).await;
+    assert_eq!(status, 500, "{framework}: {body}");
+    let (status, _, body) = get_on(&mut stream, "/admin/library/author/", &headers).await;
+    assert_eq!(
+        status, 500,
+        "{framework}: the changelist displays it too: {body}"
+    );
+    let (status, _, body) = get_on(&mut stream, "/admin/", &headers).await;
+    assert_eq!(status, 200, "{framework}: {body}");
 }
 
 async fn admin_on_axum(db: &TestDb) {
@@ -373,4 +471,99 @@ async fn admin_on_hyper(db: &TestDb) {
     let site = serve_hyper(db.conn(), admin, &secret);
     scenario(db.conn(), &site, "hyper").await;
     site.stop().await;
+}
+
+/// A panic while an export streams, after its `200` went out, cannot become a `500`:
+/// the body breaks off (no final chunk) and the server closes the connection, so the
+/// client never takes the file for complete; the panic's text is not in it. On axum and actix-web, which stream the
+/// body (this file's hyper mount collects it first).
+async fn a_panic_mid_export_breaks_the_body_off(db: &TestDb) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let secret = admin_app::secret();
+    let _ = prepare(db.conn(), &secret).await;
+    // More authors than one batch (1,000): the request reads the first batch, the
+    // export's task the rest, and the hook panics in the second.
+    let bulk = (0..1100).map(|i| author::ActiveModel {
+        name: Set(format!("Bulk {i:04}")),
+        bio: Set(None),
+        ..Default::default()
+    });
+    author::Entity::insert_many(bulk)
+        .exec(db.conn())
+        .await
+        .expect("authors");
+    let site_with_bug = || async {
+        batteries::admin::AdminSite::new()
+            .register(
+                batteries::admin::ModelAdmin::<author::Entity>::new()
+                    .list_display([author::Column::Name])
+                    .ordering("name")
+                    .computed("bug", "Bug", |a| {
+                        assert!(
+                            a.name.as_str() < "Bulk 1050",
+                            "export hook bug: internal detail 7f3a"
+                        );
+                        String::new()
+                    }),
+            )
+            .build(db.conn().clone(), secret.clone())
+            .await
+            .expect("admin")
+    };
+    for framework in ["axum", "actix"] {
+        let admin = site_with_bug().await;
+        let site = if framework == "axum" {
+            serve_axum(db.conn(), admin, &secret)
+        } else {
+            serve_actix(db.conn(), admin, &secret)
+        };
+        let mut browser = Browser::new(site.addr);
+        let login = browser.get("/admin/login/").await;
+        browser
+            .post_form(
+                "/admin/login/",
+                &[
+                    ("csrfmiddlewaretoken", &token(&login)),
+                    ("username", "admin"),
+                    ("password", PASSWORD),
+                    ("next", "/admin/"),
+                ],
+            )
+            .await;
+        let cookie = format!("sessionid={}", browser.session_cookie().expect("logged in"));
+        let mut stream = tokio::net::TcpStream::connect(site.addr)
+            .await
+            .expect("connect");
+        stream
+            .write_all(
+                format!(
+                    "GET /admin/library/author/export/?format=csv HTTP/1.1\r\nHost: localhost\r\n\
+                     Cookie: {cookie}\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .expect("write");
+        let mut received = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_mins(1),
+            stream.read_to_end(&mut received),
+        )
+        .await
+        .expect("the server ends the response");
+        let text = String::from_utf8_lossy(&received);
+        assert!(text.starts_with("HTTP/1.1 200"), "{framework}: {text:.300}");
+        assert!(
+            text.to_lowercase().contains("transfer-encoding: chunked"),
+            "{framework}: {text:.300}"
+        );
+        let rows = text.matches("Bulk ").count();
+        assert!(rows < 1100, "{framework}: the whole table arrived");
+        assert!(
+            !received.ends_with(b"\r\n0\r\n\r\n"),
+            "{framework}: the body was ended as if complete after {rows} rows"
+        );
+        assert!(!text.contains("7f3a"), "{framework}");
+        site.stop().await;
+    }
 }

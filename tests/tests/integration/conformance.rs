@@ -11,7 +11,7 @@ use batteries::auth::sessions::{DatabaseStore, MemoryStore, RedisSessionStore, S
 use batteries::middleware::ratelimit::RedisRateLimitStore;
 use batteries::orm::testing::{Backend, TestDb};
 use batteries_tests::apps::{self, Framework, PASSWORD, Pieces};
-use batteries_tests::browser::Browser;
+use batteries_tests::browser::{Browser, get_on};
 use http::StatusCode;
 use sea_orm::DatabaseConnection;
 
@@ -146,6 +146,7 @@ conformance!(
     refresh_token_reuse_revokes_the_family,
     revoked_refresh_tokens_are_dead,
     bad_bearer_tokens_get_a_plain_401,
+    a_panicking_handler_answers_a_plain_500,
 );
 
 async fn username(browser: &mut Browser) -> Option<String> {
@@ -774,4 +775,75 @@ async fn rate_limit_per_user_gives_each_user_a_bucket(ctx: Ctx) {
         anonymous.get_api("/api/limited-user", &[]).await.status,
         StatusCode::OK
     );
+}
+
+/// A handler that panics gets a plain 500 (HTML or JSON by `Accept`, the request id,
+/// no internals), through the layers outside it (security headers, session), and the
+/// connection and the session live on.
+async fn a_panicking_handler_answers_a_plain_500(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    browser.login("alice", PASSWORD).await;
+
+    let page = browser.get("/panic").await;
+    assert_eq!(
+        page.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page.body.contains("Server Error (500)"), "{}", page.body);
+    assert!(!page.body.contains("7f3a"), "{}", page.body);
+    assert!(!page.body.contains("panic"), "{}", page.body);
+    let id = page.header("x-request-id").expect("a request id");
+    assert!(page.body.contains(id), "{}", page.body);
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+
+    let api = browser
+        .get_api("/panic", &[("x-request-id", "conformance-req-1")])
+        .await;
+    assert_eq!(
+        api.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        api.body
+    );
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(
+        api.json(),
+        serde_json::json!({"error": "internal server error", "request_id": "conformance-req-1"})
+    );
+    assert_eq!(api.header("x-request-id"), Some("conformance-req-1"));
+
+    // A forged id is not echoed.
+    let forged = browser
+        .get_api("/panic", &[("x-request-id", "<script>alert(1)</script>")])
+        .await;
+    assert_eq!(forged.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!forged.body.contains("script"), "{}", forged.body);
+    assert_ne!(
+        forged.header("x-request-id"),
+        Some("<script>alert(1)</script>")
+    );
+
+    // Still logged in after the panic.
+    let me = browser.get_api("/api/me", &[]).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+
+    // The same connection serves the next request.
+    let mut stream = tokio::net::TcpStream::connect(ctx.addr)
+        .await
+        .expect("connect");
+    for _ in 0..2 {
+        let (status, _, body) =
+            get_on(&mut stream, "/panic", &[("accept", "application/json")]).await;
+        assert_eq!(status, 500, "{body}");
+        assert!(!body.contains("7f3a"), "{body}");
+    }
+    let (status, _, body) = get_on(&mut stream, "/csrf", &[("accept", "application/json")]).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -9,6 +9,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{AuthRejection, Authentication, BearerVerifier};
+use crate::panic::{PanicReply, ResponseFuture};
 use crate::util::{BoxFuture, json, text};
 
 /// Puts a [`CurrentUser`](super::CurrentUser) in every request. See the
@@ -88,13 +89,31 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response<ResBody>, S::Error>>;
+    type Future = ResponseFuture<BoxFuture<Result<Response<ResBody>, S::Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let reply = PanicReply::for_request(&request);
+        ResponseFuture::call(reply, || self.route(request))
+    }
+}
+
+impl<S> AuthService<S> {
+    fn route<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+    ) -> BoxFuture<Result<Response<ResBody>, S::Error>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        ReqBody: Send + 'static,
+        ResBody: From<String> + Send + 'static,
+    {
+        // Bearer tokens and sessions alike: the user is loaded (issue 16), so a
+        // token is worth only as much as its user.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();

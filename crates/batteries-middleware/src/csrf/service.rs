@@ -15,6 +15,7 @@ use tower_service::Service;
 
 use super::{CsrfError, FORM_FIELD, HEADER, check_token, form_field};
 use crate::auth::{AuthMethod, CurrentUser};
+use crate::panic::{PanicReply, ResponseFuture};
 use crate::util::{BoxFuture, text};
 
 /// Largest form body searched for the token (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
@@ -249,13 +250,14 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let reply = PanicReply::for_request(&request);
         if !self.layer.applies(request.method(), request.uri()) {
-            return Box::pin(self.inner.call(request));
+            return Box::pin(ResponseFuture::call(reply, || self.inner.call(request)));
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
-        Box::pin(async move {
+        Box::pin(ResponseFuture::new(reply, async move {
             let (parts, body) = request.into_parts();
             let session = parts.extensions.get::<Session>();
             let user = parts.extensions.get::<CurrentUser>();
@@ -286,6 +288,6 @@ where
                 return Ok(refuse(error));
             }
             inner.call(Request::from_parts(parts, body)).await
-        })
+        }))
     }
 }

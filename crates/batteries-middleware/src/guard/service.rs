@@ -10,6 +10,7 @@ use tower_service::Service;
 
 use super::{Denial, login_required, permission_denied};
 use crate::auth::CurrentUser;
+use crate::panic::{PanicReply, ResponseFuture};
 use crate::util::{BoxFuture, text};
 
 /// Lets only logged-in users through. See the [module docs](super).
@@ -66,7 +67,8 @@ where
             .get::<CurrentUser>()
             .is_some_and(CurrentUser::is_authenticated);
         if logged_in {
-            return Box::pin(self.inner.call(request));
+            let reply = PanicReply::for_request(&request);
+            return Box::pin(ResponseFuture::call(reply, || self.inner.call(request)));
         }
         let response = login_required(&self.denial, request.uri(), request.headers());
         Box::pin(async move { Ok(response) })
@@ -131,7 +133,8 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let perm = self.perm.clone();
         let denial = self.denial.clone();
-        Box::pin(async move {
+        let reply = PanicReply::for_request(&request);
+        Box::pin(ResponseFuture::new(reply, async move {
             let user = request
                 .extensions()
                 .get::<CurrentUser>()
@@ -151,6 +154,6 @@ where
                     ))
                 }
             }
-        })
+        }))
     }
 }

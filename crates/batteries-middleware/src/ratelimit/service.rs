@@ -2,12 +2,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::{Decision, RateLimiter, too_many_requests};
+use crate::panic::{self, PanicReply};
 
 pub(super) type KeyFn = dyn Fn(&Parts) -> Option<String> + Send + Sync;
 
@@ -79,6 +81,26 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // The key function is the app's code, run here: guard it too.
+        let reply = PanicReply::for_request(&req);
+        ResponseFuture::new(Box::pin(panic::ResponseFuture::call(reply, || {
+            self.limit(req)
+        })))
+    }
+}
+
+impl<S> RateLimit<S> {
+    fn limit<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+    ) -> BoxFuture<'static, Result<Response<ResBody>, S::Error>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+        S::Future: Send,
+        S::Error: Send,
+        ReqBody: Send + 'static,
+        ResBody: From<String> + Send + 'static,
+    {
         let (parts, body) = req.into_parts();
         let key = (self.config.key)(&parts);
         let req = Request::from_parts(parts, body);
@@ -86,7 +108,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
-        ResponseFuture::new(Box::pin(async move {
+        Box::pin(async move {
             let decision = match key {
                 Some(key) => config.limiter.decide(&key).await,
                 None => None,
@@ -102,7 +124,7 @@ where
                 decision.write_headers(response.headers_mut());
             }
             Ok(response)
-        }))
+        })
     }
 }
 

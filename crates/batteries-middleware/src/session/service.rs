@@ -8,6 +8,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{SessionConfig, SessionManager};
+use crate::panic::{PanicReply, ResponseFuture};
 use crate::util::{BoxFuture, text};
 
 /// Adds a [`Session`](batteries_auth::sessions::Session) to every request and saves it
@@ -73,7 +74,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let manager = self.manager.clone();
-        Box::pin(async move {
+        let reply = PanicReply::for_request(&request);
+        Box::pin(ResponseFuture::new(reply, async move {
             let session = manager.open(request.headers());
             request.extensions_mut().insert(session.clone());
             let mut response = inner.call(request).await?;
@@ -85,6 +87,6 @@ where
                 ));
             }
             Ok(response)
-        })
+        }))
     }
 }
