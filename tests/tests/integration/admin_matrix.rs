@@ -624,16 +624,13 @@ struct Privileges {
     perms: BTreeSet<i32>,
 }
 
+/// A user's superuser, staff and active flags and password hash.
+type Flags<'a> = Option<(bool, bool, bool, &'a str)>;
+
 impl Privileges {
     /// What grants power: the flags, the password, the groups and permissions. Other
     /// columns may change on a legitimate save (the form shows date-times to the second).
-    fn granted(
-        &self,
-    ) -> (
-        Option<(bool, bool, bool, &str)>,
-        &BTreeSet<i32>,
-        &BTreeSet<i32>,
-    ) {
+    fn granted(&self) -> (Flags<'_>, &BTreeSet<i32>, &BTreeSet<i32>) {
         let flags = self
             .user
             .as_ref()
