@@ -298,8 +298,14 @@ pub fn app(
 pub async fn serve(listener: tokio::net::TcpListener, db: DatabaseConnection, config: Config) {
     let app = app(&db, &config);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: retrying at once would spin a core.
+                tracing::warn!("accept failed: {e}; retrying in 100 ms");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let app = app.clone();
         tokio::spawn(async move {
