@@ -168,10 +168,7 @@ impl RefreshStore for DatabaseRefreshStore {
     ) -> Result<Consumed, JwtError> {
         let txn = self.db.begin().await.or_store()?;
         let consumed = consume(&txn, jti, now).await?;
-        if let Consumed::Fresh { family, subject } = &consumed
-            && *family == successor.family
-            && *subject == successor.subject
-        {
+        if consumed.is_fresh_for(successor) {
             insert_row(&txn, successor).await?;
             txn.commit().await.or_store()?;
             inherit_revocation(&self.db, successor).await?;

@@ -120,10 +120,7 @@ impl RefreshStore for MemoryRefreshStore {
     ) -> Result<Consumed, JwtError> {
         let mut inner = self.lock();
         let consumed = inner.consume(jti, now);
-        if let Consumed::Fresh { family, subject } = &consumed
-            && *family == successor.family
-            && *subject == successor.subject
-        {
+        if consumed.is_fresh_for(successor) {
             inner.insert(successor);
         }
         Ok(consumed)

@@ -45,6 +45,15 @@ pub enum Consumed {
     FamilyRevoked,
 }
 
+impl Consumed {
+    /// Whether this is [`Consumed::Fresh`] in `successor`'s family and for its subject:
+    /// what [`RefreshStore::rotate`] needs before recording `successor`.
+    pub(crate) fn is_fresh_for(&self, successor: &RefreshRecord) -> bool {
+        matches!(self, Self::Fresh { family, subject }
+            if *family == successor.family && *subject == successor.subject)
+    }
+}
+
 /// Where a [`Jwt`](super::Jwt) records refresh tokens.
 ///
 /// [`consume`](Self::consume) is atomic across every process sharing the store: of two
@@ -74,10 +83,7 @@ pub trait RefreshStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Consumed, JwtError> {
         let consumed = self.consume(jti, now).await?;
-        if let Consumed::Fresh { family, subject } = &consumed
-            && *family == successor.family
-            && *subject == successor.subject
-        {
+        if consumed.is_fresh_for(successor) {
             self.insert(successor, now).await?;
         }
         Ok(consumed)
