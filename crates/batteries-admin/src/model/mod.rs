@@ -571,33 +571,42 @@ impl<E: EntityTrait> ModelAdmin<E> {
     ///     },
     /// );
     /// ```
-    pub fn action<F, Fut>(mut self, name: &str, label: impl Into<String>, f: F) -> Self
+    pub fn action<F, Fut>(self, name: &str, label: impl Into<String>, f: F) -> Self
     where
         F: Fn(DatabaseConnection, Vec<E::Model>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<String, String>> + Send + 'static,
     {
-        self.actions.push(Action {
-            name: name.to_owned(),
-            label: label.into(),
-            permission: "change",
-            f: Arc::new(move |db, rows| Box::pin(f(db, rows))),
-        });
-        self
+        self.push_action(name, label.into(), "change", f)
     }
 
     /// A bulk action as [`action`](Self::action), offered to and run for superusers
     /// only (a staff user's POST of it answers 403): for an action that sets a
     /// [`superuser_only`](Self::superuser_only) field, which the admin cannot see
     /// inside the closure.
-    pub fn superuser_action<F, Fut>(mut self, name: &str, label: impl Into<String>, f: F) -> Self
+    pub fn superuser_action<F, Fut>(self, name: &str, label: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(DatabaseConnection, Vec<E::Model>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, String>> + Send + 'static,
+    {
+        self.push_action(name, label.into(), crate::views::SUPERUSER, f)
+    }
+
+    /// Adds a bulk action that needs `permission` (see [`action`](Self::action)).
+    fn push_action<F, Fut>(
+        mut self,
+        name: &str,
+        label: String,
+        permission: &'static str,
+        f: F,
+    ) -> Self
     where
         F: Fn(DatabaseConnection, Vec<E::Model>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<String, String>> + Send + 'static,
     {
         self.actions.push(Action {
             name: name.to_owned(),
-            label: label.into(),
-            permission: crate::views::SUPERUSER,
+            label,
+            permission,
             f: Arc::new(move |db, rows| Box::pin(f(db, rows))),
         });
         self
