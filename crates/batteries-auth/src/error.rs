@@ -78,6 +78,32 @@ impl Error {
         matches!(self, Error::Busy)
     }
 
+    /// Whether a store the request needs failed (the database, the session store, the
+    /// throttle or refresh store, a background task), rather than the request being
+    /// wrong: answer `503 Service Unavailable` with `Retry-After`, log the cause, and
+    /// never treat it as "not logged in" or "wrong password".
+    ///
+    /// ```
+    /// use batteries_auth::Error;
+    ///
+    /// assert!(Error::Db(sea_orm::DbErr::Custom("connection refused".into())).is_unavailable());
+    /// assert!(!Error::InvalidPermission("x".into()).is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Busy | Error::Task(_) | Error::Db(_) => true,
+            Error::Session(e) => e.is_unavailable(),
+            Error::Throttle(e) => matches!(e, crate::throttle::ThrottleError::Store(_)),
+            #[cfg(feature = "jwt")]
+            Error::Jwt(e) => !e.is_token_error(),
+            Error::Orm(e) => matches!(
+                e,
+                batteries_orm::Error::Db(_) | batteries_orm::Error::Connect { .. }
+            ),
+            _ => false,
+        }
+    }
+
     /// How long the client should wait before trying again, for a `Retry-After`
     /// header: [`BUSY_RETRY_AFTER`](crate::hashers::BUSY_RETRY_AFTER) when the server
     /// is busy hashing, the lockout's rest for a throttled login, else `None`.

@@ -78,4 +78,4 @@ pub mod ratelimit;
 pub mod session;
 mod util;
 
-pub use util::{cookie_value, wants_html};
+pub use util::{UNAVAILABLE_RETRY_AFTER_SECS, cookie_value, unavailable, wants_html};

@@ -19,6 +19,30 @@ pub(crate) fn text<B: From<String>>(status: StatusCode, message: &str) -> Respon
     response
 }
 
+/// How long [`unavailable`] answers ask clients to wait (`Retry-After`), in seconds: a
+/// database restart or a Redis failover takes seconds, not minutes.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// `503 Service Unavailable` with `Retry-After` and a plain message: what every layer
+/// answers when a store or database it needs has failed. The cause is logged by the
+/// caller, never put in the body.
+///
+/// ```
+/// use http::{Response, StatusCode};
+///
+/// let response: Response<String> = batteries_middleware::unavailable("Please try again.");
+/// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert_eq!(response.headers()["retry-after"], "5");
+/// ```
+pub fn unavailable<B: From<String>>(message: &str) -> Response<B> {
+    let mut response = text(StatusCode::SERVICE_UNAVAILABLE, message);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+    );
+    response
+}
+
 /// A response with a JSON body.
 pub(crate) fn json<B: From<String>>(status: StatusCode, body: &serde_json::Value) -> Response<B> {
     let mut response = Response::new(B::from(body.to_string()));

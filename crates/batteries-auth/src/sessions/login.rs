@@ -145,12 +145,14 @@ pub async fn login(
     secret: &SessionSecret,
 ) -> Result<(), SessionError> {
     let pk = user.pk_string();
-    let current: Option<String> = session.get(USER_ID_KEY).await.ok().flatten();
+    // A store failure stops the login: guessing "nobody was logged in" could carry
+    // another user's session data over to this one.
+    let current = session.get_value(USER_ID_KEY).await?;
     let stale = match &current {
         None => false,
-        Some(id) if *id != pk => true,
+        Some(id) if id.as_str() != Some(pk.as_str()) => true,
         Some(_) => {
-            let hash: Option<String> = session.get(HASH_KEY).await.ok().flatten();
+            let hash: Option<String> = session.get_if_valid(HASH_KEY).await?;
             !hash.is_some_and(|h| secret.verify(user, &h))
         }
     };
@@ -176,12 +178,13 @@ pub async fn logout(session: &Session) -> Result<(), SessionError> {
 }
 
 /// The primary key of the session's user, if one is logged in. It is not verified: use
-/// [`get_user`] to trust it.
+/// [`get_user`] to trust it. A key of another shape than a string counts as nobody.
 ///
 /// # Errors
-/// The session store failed.
+/// The session store failed. That is never "nobody is logged in": the caller answers
+/// 503, as the middleware does, so that a store outage does not log users out.
 pub async fn session_user_id(session: &Session) -> Result<Option<String>, SessionError> {
-    Ok(session.get::<String>(USER_ID_KEY).await.ok().flatten())
+    session.get_if_valid::<String>(USER_ID_KEY).await
 }
 
 /// The session's user (Django's `get_user()`): loaded by `loader`, still active (the
@@ -206,7 +209,10 @@ where
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     };
-    let hash: Option<String> = session.get(HASH_KEY).await.ok().flatten();
+    let hash: Option<String> = session
+        .get_if_valid(HASH_KEY)
+        .await
+        .map_err(session_error)?;
     if hash.is_some_and(|h| secret.verify(&user, &h)) {
         Ok(Some(user))
     } else {
@@ -237,4 +243,51 @@ pub async fn update_session_auth_hash(
 
 fn session_error(e: SessionError) -> Error {
     Error::from(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::sessions::{MemoryStore, SessionRecord, SessionStore};
+
+    /// A store whose every call fails, as a database or Redis does during an outage.
+    #[derive(Debug)]
+    struct DownStore;
+
+    #[async_trait]
+    impl SessionStore for DownStore {
+        async fn load(&self, _: &str) -> Result<Option<SessionRecord>, SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn create(&self, _: &SessionRecord) -> Result<String, SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn save(&self, _: &str, _: &SessionRecord) -> Result<String, SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn delete(&self, _: &str) -> Result<(), SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn clear_expired(&self) -> Result<u64, SessionError> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_be_read_is_an_error_not_nobody() {
+        let session = Session::new(Arc::new(DownStore), Some("a".repeat(32)));
+        let error = session_user_id(&session).await.unwrap_err();
+        assert!(error.is_unavailable(), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_user_id_of_another_shape_is_nobody() {
+        let session = Session::new(Arc::new(MemoryStore::new()), None);
+        session.insert(USER_ID_KEY, [1, 2]).await.unwrap();
+        assert_eq!(session_user_id(&session).await.unwrap(), None);
+    }
 }

@@ -185,6 +185,38 @@ impl Session {
             .transpose()
     }
 
+    /// The value under `key` if it deserializes as `T`; a value of another shape is
+    /// treated as absent (and logged at debug level), as Django treats a session it
+    /// cannot decode. Store failures are still errors: a session that cannot be read is
+    /// never taken for an empty one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), batteries_auth::sessions::SessionError> {
+    /// use std::sync::Arc;
+    /// use batteries_auth::sessions::{MemoryStore, Session};
+    ///
+    /// let session = Session::new(Arc::new(MemoryStore::new()), None);
+    /// session.insert("n", "not a number").await?;
+    /// assert_eq!(session.get_if_valid::<u32>("n").await?, None);
+    /// assert!(session.get::<u32>("n").await.is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn get_if_valid<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, SessionError> {
+        match self.get(key).await {
+            Err(SessionError::Value { key, message }) => {
+                tracing::debug!(%key, %message, "session value of an unexpected shape ignored");
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
     /// The raw JSON value under `key`.
     ///
     /// # Errors
@@ -299,10 +331,8 @@ impl Session {
     /// The store failed.
     pub async fn expiry(&self) -> Result<Expiry, SessionError> {
         Ok(self
-            .get::<Expiry>(EXPIRY_KEY)
-            .await
-            .ok()
-            .flatten()
+            .get_if_valid::<Expiry>(EXPIRY_KEY)
+            .await?
             .unwrap_or(Expiry::Default))
     }
 

@@ -16,8 +16,9 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Why a session store failed. The session middleware treats a failed load as an
-/// anonymous session and a failed save as a server error, never as a logged-in user.
+/// Why a session store failed. A store that cannot be read is never taken for an
+/// anonymous session: the middleware answers `503` with `Retry-After` (see
+/// [`SessionError::is_unavailable`]), so an outage does not log anybody out.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -41,6 +42,14 @@ pub enum SessionError {
     /// The store is misconfigured (a signing key too short, say).
     #[error("session store misconfigured: {0}")]
     Config(String),
+}
+
+impl SessionError {
+    /// Whether the store itself failed (its database or Redis), rather than the data:
+    /// answer `503` with `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, SessionError::Db(_) | SessionError::Store(_))
+    }
 }
 
 /// Where sessions live: memory, a database table, Redis, or the cookie itself.

@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use super::{AuthRejection, Authentication, BearerVerifier};
 use crate::panic::{PanicReply, ResponseFuture};
-use crate::util::{BoxFuture, json, text};
+use crate::util::{BoxFuture, json, unavailable};
 
 /// Puts a [`CurrentUser`](super::CurrentUser) in every request. See the
 /// [module docs](super).
@@ -73,10 +73,9 @@ pub(super) fn rejection_response<B: From<String>>(rejection: &AuthRejection) -> 
             );
             response
         }
-        AuthRejection::Unavailable(_) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Authentication is unavailable; please try again.",
-        ),
+        AuthRejection::Unavailable(_) => {
+            unavailable("Authentication is unavailable; please try again.")
+        }
     }
 }
 

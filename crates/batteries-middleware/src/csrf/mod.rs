@@ -69,7 +69,7 @@ pub const HEADER: &str = "x-csrftoken";
 /// # Errors
 /// The session store failed.
 pub async fn csrf_token(session: &Session) -> Result<String, SessionError> {
-    let secret = match session.get::<String>(CSRF_KEY).await.ok().flatten() {
+    let secret = match session.get_if_valid::<String>(CSRF_KEY).await? {
         Some(secret) if secret.len() == token::SECRET_LEN => secret,
         _ => {
             let secret = token::new_secret();
@@ -99,6 +99,10 @@ pub enum CsrfError {
     /// The form body was too large to look for the token.
     #[error("CSRF check failed: form body too large")]
     BodyTooLarge,
+    /// The session store failed, so the token could not be checked (a 503, not a 403:
+    /// the request may well be genuine).
+    #[error("CSRF check not possible: the session store is unavailable")]
+    Unavailable,
 }
 
 /// Checks a presented token against the session's secret.
@@ -106,7 +110,13 @@ pub enum CsrfError {
 /// # Errors
 /// [`CsrfError::TokenMissing`], [`CsrfError::NoSecret`] or [`CsrfError::TokenIncorrect`].
 pub async fn check_token(session: &Session, presented: Option<&str>) -> Result<(), CsrfError> {
-    let secret: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
+    let secret: Option<String> = match session.get_if_valid(CSRF_KEY).await {
+        Ok(secret) => secret,
+        Err(error) => {
+            tracing::error!(%error, "could not read the CSRF secret from the session");
+            return Err(CsrfError::Unavailable);
+        }
+    };
     let presented = presented.filter(|t| !t.is_empty());
     match (presented, secret) {
         (None, _) => Err(CsrfError::TokenMissing),
@@ -156,6 +166,55 @@ mod tests {
         }
         let request = request.body(Body::from(body.to_owned())).expect("request");
         app.oneshot(request).await.expect("infallible").status()
+    }
+
+    /// A store whose loads fail, as a database or Redis does during an outage.
+    #[derive(Debug)]
+    struct DownStore;
+
+    #[async_trait::async_trait]
+    impl batteries_auth::sessions::SessionStore for DownStore {
+        async fn load(
+            &self,
+            _: &str,
+        ) -> Result<Option<batteries_auth::sessions::SessionRecord>, SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn create(
+            &self,
+            _: &batteries_auth::sessions::SessionRecord,
+        ) -> Result<String, SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn save(
+            &self,
+            _: &str,
+            _: &batteries_auth::sessions::SessionRecord,
+        ) -> Result<String, SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn delete(&self, _: &str) -> Result<(), SessionError> {
+            Err(SessionError::Store("connection refused".into()))
+        }
+        async fn clear_expired(&self) -> Result<u64, SessionError> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_be_read_is_a_503_not_a_403_nor_a_new_secret() {
+        let session = Session::new(std::sync::Arc::new(DownStore), Some("a".repeat(32)));
+        assert!(
+            csrf_token(&session).await.is_err(),
+            "no fresh secret over an unreadable one"
+        );
+        assert_eq!(
+            check_token(&session, Some("token")).await,
+            Err(CsrfError::Unavailable)
+        );
+        let response: Response<String> = CsrfError::Unavailable.response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "5");
     }
 
     #[tokio::test]

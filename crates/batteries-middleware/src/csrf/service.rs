@@ -16,7 +16,7 @@ use tower_service::Service;
 use super::{CsrfError, FORM_FIELD, HEADER, check_token, form_field};
 use crate::auth::{AuthMethod, CurrentUser};
 use crate::panic::{PanicReply, ResponseFuture};
-use crate::util::{BoxFuture, text};
+use crate::util::{BoxFuture, text, unavailable};
 
 /// Largest form body searched for the token (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
 const DEFAULT_FORM_LIMIT: usize = 2_621_440;
@@ -226,9 +226,13 @@ fn refuse<B: From<String>>(error: CsrfError) -> Response<B> {
 }
 
 impl CsrfError {
-    /// The HTTP answer: `403` with the reason in one line.
+    /// The HTTP answer: `403` with the reason in one line, or `503` with `Retry-After`
+    /// for [`CsrfError::Unavailable`].
     pub fn response<B: From<String>>(&self) -> Response<B> {
-        text(StatusCode::FORBIDDEN, &self.to_string())
+        match self {
+            Self::Unavailable => unavailable("The session store is unavailable; please try again."),
+            _ => text(StatusCode::FORBIDDEN, &self.to_string()),
+        }
     }
 }
 

@@ -4,14 +4,14 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{Denial, login_required, permission_denied};
 use crate::auth::CurrentUser;
 use crate::panic::{PanicReply, ResponseFuture};
-use crate::util::{BoxFuture, text};
+use crate::util::{BoxFuture, unavailable};
 
 /// Lets only logged-in users through. See the [module docs](super).
 #[derive(Debug, Clone)]
@@ -148,8 +148,7 @@ where
                 Ok(false) => Ok(permission_denied(&denial, request.headers())),
                 Err(error) => {
                     tracing::error!(%error, "could not load permissions");
-                    Ok(text(
-                        StatusCode::SERVICE_UNAVAILABLE,
+                    Ok(unavailable(
                         "Permissions are unavailable; please try again.",
                     ))
                 }

@@ -325,6 +325,7 @@ mod tests {
     async fn a_failing_store_is_a_503_without_internals() {
         let response = touch(SessionLayer::new(BrokenStore, SessionConfig::new()), None).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
         assert!(!response.body().contains("redis://"), "{}", response.body());
         assert!(response.headers().get(header::SET_COOKIE).is_none());
     }

@@ -3,13 +3,13 @@
 use std::task::{Context, Poll};
 
 use batteries_auth::sessions::SessionStore;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{SessionConfig, SessionManager};
 use crate::panic::{PanicReply, ResponseFuture};
-use crate::util::{BoxFuture, text};
+use crate::util::{BoxFuture, unavailable};
 
 /// Adds a [`Session`](batteries_auth::sessions::Session) to every request and saves it
 /// after the response. See the [module docs](super).
@@ -81,8 +81,7 @@ where
             let mut response = inner.call(request).await?;
             if let Err(error) = manager.finish(&session, response.headers_mut()).await {
                 tracing::error!(%error, "could not save the session");
-                return Ok(text(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                return Ok(unavailable(
                     "The session could not be saved; please try again.",
                 ));
             }
