@@ -50,6 +50,12 @@ impl ResponseError for Rejection {
         if matches!(self, Self::Unauthenticated) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if matches!(self, Self::Unavailable) {
+            response.insert_header((
+                "Retry-After",
+                batteries_middleware::UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+            ));
+        }
         response.json(serde_json::json!({ "error": self.to_string() }))
     }
 }

@@ -111,7 +111,18 @@ where
                     .map_into_right_body());
             }
             if let Some(perm) = perm {
-                let allowed = user.has_perm(&perm).await.unwrap_or(false);
+                let allowed = match user.has_perm(&perm).await {
+                    Ok(allowed) => allowed,
+                    Err(error) => {
+                        tracing::error!(%error, "could not load permissions");
+                        let response = batteries_middleware::unavailable(
+                            "Permissions are unavailable; please try again.",
+                        );
+                        return Ok(req
+                            .into_response(response_out(response))
+                            .map_into_right_body());
+                    }
+                };
                 if !allowed {
                     let response = permission_denied(&denial, &headers);
                     return Ok(req

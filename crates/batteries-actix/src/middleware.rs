@@ -220,10 +220,9 @@ where
                 && let Err(error) = manager.finish(session, &mut out).await
             {
                 tracing::error!(%error, "could not save the session");
-                let failed = http::Response::builder()
-                    .status(http::StatusCode::SERVICE_UNAVAILABLE)
-                    .body("The session could not be saved; please try again.".to_owned())
-                    .unwrap_or_default();
+                let failed: http::Response<String> = batteries_middleware::unavailable(
+                    "The session could not be saved; please try again.",
+                );
                 let (req, _) = response.into_parts();
                 response = ServiceResponse::new(req, response_out(failed)).map_into_right_body();
                 out = headers_in(response.headers());

@@ -70,10 +70,15 @@ fn method_not_allowed(allow: &'static str) -> Response<AdminBody> {
 }
 
 fn unavailable() -> Response<AdminBody> {
-    error(
+    let mut response = error(
         StatusCode::SERVICE_UNAVAILABLE,
         "The database is unavailable; try again.",
-    )
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(batteries_middleware::UNAVAILABLE_RETRY_AFTER_SECS),
+    );
+    response
 }
 
 fn field_errors(errors: &HashMap<String, Vec<String>>) -> Response<AdminBody> {

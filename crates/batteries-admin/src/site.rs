@@ -745,14 +745,18 @@ impl Req {
         let Some(current) = &self.current else {
             return Ok(None);
         };
-        let user = current.user().await.map_err(|_| ())?;
+        let user = current.user().await.map_err(|error| {
+            tracing::error!(%error, "admin: could not load the user");
+        })?;
         let Some(user) = user else {
             return Ok(None);
         };
         if !user.is_active() || !user.is_staff() {
             return Ok(None);
         }
-        let perms = current.permissions().await.map_err(|_| ())?;
+        let perms = current.permissions().await.map_err(|error| {
+            tracing::error!(%error, "admin: could not load the user's permissions");
+        })?;
         Ok(Some(Staff {
             user,
             perms,

@@ -86,6 +86,12 @@ impl IntoResponse for Rejection {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(batteries_middleware::UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+        }
         response
     }
 }

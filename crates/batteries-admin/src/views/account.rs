@@ -27,8 +27,11 @@ impl View<'_> {
         .unwrap_or_default();
         let next = safe_next(&next_raw).unwrap_or(&index).to_owned();
         if self.req.method == Method::GET {
-            if let Ok(Some(_)) = self.req.staff().await {
-                return redirect(&next);
+            match self.req.staff().await {
+                Ok(Some(_)) => return redirect(&next),
+                Ok(None) => {}
+                // Not "nobody is logged in": the store failed.
+                Err(()) => return super::unavailable(),
             }
             let mut ctx = self.context(None, "Log in").await;
             ctx.insert("next".into(), json!(next));
