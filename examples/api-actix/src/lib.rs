@@ -264,12 +264,20 @@ async fn token(state: web::Data<State>, body: web::Json<Login>) -> HttpResponse 
     }
 }
 
+/// A store failed: `503` with `Retry-After`, the cause logged (never shown).
 fn unavailable(e: &dyn std::fmt::Display) -> HttpResponse {
     tracing::error!(%e, "request failed");
-    error(
+    let mut response = error(
         actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
         "try again later",
-    )
+    );
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(
+            batteries::middleware::UNAVAILABLE_RETRY_AFTER_SECS,
+        ),
+    );
+    response
 }
 
 #[derive(serde::Deserialize)]

@@ -14,13 +14,21 @@ use serde_json::json;
 
 use crate::{AppState, comment, post, post_tag, tag};
 
-/// An error answered as `{"error": "..."}` with a 4xx or 500 status.
+/// An error answered as `{"error": "..."}` with a 4xx, 500 or 503 status (a 503 with
+/// `Retry-After`).
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        let mut response = (self.0, Json(json!({ "error": self.1 }))).into_response();
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(batteries::middleware::UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 
@@ -43,14 +51,26 @@ impl From<batteries::orm::Error> for ApiError {
         match e {
             // A page number or size out of bounds: the client's to fix.
             batteries::orm::Error::Filter(e) => e.into(),
+            e @ (batteries::orm::Error::Db(_) | batteries::orm::Error::Connect { .. }) => {
+                unavailable(&e)
+            }
             e => internal(&e),
         }
     }
 }
 
+/// The database failed: `503` with `Retry-After` (see [`ApiError`]'s response).
+fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "an API request failed: the database is unavailable");
+    ApiError(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the database is unavailable; try again in a moment".into(),
+    )
+}
+
 impl From<DbErr> for ApiError {
     fn from(e: DbErr) -> Self {
-        internal(&e)
+        unavailable(&e)
     }
 }
 

@@ -62,8 +62,11 @@ pub enum PageError {
     BadRequest(String),
     /// No such page (a post that is not published, a page past the last): `404`.
     NotFound,
-    /// The database, the session store or a template failed: `500`, logged.
+    /// A template failed: `500`, logged.
     Internal,
+    /// The database or the session store failed: `503` with `Retry-After`, logged.
+    /// Never "not logged in": an outage must not log anybody out.
+    Unavailable,
     /// Too many passwords are being checked at once: `503` with `Retry-After`.
     Busy,
 }
@@ -97,6 +100,18 @@ impl IntoResponse for PageError {
                 ),
             )
                 .into_response(),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(batteries::middleware::UNAVAILABLE_RETRY_AFTER_SECS),
+                )],
+                Html(
+                    "<!doctype html><title>Unavailable</title><h1>Unavailable</h1>\
+                     <p>The site cannot reach its database right now; try again in a moment.</p>",
+                ),
+            )
+                .into_response(),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Html(
@@ -114,15 +129,24 @@ fn internal(e: &dyn std::fmt::Display) -> PageError {
     PageError::Internal
 }
 
+fn unavailable(e: &dyn std::fmt::Display) -> PageError {
+    tracing::error!(error = %e, "a page failed: a store is unavailable");
+    PageError::Unavailable
+}
+
 impl From<DbErr> for PageError {
     fn from(e: DbErr) -> Self {
-        internal(&e)
+        unavailable(&e)
     }
 }
 
 impl From<SessionError> for PageError {
     fn from(e: SessionError) -> Self {
-        internal(&e)
+        if e.is_unavailable() {
+            unavailable(&e)
+        } else {
+            internal(&e)
+        }
     }
 }
 
@@ -137,6 +161,9 @@ impl From<batteries::orm::Error> for PageError {
         match e {
             // The client's query string: say what is wrong, as the API does.
             batteries::orm::Error::Filter(e) => Self::BadRequest(e.to_string()),
+            e @ (batteries::orm::Error::Db(_) | batteries::orm::Error::Connect { .. }) => {
+                unavailable(&e)
+            }
             e => internal(&e),
         }
     }
@@ -163,6 +190,9 @@ impl From<batteries::auth::Error> for PageError {
         if e.is_busy() {
             return PageError::Busy;
         }
+        if e.is_unavailable() {
+            return unavailable(&e);
+        }
         internal(&e)
     }
 }
@@ -184,7 +214,7 @@ impl FromRequestParts<AppState> for ClientAddr {
 
 impl From<batteries::middleware::auth::UserLoadError> for PageError {
     fn from(e: batteries::middleware::auth::UserLoadError) -> Self {
-        internal(&e)
+        unavailable(&e)
     }
 }
 

@@ -107,8 +107,15 @@ fn redirect(to: &str) -> Response<ResponseBody> {
     response
 }
 
-fn unavailable() -> Response<ResponseBody> {
-    html(StatusCode::SERVICE_UNAVAILABLE, "<p>Please try again.")
+/// A store failed: `503` with `Retry-After`, the cause logged (never shown).
+fn unavailable(cause: &dyn std::fmt::Display) -> Response<ResponseBody> {
+    tracing::error!(%cause, "a store is unavailable");
+    let mut response = html(StatusCode::SERVICE_UNAVAILABLE, "<p>Please try again.");
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(batteries::middleware::UNAVAILABLE_RETRY_AFTER_SECS),
+    );
+    response
 }
 
 /// Too many passwords are being checked at once: `503` with `Retry-After`.
@@ -125,8 +132,9 @@ fn busy() -> Response<ResponseBody> {
 }
 
 async fn login_form(session: &Session, next: &str, error: &str) -> Response<ResponseBody> {
-    let Ok(token) = csrf_token(session).await else {
-        return unavailable();
+    let token = match csrf_token(session).await {
+        Ok(token) => token,
+        Err(e) => return unavailable(&e),
     };
     let error = if error.is_empty() {
         String::new()
@@ -153,7 +161,7 @@ async fn route(
     secret: SessionSecret,
 ) -> Response<ResponseBody> {
     let Some(session) = request.extensions().get::<Session>().cloned() else {
-        return unavailable();
+        return unavailable(&"the session layer is missing");
     };
     let user = request
         .extensions()
@@ -162,7 +170,8 @@ async fn route(
         .unwrap_or_else(CurrentUser::anonymous);
     let name = match user.user().await {
         Ok(Some(u)) => Some(u.username().to_owned()),
-        _ => None,
+        Ok(None) => None,
+        Err(e) => return unavailable(&e),
     };
     // The rate limiter's rule: the peer, or behind a trusted proxy the address it saw.
     let client_ip = request
@@ -174,8 +183,9 @@ async fn route(
     };
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/") => {
-            let Ok(token) = csrf_token(&session).await else {
-                return unavailable();
+            let token = match csrf_token(&session).await {
+                Ok(token) => token,
+                Err(e) => return unavailable(&e),
             };
             let body = match &name {
                 Some(name) => format!(
@@ -207,18 +217,18 @@ async fn route(
             {
                 Ok(Some(user)) => match sessions::login(&session, &user, &secret).await {
                     Ok(()) => redirect(safe_next(get("next")).unwrap_or("/")),
-                    Err(_) => unavailable(),
+                    Err(e) => unavailable(&e),
                 },
                 Ok(None) => {
                     login_form(&session, get("next"), "Invalid username or password.").await
                 }
                 Err(e) if e.is_busy() => busy(),
-                Err(_) => unavailable(),
+                Err(e) => unavailable(&e),
             }
         }
         (&Method::POST, "/logout") => match sessions::logout(&session).await {
             Ok(()) => redirect("/"),
-            Err(_) => unavailable(),
+            Err(e) => unavailable(&e),
         },
         (&Method::GET, "/private") => {
             if !user.is_authenticated() {
