@@ -25,6 +25,13 @@ fn respond(reply: Reply) -> HttpResponse {
         Reply::Redirect(to) => HttpResponse::Found()
             .insert_header(("Location", to))
             .finish(),
+        Reply::Unavailable(message) => HttpResponse::ServiceUnavailable()
+            .insert_header((
+                "Retry-After",
+                batteries::middleware::UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+            ))
+            .content_type("text/plain; charset=utf-8")
+            .body(message),
     }
 }
 

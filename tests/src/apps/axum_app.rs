@@ -30,6 +30,9 @@ impl IntoResponse for Reply {
                 [(axum::http::header::LOCATION, to)],
             )
                 .into_response(),
+            Reply::Unavailable(message) => {
+                batteries::middleware::unavailable::<axum::body::Body>(message).into_response()
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ fn respond(reply: Reply) -> Response<Body> {
         Reply::Html(body) => (200, "text/html; charset=utf-8", body, None),
         Reply::Json(status, body) => (status, "application/json", body.to_string(), None),
         Reply::Redirect(to) => (302, "text/plain", String::new(), Some(to)),
+        Reply::Unavailable(message) => return batteries::middleware::unavailable(message),
     };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

@@ -290,7 +290,23 @@ pub enum Reply {
     Json(u16, serde_json::Value),
     /// `302 Found` to a location.
     Redirect(String),
+    /// `503 Service Unavailable` with `Retry-After` and a plain message: a store or the
+    /// database failed (the cause is logged, never shown).
+    Unavailable(&'static str),
 }
+
+impl Reply {
+    /// Logs `error` as the cause and answers 503 with `message`.
+    fn unavailable(error: &dyn std::fmt::Display, message: &'static str) -> Self {
+        tracing::error!(%error, "{message}");
+        Self::Unavailable(message)
+    }
+}
+
+/// What a handler answers when the session store fails.
+const SESSION_DOWN: &str = "The session store is unavailable; please try again.";
+/// What a handler answers when the database fails.
+const DB_DOWN: &str = "The database is unavailable; please try again.";
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -301,7 +317,10 @@ fn escape(s: &str) -> String {
 
 /// `GET /login`.
 pub async fn login_page(session: &Session, next: Option<&str>, error: Option<&str>) -> Reply {
-    let token = csrf_token(session).await.expect("session store");
+    let token = match csrf_token(session).await {
+        Ok(token) => token,
+        Err(e) => return Reply::unavailable(&e, SESSION_DOWN),
+    };
     let error = error
         .map(|e| format!("<p class=error>{}</p>", escape(e)))
         .unwrap_or_default();
@@ -323,32 +342,36 @@ pub async fn login_submit(
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let credentials = Credentials::new(get("username"), get("password"));
     match pieces.authenticator.authenticate(&credentials).await {
-        Ok(Some(user)) => {
-            sessions::login(session, &user, pieces.auth.secret())
-                .await
-                .expect("session store");
-            Reply::Redirect(safe_next(get("next")).unwrap_or("/me").to_owned())
-        }
+        Ok(Some(user)) => match sessions::login(session, &user, pieces.auth.secret()).await {
+            Ok(()) => Reply::Redirect(safe_next(get("next")).unwrap_or("/me").to_owned()),
+            Err(e) => Reply::unavailable(&e, SESSION_DOWN),
+        },
         Ok(None) => login_page(session, None, Some("Invalid username or password.")).await,
-        Err(e) => Reply::Json(503, serde_json::json!({ "error": e.to_string() })),
+        Err(e) => Reply::unavailable(&e, DB_DOWN),
     }
 }
 
 /// `POST /logout`.
 pub async fn logout(session: &Session) -> Reply {
-    sessions::logout(session).await.expect("session store");
-    Reply::Redirect("/login".to_owned())
+    match sessions::logout(session).await {
+        Ok(()) => Reply::Redirect("/login".to_owned()),
+        Err(e) => Reply::unavailable(&e, SESSION_DOWN),
+    }
 }
 
 /// `GET /me` (HTML) and `GET /api/me` (JSON) once the guard has let the user in.
 pub async fn me(user: &CurrentUser, html: bool) -> Reply {
-    let username = user
-        .user()
-        .await
-        .ok()
-        .flatten()
-        .map(|u| u.username().to_owned())
-        .unwrap_or_default();
+    let username = match user.user().await {
+        Ok(Some(u)) => u.username().to_owned(),
+        // The guard let only a logged-in user in; the loader has just lost them.
+        Ok(None) => {
+            return Reply::Json(
+                401,
+                serde_json::json!({ "error": "authentication required" }),
+            );
+        }
+        Err(e) => return Reply::unavailable(&e, DB_DOWN),
+    };
     if html {
         Reply::Html(format!("<p>Hello, {}!</p>", escape(&username)))
     } else {
@@ -374,16 +397,12 @@ pub async fn token(pieces: &Pieces, body: &serde_json::Value) -> Reply {
     let get = |k: &str| body[k].as_str().unwrap_or_default();
     let credentials = Credentials::new(get("username"), get("password"));
     match pieces.authenticator.authenticate(&credentials).await {
-        Ok(Some(user)) => {
-            let pair = pieces
-                .jwt
-                .issue_pair(&user.id.to_string())
-                .await
-                .expect("issue");
-            Reply::Json(200, serde_json::to_value(pair).expect("json"))
-        }
+        Ok(Some(user)) => match pieces.jwt.issue_pair(&user.id.to_string()).await {
+            Ok(pair) => token_pair(&pair),
+            Err(e) => jwt_failure(&e),
+        },
         Ok(None) => Reply::Json(401, serde_json::json!({ "error": "invalid credentials" })),
-        Err(e) => Reply::Json(503, serde_json::json!({ "error": e.to_string() })),
+        Err(e) => Reply::unavailable(&e, DB_DOWN),
     }
 }
 
@@ -391,8 +410,8 @@ pub async fn token(pieces: &Pieces, body: &serde_json::Value) -> Reply {
 pub async fn refresh(pieces: &Pieces, body: &serde_json::Value) -> Reply {
     let token = body["refresh_token"].as_str().unwrap_or_default();
     match pieces.jwt.refresh(token).await {
-        Ok(pair) => Reply::Json(200, serde_json::to_value(pair).expect("json")),
-        Err(_) => Reply::Json(401, serde_json::json!({ "error": "invalid token" })),
+        Ok(pair) => token_pair(&pair),
+        Err(e) => jwt_failure(&e),
     }
 }
 
@@ -401,7 +420,26 @@ pub async fn revoke(pieces: &Pieces, body: &serde_json::Value) -> Reply {
     let token = body["refresh_token"].as_str().unwrap_or_default();
     match pieces.jwt.revoke(token).await {
         Ok(()) => Reply::Json(200, serde_json::json!({ "revoked": true })),
-        Err(_) => Reply::Json(401, serde_json::json!({ "error": "invalid token" })),
+        Err(e) => jwt_failure(&e),
+    }
+}
+
+/// A token pair as JSON.
+fn token_pair(pair: &impl serde::Serialize) -> Reply {
+    match serde_json::to_value(pair) {
+        Ok(body) => Reply::Json(200, body),
+        Err(e) => Reply::unavailable(&e, "The token could not be issued; please try again."),
+    }
+}
+
+/// A refused token is `401` (the client logs in again); a failing store or key is the
+/// server's fault, `503` (the client keeps its token and retries).
+fn jwt_failure(e: &batteries::auth::jwt::JwtError) -> Reply {
+    if e.is_token_error() {
+        tracing::debug!(error = %e, "token refused");
+        Reply::Json(401, serde_json::json!({ "error": "invalid token" }))
+    } else {
+        Reply::unavailable(e, "Tokens are unavailable; please try again.")
     }
 }
 
@@ -412,8 +450,10 @@ pub fn parse_json(body: &[u8]) -> serde_json::Value {
 
 /// `GET /csrf`.
 pub async fn csrf(session: &Session) -> Reply {
-    let token = csrf_token(session).await.expect("session store");
-    Reply::Json(200, serde_json::json!({ "token": token }))
+    match csrf_token(session).await {
+        Ok(token) => Reply::Json(200, serde_json::json!({ "token": token })),
+        Err(e) => Reply::unavailable(&e, SESSION_DOWN),
+    }
 }
 
 /// `POST /password`: sets a new password and keeps this session (only) logged in.
@@ -429,20 +469,27 @@ pub async fn change_password(
             serde_json::json!({ "error": "new_password is required" }),
         );
     };
-    let Ok(Some(model)) = user.user_as::<user::Model>().await else {
-        return Reply::Json(
-            401,
-            serde_json::json!({ "error": "authentication required" }),
-        );
+    let model = match user.user_as::<user::Model>().await {
+        Ok(Some(model)) => model,
+        Ok(None) => {
+            return Reply::Json(
+                401,
+                serde_json::json!({ "error": "authentication required" }),
+            );
+        }
+        Err(e) => return Reply::unavailable(&e, DB_DOWN),
     };
-    let updated = UserManager::new()
+    let updated = match UserManager::new()
         .set_password(&pieces.db, (*model).clone(), Some(new))
         .await
-        .expect("set_password");
-    sessions::update_session_auth_hash(session, &updated, pieces.auth.secret())
-        .await
-        .expect("session store");
-    Reply::Json(200, serde_json::json!({ "changed": true }))
+    {
+        Ok(updated) => updated,
+        Err(e) => return Reply::unavailable(&e, DB_DOWN),
+    };
+    match sessions::update_session_auth_hash(session, &updated, pieces.auth.secret()).await {
+        Ok(()) => Reply::Json(200, serde_json::json!({ "changed": true })),
+        Err(e) => Reply::unavailable(&e, SESSION_DOWN),
+    }
 }
 
 /// A `user::Model` by username (for tests).

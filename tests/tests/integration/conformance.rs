@@ -5,13 +5,15 @@
 //! attacks that would succeed if the defence were removed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use batteries::auth::jwt::{DatabaseRefreshStore, RedisRefreshStore};
 use batteries::auth::sessions::{DatabaseStore, MemoryStore, RedisSessionStore, SessionStore};
 use batteries::middleware::ratelimit::RedisRateLimitStore;
 use batteries::orm::testing::{Backend, TestDb};
 use batteries_tests::apps::{self, Framework, PASSWORD, Pieces};
-use batteries_tests::browser::{Browser, get_on};
+use batteries_tests::browser::{Browser, Reply, get_on};
+use batteries_tests::faults::{FaultySessionStore, allow_inserts, fail_inserts, rename_table};
 use http::StatusCode;
 use sea_orm::DatabaseConnection;
 
@@ -25,10 +27,13 @@ enum Store {
     Redis,
 }
 
-/// What a scenario gets: the app's address and its users' database.
+/// What a scenario gets: the app's address, its users' database, where its sessions
+/// live, and the switch that makes a memory or Redis session store fail.
 struct Ctx {
     addr: std::net::SocketAddr,
     db: DatabaseConnection,
+    store: Store,
+    sessions_down: Arc<AtomicBool>,
 }
 
 impl Ctx {
@@ -68,7 +73,9 @@ where
             )
         }
     };
-    let mut pieces = Pieces::new(db.clone(), sessions, SECRET);
+    let sessions = FaultySessionStore::new(sessions);
+    let sessions_down = sessions.switch();
+    let mut pieces = Pieces::new(db.clone(), Arc::new(sessions), SECRET);
     if let Store::Database(_) = store {
         pieces = pieces.with_refresh_store(DatabaseRefreshStore::new(db.clone()));
     }
@@ -91,6 +98,8 @@ where
     scenario(Ctx {
         addr: running.addr,
         db,
+        store,
+        sessions_down,
     })
     .await;
     running.stop().await;
@@ -147,6 +156,9 @@ conformance!(
     revoked_refresh_tokens_are_dead,
     bad_bearer_tokens_get_a_plain_401,
     a_panicking_handler_answers_a_plain_500,
+    a_failing_session_store_answers_503_and_logs_nobody_out,
+    a_failing_user_table_answers_503_never_401,
+    a_failed_refresh_rotation_keeps_the_token,
 );
 
 async fn username(browser: &mut Browser) -> Option<String> {
@@ -846,4 +858,234 @@ async fn a_panicking_handler_answers_a_plain_500(ctx: Ctx) {
     }
     let (status, _, body) = get_on(&mut stream, "/csrf", &[("accept", "application/json")]).await;
     assert_eq!(status, 200, "{body}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults (issue 17): a store that fails is a 503 with `Retry-After` and a plain message,
+// never "you are anonymous" (a 401 or a redirect to login), never a dropped connection,
+// and never the database's error text.
+
+/// Makes the session store fail (`true`) or work again: the real table is renamed away
+/// for a database store; memory and the machine's shared Redis fail by the switch.
+async fn sessions_fail(ctx: &Ctx, failing: bool) {
+    match ctx.store {
+        Store::Database(_) => {
+            let (from, to) = ("batteries_session", "batteries_session_away");
+            let (from, to) = if failing { (from, to) } else { (to, from) };
+            rename_table(&ctx.db, from, to).await;
+        }
+        Store::Memory | Store::Redis => ctx.sessions_down.store(failing, Ordering::SeqCst),
+    }
+}
+
+/// `reply` is a 503 with `Retry-After` whose body tells nothing of the cause.
+#[track_caller]
+fn assert_unavailable(reply: &Reply, context: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{context}: {}",
+        reply.body
+    );
+    assert_eq!(
+        reply.header("retry-after"),
+        Some(
+            batteries::middleware::UNAVAILABLE_RETRY_AFTER_SECS
+                .to_string()
+                .as_str()
+        ),
+        "{context}: Retry-After"
+    );
+    let body = reply.body.to_lowercase();
+    for leak in [
+        "batteries_",
+        "auth_user",
+        "injected",
+        "relation",
+        "no such table",
+        "exist",
+        "sql",
+        "pool",
+        "refused",
+    ] {
+        assert!(
+            !body.contains(leak),
+            "{context}: the body tells the cause ({leak}): {}",
+            reply.body
+        );
+    }
+}
+
+async fn a_failing_session_store_answers_503_and_logs_nobody_out(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    browser.login("editor", PASSWORD).await;
+    assert_eq!(username(&mut browser).await.as_deref(), Some("editor"));
+    let token = browser.csrf_token().await;
+    let cookie = browser.session_cookie().map(str::to_owned);
+    let mut client = ctx.browser();
+    let access = token_pair(&mut client, "editor").await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned();
+
+    sessions_fail(&ctx, true).await;
+    assert_unavailable(&browser.get_api("/api/me", &[]).await, "GET /api/me");
+    assert_unavailable(&browser.get("/me").await, "GET /me");
+    assert_unavailable(&browser.get_api("/api/perm", &[]).await, "GET /api/perm");
+    assert_unavailable(&browser.get_api("/csrf", &[]).await, "GET /csrf");
+    assert_unavailable(&browser.get("/login").await, "GET /login");
+    let logout = browser
+        .send(
+            http::Method::POST,
+            "/logout",
+            &[("x-csrftoken", &token)],
+            bytes::Bytes::new(),
+        )
+        .await;
+    assert_unavailable(&logout, "POST /logout");
+    let change = browser
+        .post_form(
+            "/password",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("new_password", "another one 123"),
+            ],
+        )
+        .await;
+    assert_unavailable(&change, "POST /password");
+    // A newcomer cannot get a session either, and is told so.
+    let mut newcomer = ctx.browser();
+    assert_unavailable(&newcomer.get("/login").await, "GET /login without a cookie");
+    assert_eq!(
+        browser.session_cookie(),
+        cookie.as_deref(),
+        "an outage deletes no cookie"
+    );
+    // Bearer requests do not need the session store.
+    let me = me_with(&mut client, &access).await;
+    assert_eq!(
+        me.status,
+        StatusCode::OK,
+        "bearer during a session outage: {}",
+        me.body
+    );
+
+    sessions_fail(&ctx, false).await;
+    assert_eq!(
+        username(&mut browser).await.as_deref(),
+        Some("editor"),
+        "still logged in after the outage"
+    );
+    let page = newcomer.get("/login").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+}
+
+async fn a_failing_user_table_answers_503_never_401(ctx: Ctx) {
+    let mut browser = ctx.browser();
+    browser.login("editor", PASSWORD).await;
+    assert_eq!(username(&mut browser).await.as_deref(), Some("editor"));
+    let mut client = ctx.browser();
+    let pair = token_pair(&mut client, "editor").await;
+    let access = pair["access_token"].as_str().expect("access").to_owned();
+    let refresh_token = pair["refresh_token"].as_str().expect("refresh").to_owned();
+    let mut newcomer = ctx.browser();
+    let login_token = newcomer
+        .get("/login")
+        .await
+        .form_token()
+        .expect("the login form carries a CSRF token");
+
+    rename_table(&ctx.db, "auth_user", "auth_user_away").await;
+    assert_unavailable(&me_with(&mut client, &access).await, "bearer GET /api/me");
+    assert_unavailable(
+        &browser.get_api("/api/me", &[]).await,
+        "session GET /api/me",
+    );
+    assert_unavailable(&browser.get("/me").await, "session GET /me");
+    assert_unavailable(&refresh(&mut client, &refresh_token).await, "refresh");
+    let token = client
+        .post_json(
+            "/api/token",
+            &serde_json::json!({ "username": "editor", "password": PASSWORD }),
+            &[],
+        )
+        .await;
+    assert_unavailable(&token, "POST /api/token");
+    let login = newcomer
+        .post_form(
+            "/login",
+            &[
+                ("csrfmiddlewaretoken", &login_token),
+                ("username", "editor"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_unavailable(&login, "POST /login");
+
+    rename_table(&ctx.db, "auth_user_away", "auth_user").await;
+    assert_eq!(me_with(&mut client, &access).await.status, StatusCode::OK);
+
+    // The user loads, their permissions do not: not "permission denied" either.
+    rename_table(&ctx.db, "auth_user_user_permissions", "perms_away").await;
+    assert_unavailable(
+        &browser.get_api("/api/perm", &[]).await,
+        "session GET /api/perm",
+    );
+    let perm = client
+        .get_api(
+            "/api/perm",
+            &[("authorization", &format!("Bearer {access}"))],
+        )
+        .await;
+    assert_unavailable(&perm, "bearer GET /api/perm");
+    rename_table(&ctx.db, "perms_away", "auth_user_user_permissions").await;
+    assert_eq!(
+        browser.get_api("/api/perm", &[]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(username(&mut browser).await.as_deref(), Some("editor"));
+    let rotated = refresh(&mut client, &refresh_token).await;
+    assert_eq!(
+        rotated.status,
+        StatusCode::OK,
+        "the refresh token survived the outage: {}",
+        rotated.body
+    );
+}
+
+async fn a_failed_refresh_rotation_keeps_the_token(ctx: Ctx) {
+    // Memory cannot fail, and Redis rotates in one Lua script (the store's own tests);
+    // a database store is made to fail the successor's insert with a trigger.
+    let Store::Database(_) = ctx.store else {
+        return;
+    };
+    let mut client = ctx.browser();
+    let pair = token_pair(&mut client, "alice").await;
+    let old = pair["refresh_token"].as_str().expect("refresh").to_owned();
+
+    fail_inserts(&ctx.db, "batteries_jwt_refresh").await;
+    assert_unavailable(
+        &refresh(&mut client, &old).await,
+        "refresh while inserts fail",
+    );
+    assert_unavailable(&refresh(&mut client, &old).await, "the client's retry");
+    allow_inserts(&ctx.db, "batteries_jwt_refresh").await;
+
+    let rotated = refresh(&mut client, &old).await;
+    assert_eq!(
+        rotated.status,
+        StatusCode::OK,
+        "the failed rotations consumed nothing: {}",
+        rotated.body
+    );
+    let newer = rotated.json()["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    assert_eq!(
+        refresh(&mut client, &newer).await.status,
+        StatusCode::OK,
+        "the family is alive"
+    );
 }
