@@ -12,6 +12,7 @@ pub mod admin_app;
 pub mod apps;
 pub mod browser;
 pub mod entities;
+pub mod pg_instance;
 
 pub use batteries::orm::testing;
 
