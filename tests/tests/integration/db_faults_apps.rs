@@ -1,9 +1,10 @@
-//! The conformance apps (axum, actix-web, hyper) on a private PostgreSQL that stops
-//! mid-run: session-authenticated and bearer requests, logins and refresh rotations
-//! answer `503` with `Retry-After` and a plain body, within the configured timeouts,
-//! never a `401`, a redirect to the login page or a dropped connection; and once the
-//! server is back the same app (same pool) serves them again, the refresh token that
-//! was presented during the outage still valid.
+//! The conformance apps (axum, actix-web, hyper) on a private PostgreSQL. First a locked
+//! table: with the refresh-token table locked, only refresh waits (up to the statement
+//! timeout) while session routes answer. Then the server stops mid-run: session and
+//! bearer requests, logins and refresh rotations must answer `503` with `Retry-After`
+//! and a plain body within the configured timeouts, never a `401`, a redirect to the
+//! login page or a dropped connection; and once the server is back the same app (same
+//! pool) serves them again, the refresh token presented during the faults still valid.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use batteries_tests::browser::{Browser, Reply};
 use batteries_tests::pg_instance::PgInstance;
 use bytes::Bytes;
 use http::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 const SECRET: &[u8] = b"db-faults-secret-key-that-is-long-enough-too";
 const ACQUIRE: Duration = Duration::from_secs(1);
@@ -46,7 +48,8 @@ async fn hyper_fails_fast_during_a_database_outage_and_recovers() {
 // `Retry-After` and a body without internals. Measured on this branch (all three
 // frameworks alike): session `GET /api/me` 401 and `GET /me` 302 to the login page
 // (`session_user_id` swallows the store error), `POST /login` 403 "no CSRF session" (the
-// CSRF layer does the same), `POST /api/token/refresh` 401 (the test app's handler), no
+// CSRF layer does the same), `POST /api/token/refresh` 401, during the outage and on a
+// locked table (the test app's handler), no
 // `Retry-After` on any 503, and `POST /api/token`'s 503 body carries "Failed to acquire
 // connection from pool". Those are the session/CSRF layers' and the test app's answers,
 // being changed under issue 17 items 1 and 4; remove the `ignore`s when that lands.
@@ -244,10 +247,59 @@ async fn outage(framework: Framework, strict: Strict) {
     ];
     // The session HTML page is checked with the same browser as the JSON one, after it.
     let html_me = Call::get("session HTML /me", "/me", "text/html");
-
-    pg.stop();
     let bound = ACQUIRE + STATEMENT + SLACK;
     let mut problems = Vec::new();
+
+    // A locked table: only the route that needs it waits, and only up to the statement
+    // timeout; the rotation it cut short leaves the refresh token valid (used below).
+    let locker = db.begin().await.expect("begin");
+    locker
+        .execute_unprepared("LOCK TABLE batteries_jwt_refresh IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    let mut refresher = clients[api].clone();
+    let on_locked = Call::json(
+        "refresh on a locked table",
+        "/api/token/refresh",
+        &serde_json::json!({ "refresh_token": refresh }),
+    );
+    let pending = tokio::spawn(async move { on_locked.send(&mut refresher, bound).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    match calls[0].1.send(&mut clients[user], bound).await {
+        Ok((reply, _)) if reply.status == StatusCode::OK => {}
+        Ok((reply, _)) => problems.push(format!(
+            "session /api/me while another table is locked: {} {}",
+            reply.status, reply.body
+        )),
+        Err(e) => problems.push(format!("while another table is locked: {e}")),
+    }
+    if pending.is_finished() {
+        problems.push("refresh on a locked table: answered before the session route".into());
+    }
+    match pending.await.expect("task") {
+        Err(e) => problems.push(e),
+        Ok((reply, took)) => {
+            eprintln!(
+                "{framework:?} refresh on a locked table: {} in {took:?}",
+                reply.status
+            );
+            if reply.status.is_success() {
+                problems.push(format!(
+                    "refresh on a locked table: {} {}",
+                    reply.status, reply.body
+                ));
+            }
+            if strict == Strict::Yes && reply.status != StatusCode::SERVICE_UNAVAILABLE {
+                problems.push(format!(
+                    "refresh on a locked table: {} (expected 503) {}",
+                    reply.status, reply.body
+                ));
+            }
+        }
+    }
+    locker.rollback().await.expect("unlock");
+
+    pg.stop();
     let mut slowest = Duration::ZERO;
     // What only the strict run fails on (see `AWAITING`).
     let mut not_503 = Vec::new();
