@@ -13,6 +13,7 @@ pub mod apps;
 pub mod browser;
 pub mod entities;
 pub mod faults;
+pub mod pg_instance;
 
 pub use batteries::orm::testing;
 

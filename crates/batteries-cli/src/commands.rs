@@ -23,7 +23,12 @@ async fn say(out: Out<'_>, line: &str) -> Result<(), CliError> {
 
 async fn connect(url: Option<&str>) -> Result<DatabaseConnection, CliError> {
     let url = url.ok_or(CliError::NoDatabase)?;
-    Ok(batteries_orm::db::connect(url).await?)
+    // Commands run migrations and dump whole tables: statements as long as they need,
+    // not the web pool's 15 s.
+    Ok(batteries_orm::db::DbConfig::new(url)
+        .statement_timeout(None)
+        .connect()
+        .await?)
 }
 
 /// What the application told [`crate::Manage`] about its deployment, for `check`.

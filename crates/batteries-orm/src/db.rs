@@ -22,6 +22,45 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Timeouts
+//!
+//! An unreachable, restarting or overloaded database must cost a request a few seconds
+//! and an error, never a hang. The defaults are chosen for web apps behind a proxy:
+//!
+//! | knob | default | what it bounds |
+//! | --- | --- | --- |
+//! | [`acquire_timeout`](DbConfig::acquire_timeout) | 5 s | waiting for a pooled connection, including opening a new one (sqlx retries a refused connection until then) |
+//! | [`connect_timeout`](DbConfig::connect_timeout) | 5 s | the first connection made by [`DbConfig::connect`] |
+//! | [`statement_timeout`](DbConfig::statement_timeout) | 15 s | one statement on the server, lock waits included |
+//! | [`lock_timeout`](DbConfig::lock_timeout) | the statement timeout | waiting for a lock held by another connection |
+//!
+//! Each backend applies them on every pooled connection as it opens:
+//!
+//! | backend | statement timeout | lock timeout |
+//! | --- | --- | --- |
+//! | PostgreSQL | `SET statement_timeout` | `SET lock_timeout` (only when set) |
+//! | MariaDB | `SET max_statement_time` (seconds, fractional) | `innodb_lock_wait_timeout`, `lock_wait_timeout` (whole seconds, rounded up) |
+//! | MySQL | `SET max_execution_time` (ms; read-only `SELECT`s only) | as MariaDB |
+//! | SQLite | (none: SQLite has no statement timeout) | `busy_timeout` |
+//!
+//! What a timeout or an outage looks like to the caller is told by
+//! [`DbFailure::of`](crate::error::DbFailure::of); the HTTP edges answer those with `503`.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_orm::Result<()> {
+//! use batteries_orm::db::DbConfig;
+//! use std::time::Duration;
+//!
+//! // A reporting job that may run long statements, on a pool that waits longer.
+//! let db = DbConfig::new("sqlite::memory:")
+//!     .acquire_timeout(Duration::from_secs(30))
+//!     .statement_timeout(Some(Duration::from_secs(300)))
+//!     .connect()
+//!     .await?;
+//! # drop(db);
+//! # Ok(()) }
+//! ```
+//!
 //! Failures are an [`Error::Connect`] naming the backend, the host and the cause, and
 //! never the password:
 //!
@@ -41,6 +80,16 @@ use crate::error::{Error, Result};
 
 /// The environment variable [`DbConfig::from_env`] reads.
 pub const DATABASE_URL: &str = "DATABASE_URL";
+
+/// The default of [`DbConfig::acquire_timeout`]: 5 s.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default of [`DbConfig::connect_timeout`]: 5 s, the acquire timeout, so that the
+/// first connection and later ones give up alike.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default of [`DbConfig::statement_timeout`]: 15 s.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Connects to the database at `url` with default pool options.
 ///
@@ -68,6 +117,8 @@ pub struct DbConfig {
     min_connections: Option<u32>,
     connect_timeout: Duration,
     acquire_timeout: Duration,
+    statement_timeout: Option<Duration>,
+    lock_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     max_lifetime: Option<Duration>,
     log_statements: bool,
@@ -81,6 +132,8 @@ impl std::fmt::Debug for DbConfig {
             .field("min_connections", &self.min_connections)
             .field("connect_timeout", &self.connect_timeout)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("lock_timeout", &self.lock_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_lifetime", &self.max_lifetime)
             .field("log_statements", &self.log_statements)
@@ -95,8 +148,10 @@ impl DbConfig {
             url: url.into(),
             max_connections: None,
             min_connections: None,
-            connect_timeout: Duration::from_secs(10),
-            acquire_timeout: Duration::from_secs(30),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
+            lock_timeout: None,
             // No reaping by default: sqlx 0.9.0's pool maintenance task (spawned only
             // when a pool reaps) can spin at 100% CPU and block a runtime's shutdown
             // (sqlx issue #3645, fixed upstream after 0.9.0). Idle connections stay
@@ -136,15 +191,65 @@ impl DbConfig {
         self
     }
 
-    /// How long to wait for a new connection to be established (default 10 s).
+    /// How long [`connect`](Self::connect) waits for its first connection to the server
+    /// (default [`DEFAULT_CONNECT_TIMEOUT`], 5 s).
+    ///
+    /// Later connections, opened by the pool when a query needs one, are bounded by the
+    /// [`acquire_timeout`](Self::acquire_timeout) instead: sqlx has no separate connect
+    /// timeout, and retries a refused connection (a server restarting) until the acquire
+    /// deadline.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// How long a query may wait for a free pooled connection (default 30 s).
+    /// How long a query may wait for a pooled connection, including the time to open a
+    /// new one (default [`DEFAULT_ACQUIRE_TIMEOUT`], 5 s).
+    ///
+    /// This is what a request costs while the database is down or every pooled
+    /// connection is busy: the query then fails with
+    /// [`DbFailure::Unavailable`](crate::error::DbFailure::Unavailable). 5 s rides out a
+    /// short blip (a failover, a connection storm) and still answers well before a
+    /// reverse proxy gives up (commonly 30 to 60 s), so the client gets a `503` it can
+    /// retry instead of a hang.
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
+        self
+    }
+
+    /// The longest one statement may run on the server before the server cancels it
+    /// (default `Some(`[`DEFAULT_STATEMENT_TIMEOUT`]`)`, 15 s; `None` leaves the server's
+    /// setting alone). Lock waits count, so a query stuck behind a locked table ends too,
+    /// and with it the hold on its pooled connection.
+    ///
+    /// | backend | set on every connection as |
+    /// | --- | --- |
+    /// | PostgreSQL | `statement_timeout` (ms) |
+    /// | MariaDB | `max_statement_time` (seconds) |
+    /// | MySQL | `max_execution_time` (ms; MySQL applies it to read-only `SELECT`s only, writes are bounded by the lock timeout) |
+    /// | SQLite | no statement timeout; the `busy_timeout` (see [`lock_timeout`](Self::lock_timeout)) |
+    ///
+    /// A statement that runs out fails with
+    /// [`DbFailure::Timeout`](crate::error::DbFailure::Timeout). 15 s is longer than
+    /// any query a web request should make, and short enough that acquire + statement
+    /// stay under a proxy's 30 s. Raise it (or turn it off) for a pool that runs
+    /// reports or migrations; the CLI turns it off for its commands.
+    pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// How long a statement may wait for a lock held by another connection (default
+    /// `None`: the [`statement_timeout`](Self::statement_timeout), if any).
+    ///
+    /// PostgreSQL: `lock_timeout`, set only when this is set. MySQL and MariaDB:
+    /// `innodb_lock_wait_timeout` (row locks) and `lock_wait_timeout` (table and metadata
+    /// locks), in whole seconds rounded up, from this or else the statement timeout
+    /// (with both `None`, the server's defaults of 50 s and one year). SQLite: the
+    /// `busy_timeout` a writer waits for another writer, from this or else the statement
+    /// timeout (with both `None`, sqlx's 5 s).
+    pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.lock_timeout = timeout;
         self
     }
 
@@ -193,9 +298,14 @@ impl DbConfig {
         if let Some(n) = self.max_connections {
             opts.max_connections(n);
         }
+        let timeouts = Timeouts {
+            statement: self.statement_timeout,
+            lock: self.lock_timeout,
+        };
         if target.backend == DbBackend::Sqlite {
-            configure_sqlite(&mut opts, &target, self.max_connections);
+            configure_sqlite(&mut opts, &target, self.max_connections, timeouts);
         } else {
+            configure_server(&mut opts, target.backend, timeouts);
             // A pool retries refused connections until its acquire timeout; one direct
             // connection first fails at once, with the driver's own reason.
             probe(&target, self.connect_timeout).await?;
@@ -240,9 +350,148 @@ async fn probe(target: &Target, timeout: Duration) -> Result<()> {
     }
 }
 
+/// The server-side timeouts of a pool.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    statement: Option<Duration>,
+    lock: Option<Duration>,
+}
+
+impl Timeouts {
+    /// The lock wait: the lock timeout, else the statement timeout.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "mysql")), allow(dead_code))]
+    fn lock_wait(self) -> Option<Duration> {
+        self.lock.or(self.statement)
+    }
+
+    /// `SET` statements for PostgreSQL (empty: nothing to set).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    fn postgres_sql(self) -> String {
+        let statement = self
+            .statement
+            .map(|t| format!("SET statement_timeout = {}", millis(t)));
+        let lock = self
+            .lock
+            .map(|t| format!("SET lock_timeout = {}", millis(t)));
+        [statement, lock]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// One `SET SESSION` for MariaDB (`mariadb`) or MySQL (`None`: nothing to set).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    fn mysql_sql(self, mariadb: bool) -> Option<String> {
+        let mut vars = Vec::new();
+        if let Some(t) = self.statement {
+            if mariadb {
+                vars.push(format!("max_statement_time = {:.3}", t.as_secs_f64()));
+            } else {
+                vars.push(format!("max_execution_time = {}", millis(t)));
+            }
+        }
+        if let Some(t) = self.lock_wait() {
+            // Whole seconds, at least 1 (the servers' minimum), rounded up so that the
+            // lock wait never ends before the statement timeout it stands in for.
+            let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
+            let secs = secs.max(1);
+            vars.push(format!("innodb_lock_wait_timeout = {secs}"));
+            vars.push(format!("lock_wait_timeout = {secs}"));
+        }
+        (!vars.is_empty()).then(|| format!("SET SESSION {}", vars.join(", ")))
+    }
+}
+
+/// Whole milliseconds, at least 1 (0 turns the PostgreSQL and MySQL timeouts off).
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+fn millis(t: Duration) -> u128 {
+    t.as_millis().max(1)
+}
+
+/// Sets the server-side timeouts on every connection the pool opens.
+///
+/// PostgreSQL takes them as `SET` after connecting rather than as the `options` startup
+/// parameter, which connection poolers such as `PgBouncer` refuse.
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "mysql")),
+    allow(unused_variables, clippy::needless_pass_by_ref_mut)
+)]
+fn configure_server(opts: &mut ConnectOptions, backend: DbBackend, timeouts: Timeouts) {
+    match backend {
+        #[cfg(feature = "postgres")]
+        DbBackend::Postgres => {
+            let sql = timeouts.postgres_sql();
+            if sql.is_empty() {
+                return;
+            }
+            opts.map_sqlx_postgres_pool_opts(move |pool| {
+                let sql = sql.clone();
+                pool.after_connect(move |conn, _| {
+                    let sql = sql.clone();
+                    Box::pin(async move {
+                        use sea_orm::sqlx::Executor as _;
+                        conn.execute(sea_orm::sqlx::raw_sql(sea_orm::sqlx::AssertSqlSafe(sql)))
+                            .await
+                            .map(|_| ())
+                    })
+                })
+            });
+        }
+        #[cfg(feature = "mysql")]
+        DbBackend::MySql => {
+            if timeouts.mysql_sql(false).is_none() {
+                return;
+            }
+            opts.map_sqlx_mysql_pool_opts(move |pool| {
+                pool.after_connect(move |conn, _| {
+                    Box::pin(async move { set_mysql_timeouts(conn, timeouts).await })
+                })
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Sets the timeouts on one MySQL or MariaDB connection. A server that refuses the
+/// variables (a proxy or a MySQL-compatible server without them) keeps its own
+/// settings, with a warning: unbounded statements are better than no database at all.
+#[cfg(feature = "mysql")]
+async fn set_mysql_timeouts(
+    conn: &mut sea_orm::sqlx::MySqlConnection,
+    timeouts: Timeouts,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::{AssertSqlSafe, Error as SqlxError, Executor as _};
+    let version: String = sea_orm::sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let mariadb = version.to_ascii_lowercase().contains("mariadb");
+    let Some(sql) = timeouts.mysql_sql(mariadb) else {
+        return Ok(());
+    };
+    match conn.execute(AssertSqlSafe(sql)).await {
+        Ok(_) => Ok(()),
+        Err(SqlxError::Database(e)) => {
+            tracing::warn!(
+                server = %version,
+                error = %e,
+                "the server refused the statement and lock timeouts; statements on this connection are unbounded"
+            );
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(feature = "sqlite")]
-fn configure_sqlite(opts: &mut ConnectOptions, target: &Target, max: Option<u32>) {
+fn configure_sqlite(
+    opts: &mut ConnectOptions,
+    target: &Target,
+    max: Option<u32>,
+    timeouts: Timeouts,
+) {
     use sea_orm::sqlx::sqlite::SqliteJournalMode;
+    let busy = timeouts.lock_wait();
     if target.in_memory {
         // An in-memory database lives as long as a connection to it: keep exactly one open.
         opts.max_connections(1)
@@ -253,12 +502,18 @@ fn configure_sqlite(opts: &mut ConnectOptions, target: &Target, max: Option<u32>
         if max.is_none() {
             opts.max_connections(4);
         }
-        opts.map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal));
+        opts.map_sqlx_sqlite_opts(move |o| {
+            let o = o.journal_mode(SqliteJournalMode::Wal);
+            match busy {
+                Some(t) => o.busy_timeout(t),
+                None => o,
+            }
+        });
     }
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn configure_sqlite(_: &mut ConnectOptions, _: &Target, _: Option<u32>) {}
+fn configure_sqlite(_: &mut ConnectOptions, _: &Target, _: Option<u32>, _: Timeouts) {}
 
 /// A parsed database URL.
 struct Target {
@@ -467,6 +722,60 @@ mod tests {
         assert!(msg.contains("unknown scheme `oracle`"), "{msg}");
         assert!(!msg.contains("tiger"), "{msg}");
         assert!(Target::parse("no scheme here").is_err());
+    }
+
+    #[test]
+    fn timeouts_become_each_servers_settings() {
+        let t = Timeouts {
+            statement: Some(Duration::from_millis(2500)),
+            lock: None,
+        };
+        assert_eq!(t.postgres_sql(), "SET statement_timeout = 2500");
+        assert_eq!(
+            t.mysql_sql(true).as_deref(),
+            Some(
+                "SET SESSION max_statement_time = 2.500, innodb_lock_wait_timeout = 3, \
+                 lock_wait_timeout = 3"
+            ),
+            "MariaDB: fractional seconds; lock waits rounded up to whole seconds"
+        );
+        assert_eq!(
+            t.mysql_sql(false).as_deref(),
+            Some(
+                "SET SESSION max_execution_time = 2500, innodb_lock_wait_timeout = 3, \
+                 lock_wait_timeout = 3"
+            )
+        );
+        let t = Timeouts {
+            statement: None,
+            lock: Some(Duration::from_millis(10)),
+        };
+        assert_eq!(t.postgres_sql(), "SET lock_timeout = 10");
+        assert_eq!(
+            t.mysql_sql(true).as_deref(),
+            Some("SET SESSION innodb_lock_wait_timeout = 1, lock_wait_timeout = 1"),
+            "never 0, which would not wait at all"
+        );
+        let off = Timeouts {
+            statement: None,
+            lock: None,
+        };
+        assert_eq!(off.postgres_sql(), "");
+        assert_eq!(off.mysql_sql(true), None);
+        assert_eq!(
+            millis(Duration::from_micros(10)),
+            1,
+            "0 would turn the timeout off"
+        );
+    }
+
+    #[test]
+    fn defaults_fail_fast() {
+        let config = DbConfig::new("sqlite::memory:");
+        assert_eq!(config.acquire_timeout, Duration::from_secs(5));
+        assert!(config.connect_timeout <= config.acquire_timeout);
+        assert_eq!(config.statement_timeout, Some(Duration::from_secs(15)));
+        assert_eq!(config.lock_timeout, None);
     }
 
     #[test]

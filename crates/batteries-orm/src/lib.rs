@@ -76,7 +76,7 @@ pub mod paginate;
 pub mod testing;
 pub mod value;
 
-pub use error::{CursorError, Error, FilterError, FixtureError, Result};
+pub use error::{CursorError, DbFailure, Error, FilterError, FixtureError, Result};
 
 /// SeaORM, re-exported so applications use the same version as batteries.
 pub use sea_orm;

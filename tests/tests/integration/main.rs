@@ -34,6 +34,8 @@ mod common;
 mod conformance;
 mod create;
 mod db;
+mod db_faults;
+mod db_faults_apps;
 mod example;
 mod example_actix;
 mod example_hyper;
