@@ -7,14 +7,17 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 use batteries_middleware::auth::CurrentUser;
-use batteries_middleware::ratelimit::{ClientIp, Decision, RateLimiter, too_many_requests};
+use batteries_middleware::ratelimit::{
+    ClientIp, Decision, RateLimiter, Verdict, service_unavailable, too_many_requests,
+};
 use futures_util::future::LocalBoxFuture;
 
 use crate::convert::{headers_in, replace_out, response_out};
 
 /// Limits requests per client IP (or per logged-in user) with a
 /// `batteries_middleware::ratelimit::RateLimiter`, answering `429` with `Retry-After`
-/// as the tower `RateLimitLayer` does.
+/// as the tower `RateLimitLayer` does (and `503` when the store is down and the limiter
+/// fails closed).
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -124,14 +127,22 @@ where
                 let ip = config.client_ip.client_ip_from(peer, &headers);
                 Some(config.client_ip.key_for(ip))
             });
-            let decision = match &key {
+            let verdict = match &key {
                 Some(key) => config.limiter.decide(key).await,
-                None => None,
+                None => Verdict::Unchecked,
             };
-            if let Some(Decision::Denied { retry_after, .. }) = decision {
-                let response = response_out(too_many_requests(retry_after));
-                return Ok(req.into_response(response).map_into_right_body());
-            }
+            let decision = match verdict {
+                Verdict::Decided(Decision::Denied { retry_after, .. }) => {
+                    let response = response_out(too_many_requests(retry_after));
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
+                Verdict::Unavailable { retry_after } => {
+                    let response = response_out(service_unavailable(retry_after));
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
+                Verdict::Decided(decision) => Some(decision),
+                _ => None,
+            };
             let mut response = service.call(req).await?;
             if let Some(decision) = decision {
                 let mut headers = headers_in(response.headers());

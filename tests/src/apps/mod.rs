@@ -173,6 +173,17 @@ impl Pieces {
         self.user_limiter = RateLimiter::new(store, limited_bucket()).with_scope("limited-user");
         self
     }
+
+    /// What both limiters do when their store fails (default: let requests through).
+    #[must_use]
+    pub fn with_rate_limit_failure_mode(
+        mut self,
+        mode: batteries::middleware::ratelimit::FailureMode,
+    ) -> Self {
+        self.limiter = self.limiter.with_failure_mode(mode);
+        self.user_limiter = self.user_limiter.with_failure_mode(mode);
+        self
+    }
 }
 
 fn jwt(

@@ -46,5 +46,6 @@ mod migration;
 mod multi_instance;
 mod paginate;
 mod ratelimit;
+mod redis_outage;
 mod redis_restart;
 mod sessions_store;

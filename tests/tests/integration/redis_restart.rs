@@ -1,7 +1,7 @@
 //! The Redis stores keep working after Redis restarts (a deploy, a crash): every store
 //! built with `open(url)` reconnects instead of failing until the app restarts. The
 //! test runs a Redis server of its own on a free port, so that restarting it disturbs
-//! no other test.
+//! no other test. `redis_outage` borrows that server to stop and pause Redis.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,13 +11,15 @@ use batteries::auth::sessions::{RedisSessionStore, SessionRecord, SessionStore};
 use batteries::auth::throttle::{RedisStore, ThrottleStore};
 use batteries::middleware::ratelimit::{RateLimitStore, RedisRateLimitStore};
 
-struct Server {
+/// A `redis-server` of the test's own, without persistence, on `port`.
+pub(crate) struct Server {
     child: Child,
     port: u16,
+    paused: std::cell::Cell<bool>,
 }
 
 impl Server {
-    fn start(port: u16) -> Option<Self> {
+    pub(crate) fn start(port: u16) -> Option<Self> {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -33,7 +35,11 @@ impl Server {
             .stderr(Stdio::null())
             .spawn();
         match child {
-            Ok(child) => Some(Self { child, port }),
+            Ok(child) => Some(Self {
+                child,
+                port,
+                paused: std::cell::Cell::new(false),
+            }),
             Err(e) => {
                 assert!(
                     !batteries_tests::under_ci(),
@@ -45,11 +51,11 @@ impl Server {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
@@ -62,13 +68,47 @@ impl Server {
         panic!("redis-server on port {} did not start", self.port);
     }
 
-    fn stop(mut self) {
+    /// Kills the server (as a crash would) and waits for it to exit.
+    pub(crate) fn stop(self) {
+        drop(self);
+    }
+
+    /// Freezes the server (`SIGSTOP`): connections are still accepted by the kernel,
+    /// but nothing answers, as with a Redis stuck or behind a broken network.
+    pub(crate) fn pause(&self) {
+        self.signal("-STOP");
+        self.paused.set(true);
+    }
+
+    /// Lets a [`pause`](Self::pause)d server run again (`SIGCONT`).
+    pub(crate) fn resume(&self) {
+        self.signal("-CONT");
+        self.paused.set(false);
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} failed");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed assertion must not leave a frozen or running server behind.
+        if self.paused.get() {
+            let _ = Command::new("kill")
+                .args(["-CONT", &self.child.id().to_string()])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

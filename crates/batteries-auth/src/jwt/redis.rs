@@ -1,8 +1,9 @@
 //! [`RedisRefreshStore`]: refresh tokens in Redis (feature `redis`).
 
+use crate::redis_conn::{self, RedisConn, RedisOptions};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::ConnectionLike;
 use sha2::{Digest, Sha256};
 
 use super::{Consumed, JwtError, RefreshRecord, RefreshStore};
@@ -92,11 +93,14 @@ return 1
 /// do. Each operation is one Lua script, atomic across instances. The scripts derive
 /// family keys from token hashes, so keep the store on one Redis node (not a cluster).
 ///
-/// Works on any async connection: [`open`](Self::open) makes a
-/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
-/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
+/// Works on any async connection: [`open`](Self::open) makes a [`RedisConn`], which
+/// reconnects by itself after Redis restarts and bounds what an outage costs (a
+/// 500 ms timeout per command, and a circuit breaker that then fails commands at
+/// once: see [`redis_conn`](crate::redis_conn));
+/// [`open_with`](Self::open_with) takes other [`RedisOptions`], and [`new`](Self::new)
+/// takes your connection (a clone of one `RedisConn` shared by all stores, say).
 #[derive(Clone)]
-pub struct RedisRefreshStore<C = ConnectionManager> {
+pub struct RedisRefreshStore<C = RedisConn> {
     conn: C,
     prefix: String,
     scripts: Scripts,
@@ -119,13 +123,23 @@ impl<C> std::fmt::Debug for RedisRefreshStore<C> {
     }
 }
 
-impl RedisRefreshStore<ConnectionManager> {
-    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
+impl RedisRefreshStore<RedisConn> {
+    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`) with the default
+    /// [`RedisOptions`].
     ///
     /// # Errors
     /// [`JwtError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, JwtError> {
-        let conn = crate::redis_conn::connect(url).await.or_store()?;
+        Self::open_with(url, RedisOptions::new()).await
+    }
+
+    /// Connects to Redis at `url` with `options`: the timeout per command and the
+    /// circuit breaker.
+    ///
+    /// # Errors
+    /// [`JwtError::Store`] when the URL is invalid or Redis cannot be reached.
+    pub async fn open_with(url: &str, options: RedisOptions) -> Result<Self, JwtError> {
+        let conn = RedisConn::open_with(url, options).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -182,7 +196,7 @@ trait OrStore<T> {
 
 impl<T> OrStore<T> for redis::RedisResult<T> {
     fn or_store(self) -> Result<T, JwtError> {
-        self.map_err(|e| JwtError::Store(format!("redis: {e}")))
+        self.map_err(|e| JwtError::Store(redis_conn::error_message(&e)))
     }
 }
 

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::redis_conn::{self, RedisConn, RedisOptions};
 use async_trait::async_trait;
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::ConnectionLike;
 
 use super::cookie::{decode_record, encode_record};
 use super::store::{
@@ -24,9 +25,12 @@ const MAX_CREATE_TRIES: usize = 10;
 /// written with `SET NX`, so two instances never share a key. Only keys of the shape
 /// [`new_session_key`] makes reach Redis.
 ///
-/// Works on any async connection: [`open`](Self::open) makes a
-/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
-/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
+/// Works on any async connection: [`open`](Self::open) makes a [`RedisConn`], which
+/// reconnects by itself after Redis restarts and bounds what an outage costs (a
+/// 500 ms timeout per command, and a circuit breaker that then fails commands at
+/// once: see [`redis_conn`](crate::redis_conn));
+/// [`open_with`](Self::open_with) takes other [`RedisOptions`], and [`new`](Self::new)
+/// takes your connection (a clone of one `RedisConn` shared by all stores, say).
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), batteries_auth::sessions::SessionError> {
@@ -39,7 +43,7 @@ const MAX_CREATE_TRIES: usize = 10;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct RedisSessionStore<C = ConnectionManager> {
+pub struct RedisSessionStore<C = RedisConn> {
     conn: C,
     prefix: String,
     clock: Arc<dyn Clock>,
@@ -53,13 +57,23 @@ impl<C> fmt::Debug for RedisSessionStore<C> {
     }
 }
 
-impl RedisSessionStore<ConnectionManager> {
-    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
+impl RedisSessionStore<RedisConn> {
+    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`) with the default
+    /// [`RedisOptions`].
     ///
     /// # Errors
     /// [`SessionError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, SessionError> {
-        let conn = crate::redis_conn::connect(url).await.or_store()?;
+        Self::open_with(url, RedisOptions::new()).await
+    }
+
+    /// Connects to Redis at `url` with `options`: the timeout per command and the
+    /// circuit breaker.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the URL is invalid or Redis cannot be reached.
+    pub async fn open_with(url: &str, options: RedisOptions) -> Result<Self, SessionError> {
+        let conn = RedisConn::open_with(url, options).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -133,7 +147,7 @@ trait OrStore<T> {
 
 impl<T> OrStore<T> for redis::RedisResult<T> {
     fn or_store(self) -> Result<T, SessionError> {
-        self.map_err(|e| SessionError::Store(format!("redis: {e}")))
+        self.map_err(|e| SessionError::Store(redis_conn::error_message(&e)))
     }
 }
 

@@ -1,8 +1,9 @@
 //! [`RedisStore`]: counters in Redis (feature `redis`).
 
+use crate::redis_conn::{self, RedisConn, RedisOptions};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::ConnectionLike;
 
 use super::record::Record;
 use super::{Attempts, Limit, ThrottleError, ThrottleStore, millis};
@@ -80,11 +81,14 @@ return {f, lockouts, l}
 /// it is quiet for a window. Keys carry only `user:<sha-256 hex>` or `ip:<address>`
 /// after the prefix: no username reaches Redis' key space.
 ///
-/// Works on any async connection: [`open`](Self::open) makes a
-/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
-/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
+/// Works on any async connection: [`open`](Self::open) makes a [`RedisConn`], which
+/// reconnects by itself after Redis restarts and bounds what an outage costs (a
+/// 500 ms timeout per command, and a circuit breaker that then fails commands at
+/// once: see [`redis_conn`](crate::redis_conn));
+/// [`open_with`](Self::open_with) takes other [`RedisOptions`], and [`new`](Self::new)
+/// takes your connection (a clone of one `RedisConn` shared by all stores, say).
 #[derive(Clone)]
-pub struct RedisStore<C = ConnectionManager> {
+pub struct RedisStore<C = RedisConn> {
     conn: C,
     prefix: String,
     script: redis::Script,
@@ -98,13 +102,23 @@ impl<C> std::fmt::Debug for RedisStore<C> {
     }
 }
 
-impl RedisStore<ConnectionManager> {
-    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
+impl RedisStore<RedisConn> {
+    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`) with the default
+    /// [`RedisOptions`].
     ///
     /// # Errors
     /// [`ThrottleError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, ThrottleError> {
-        let conn = crate::redis_conn::connect(url).await.or_store()?;
+        Self::open_with(url, RedisOptions::new()).await
+    }
+
+    /// Connects to Redis at `url` with `options`: the timeout per command and the
+    /// circuit breaker.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Store`] when the URL is invalid or Redis cannot be reached.
+    pub async fn open_with(url: &str, options: RedisOptions) -> Result<Self, ThrottleError> {
+        let conn = RedisConn::open_with(url, options).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -141,7 +155,7 @@ trait OrStore<T> {
 
 impl<T> OrStore<T> for redis::RedisResult<T> {
     fn or_store(self) -> Result<T, ThrottleError> {
-        self.map_err(|e| ThrottleError::Store(format!("redis: {e}")))
+        self.map_err(|e| ThrottleError::Store(redis_conn::error_message(&e)))
     }
 }
 

@@ -41,8 +41,23 @@
 //!
 //! When the store fails (Redis is down), the limiter logs it with `tracing` and, by
 //! default, lets the request through ([`FailureMode::Open`]): a rate limiter should not
-//! take the site down with it. [`FailureMode::Closed`] refuses the request with `429`
-//! instead. Neither sends the store's error to the client.
+//! take the site down with it. [`FailureMode::Closed`] refuses the request with
+//! `503 Service Unavailable`, `Retry-After` and a plain-text body instead
+//! ([`service_unavailable`]): the client did nothing wrong, so it is not a `429`.
+//! Neither sends the store's error to the client.
+//!
+//! Either way the answer is quick: `RedisRateLimitStore` talks through a
+//! `batteries_auth::redis_conn::RedisConn`, which gives each command 500 ms and then
+//! opens a circuit breaker, so that while Redis is down the store fails in microseconds
+//! instead of waiting for a connection per request.
+//!
+//! Open is the default because the limiter guards capacity, not identity: failing
+//! closed would turn any Redis outage, or an attacker who can overload Redis, into an
+//! outage of every limited route. Password guessing is what must never be let through
+//! unchecked, and login throttling (`batteries_auth::throttle`) fails closed by itself.
+//! Django's django-ratelimit makes the other choice (`RATELIMIT_FAIL_OPEN` defaults to
+//! `False`): choose [`FailureMode::Closed`] for a route whose abuse costs more than its
+//! downtime (sending e-mail or SMS, say).
 //!
 //! # Without tower
 //!
@@ -407,16 +422,72 @@ impl<T: RateLimitStore + ?Sized> RateLimitStore for Arc<T> {
     }
 }
 
-/// What a [`RateLimiter`] does when its store fails.
+/// What a [`RateLimiter`] does when its store fails (see the [module docs](self#failures)
+/// for why `Open` is the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailureMode {
     /// Let the request through, without rate-limit headers (the default): an outage of
     /// the store does not become an outage of the site.
     #[default]
     Open,
-    /// Refuse the request with `429`, `Retry-After` saying the bucket's refill interval
-    /// (at least 1 second, at most 60).
+    /// Refuse the request with [`service_unavailable`]: `503`, `Retry-After`
+    /// ([`UNAVAILABLE_RETRY_AFTER`]) and a plain-text body.
     Closed,
+}
+
+/// What a [`RateLimiter`] makes of a request: the store's decision, or, when the store
+/// failed, what the [`FailureMode`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The store decided: go ahead (with rate-limit headers), or `429`.
+    Decided(Decision),
+    /// The store failed and the limiter fails open: go ahead, without rate-limit
+    /// headers.
+    Unchecked,
+    /// The store failed and the limiter fails closed: answer [`service_unavailable`].
+    Unavailable {
+        /// What `Retry-After` says.
+        retry_after: Duration,
+    },
+}
+
+/// The `Retry-After` of a limiter failing closed: the same 5 seconds as every other
+/// layer's `503` ([`crate::UNAVAILABLE_RETRY_AFTER_SECS`]), also the longest pause of a
+/// `RedisConn`'s circuit breaker by default, so a client retrying then finds Redis
+/// probed again.
+pub const UNAVAILABLE_RETRY_AFTER: Duration =
+    Duration::from_secs(crate::UNAVAILABLE_RETRY_AFTER_SECS);
+
+/// The response of a limiter failing closed while its store is down: `503 Service
+/// Unavailable`, `Retry-After` in whole seconds (rounded up, at least 1) and a
+/// plain-text body that names nothing internal.
+///
+/// ```
+/// use std::time::Duration;
+/// use batteries_middleware::ratelimit::service_unavailable;
+///
+/// let response = service_unavailable::<String>(Duration::from_secs(5));
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(response.headers()["retry-after"], "5");
+/// assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+/// assert_eq!(response.body(), "Service temporarily unavailable; please try again later.");
+/// ```
+pub fn service_unavailable<B: From<String>>(retry_after: Duration) -> Response<B> {
+    let mut response = Response::new(B::from(
+        "Service temporarily unavailable; please try again later.".to_owned(),
+    ));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(
+        RETRY_AFTER,
+        HeaderValue::from(retry_after_secs(retry_after)),
+    );
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }
 
 /// Token buckets in a [`RateLimitStore`]; see the [module docs](self).
@@ -505,25 +576,22 @@ impl RateLimiter {
     }
 
     /// [`check`](Self::check), with a store failure logged (`tracing`, level `warn`)
-    /// and settled by the [`FailureMode`]: `None` when failing open (let the request
-    /// through, with no rate-limit headers), a denial when failing closed.
-    pub async fn decide(&self, key: &str) -> Option<Decision> {
+    /// and settled by the [`FailureMode`]: [`Verdict::Unchecked`] when failing open (let
+    /// the request through, with no rate-limit headers), [`Verdict::Unavailable`] when
+    /// failing closed.
+    pub async fn decide(&self, key: &str) -> Verdict {
         match self.check(key).await {
-            Ok(decision) => Some(decision),
+            Ok(decision) => Verdict::Decided(decision),
             Err(error) => match self.failure_mode {
                 FailureMode::Open => {
                     tracing::warn!(scope = %self.scope, %error, "rate limit store failed; letting the request through");
-                    None
+                    Verdict::Unchecked
                 }
                 FailureMode::Closed => {
                     tracing::warn!(scope = %self.scope, %error, "rate limit store failed; refusing the request");
-                    Some(Decision::Denied {
-                        limit: self.bucket.capacity,
-                        retry_after: self
-                            .bucket
-                            .refill_interval()
-                            .clamp(Duration::from_secs(1), Duration::from_mins(1)),
-                    })
+                    Verdict::Unavailable {
+                        retry_after: UNAVAILABLE_RETRY_AFTER,
+                    }
                 }
             },
         }
@@ -659,14 +727,13 @@ mod tests {
     async fn a_store_failure_fails_open_by_default_or_closed_when_asked() {
         let limiter = RateLimiter::new(Broken, Bucket::per_interval(5, Duration::from_secs(3)));
         assert!(limiter.check("k").await.is_err());
-        assert_eq!(limiter.decide("k").await, None);
+        assert_eq!(limiter.decide("k").await, Verdict::Unchecked);
         let closed = limiter.with_failure_mode(FailureMode::Closed);
         assert_eq!(
             closed.decide("k").await,
-            Some(Decision::Denied {
-                limit: 5,
-                retry_after: Duration::from_secs(3)
-            })
+            Verdict::Unavailable {
+                retry_after: UNAVAILABLE_RETRY_AFTER
+            }
         );
     }
 }

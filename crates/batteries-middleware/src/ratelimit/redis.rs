@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use batteries_auth::redis_conn::{self, RedisConn, RedisOptions};
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::ConnectionLike;
 
 use super::{Bucket, Decision, RateLimitError, RateLimitStore};
 
@@ -39,11 +40,14 @@ return {1, math.floor((now - allow_at) / interval)}
 /// clocks in sync (NTP). A bucket's state never moves back in time, so an instance whose
 /// clock lags sees the bucket emptier than it is, never fuller.
 ///
-/// Works on any async connection: [`open`](Self::open) makes a
-/// `redis::aio::ConnectionManager`, which reconnects by itself after Redis restarts
-/// (2 s connection and response timeouts); [`new`](Self::new) takes yours.
+/// Works on any async connection: [`open`](Self::open) makes a [`RedisConn`], which
+/// reconnects by itself after Redis restarts and bounds what an outage costs (a
+/// 500 ms timeout per command, and a circuit breaker that then fails commands at
+/// once: see [`redis_conn`](batteries_auth::redis_conn));
+/// [`open_with`](Self::open_with) takes other [`RedisOptions`], and [`new`](Self::new)
+/// takes your connection (a clone of one `RedisConn` shared by all stores, say).
 #[derive(Clone)]
-pub struct RedisRateLimitStore<C = ConnectionManager> {
+pub struct RedisRateLimitStore<C = RedisConn> {
     conn: C,
     prefix: String,
     script: redis::Script,
@@ -57,13 +61,23 @@ impl<C> std::fmt::Debug for RedisRateLimitStore<C> {
     }
 }
 
-impl RedisRateLimitStore<ConnectionManager> {
-    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`).
+impl RedisRateLimitStore<RedisConn> {
+    /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`) with the default
+    /// [`RedisOptions`].
     ///
     /// # Errors
     /// [`RateLimitError::Store`] when the URL is invalid or Redis cannot be reached.
     pub async fn open(url: &str) -> Result<Self, RateLimitError> {
-        let conn = batteries_auth::redis_conn::connect(url).await.or_store()?;
+        Self::open_with(url, RedisOptions::new()).await
+    }
+
+    /// Connects to Redis at `url` with `options`: the timeout per command and the
+    /// circuit breaker.
+    ///
+    /// # Errors
+    /// [`RateLimitError::Store`] when the URL is invalid or Redis cannot be reached.
+    pub async fn open_with(url: &str, options: RedisOptions) -> Result<Self, RateLimitError> {
+        let conn = RedisConn::open_with(url, options).await.or_store()?;
         Ok(Self::new(conn))
     }
 }
@@ -101,7 +115,7 @@ trait OrStore<T> {
 
 impl<T> OrStore<T> for redis::RedisResult<T> {
     fn or_store(self) -> Result<T, RateLimitError> {
-        self.map_err(|e| RateLimitError::Store(format!("redis: {e}")))
+        self.map_err(|e| RateLimitError::Store(redis_conn::error_message(&e)))
     }
 }
 

@@ -8,7 +8,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::{Decision, RateLimiter, too_many_requests};
+use super::{Decision, RateLimiter, Verdict, service_unavailable, too_many_requests};
 use crate::panic::{self, PanicReply};
 
 pub(super) type KeyFn = dyn Fn(&Parts) -> Option<String> + Send + Sync;
@@ -109,12 +109,16 @@ impl<S> RateLimit<S> {
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
         Box::pin(async move {
-            let decision = match key {
+            let verdict = match key {
                 Some(key) => config.limiter.decide(&key).await,
-                None => None,
+                None => Verdict::Unchecked,
             };
-            let Some(decision) = decision else {
-                return inner.call(req).await;
+            let decision = match verdict {
+                Verdict::Decided(decision) => decision,
+                Verdict::Unavailable { retry_after } => {
+                    return Ok(service_unavailable(retry_after));
+                }
+                Verdict::Unchecked => return inner.call(req).await,
             };
             let mut response = match decision {
                 Decision::Denied { retry_after, .. } => too_many_requests(retry_after),
@@ -407,8 +411,14 @@ mod tests {
         let closed = RateLimitLayer::new(limiter.with_failure_mode(FailureMode::Closed))
             .layer(handler(&calls));
         let response = send(&closed, request("203.0.113.7:1", None)).await;
-        assert_eq!(response.status(), 429);
-        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|t| t.starts_with("text/plain"))
+        );
+        assert!(!response.headers().contains_key("ratelimit-remaining"));
         assert!(!response.body().contains("redis"), "{}", response.body());
         assert!(!response.body().contains("hunter2"), "{}", response.body());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
