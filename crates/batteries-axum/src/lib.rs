@@ -67,17 +67,46 @@ pub enum Rejection {
     Unavailable,
 }
 
+impl Rejection {
+    /// The HTTP status it answers with (the same as batteries-actix's `Rejection`).
+    ///
+    /// ```
+    /// use batteries_axum::Rejection;
+    /// use axum::http::StatusCode;
+    ///
+    /// assert_eq!(Rejection::Forbidden.status(), StatusCode::FORBIDDEN);
+    /// assert_eq!(Rejection::Unavailable.to_string(), "try again later");
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::MissingLayer(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// The message the client gets (never the missing layer's name: that is logged).
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unauthenticated => "authentication required",
+            Self::Forbidden => "permission denied",
+            Self::MissingLayer(_) => "server misconfigured",
+            Self::Unavailable => "try again later",
+        })
+    }
+}
+
+impl std::error::Error for Rejection {}
+
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
-            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "authentication required"),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "permission denied"),
-            Self::MissingLayer(layer) => {
-                tracing::error!("{layer} is not installed on this route");
-                (StatusCode::INTERNAL_SERVER_ERROR, "server misconfigured")
-            }
-            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "try again later"),
-        };
+        if let Self::MissingLayer(layer) = self {
+            tracing::error!("{layer} is not installed on this route");
+        }
+        let (status, message) = (self.status(), self.to_string());
         let mut response =
             (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
         if status == StatusCode::UNAUTHORIZED {
