@@ -143,15 +143,9 @@ pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Resp
 /// `503` with `Retry-After`: the database or the session store failed (the cause is
 /// logged where it happened).
 pub(super) fn unavailable() -> Response<AdminBody> {
-    let mut response = plain(
-        StatusCode::SERVICE_UNAVAILABLE,
+    batteries_middleware::unavailable(
         "The admin cannot reach its database right now. Please try again.",
-    );
-    response.headers_mut().insert(
-        http::header::RETRY_AFTER,
-        http::HeaderValue::from(batteries_middleware::UNAVAILABLE_RETRY_AFTER_SECS),
-    );
-    response
+    )
 }
 
 /// `503` with `Retry-After`: too many passwords are being checked at once
