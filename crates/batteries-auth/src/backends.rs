@@ -280,6 +280,11 @@ impl<U: Send + 'static> Authenticator<U> {
         self
     }
 
+    /// Whether a login throttle counts this authenticator's failures.
+    pub fn is_throttled(&self) -> bool {
+        self.throttle.is_some()
+    }
+
     /// Django's `authenticate()`: the user the first willing backend returns.
     ///
     /// Without the client's address the throttle's per-IP limit does not apply: login

@@ -65,6 +65,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod authentication;
 pub mod backends;
 pub mod entities;
 pub mod error;
@@ -81,6 +82,7 @@ pub mod tokens;
 pub mod user;
 pub mod validators;
 
+pub use authentication::Auth;
 pub use backends::{
     AuthBackend, Authenticator, Credentials, ModelBackend, UserLoader, authenticate,
 };
