@@ -74,8 +74,10 @@ pub mod csrf;
 pub mod guard;
 pub mod headers;
 pub mod panic;
+pub mod preset;
 pub mod ratelimit;
 pub mod session;
 mod util;
 
+pub use preset::{BatteriesLayer, BatteriesService};
 pub use util::{UNAVAILABLE_RETRY_AFTER_SECS, cookie_value, unavailable, wants_html};

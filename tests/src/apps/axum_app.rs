@@ -7,12 +7,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use batteries::axum::{CurrentUser, RequireUser, RouterExt, Session};
-use batteries::middleware::auth::AuthLayer;
+use batteries::middleware::BatteriesLayer;
 use batteries::middleware::guard::Denial;
-use batteries::middleware::headers::SecurityHeadersLayer;
 use batteries::middleware::ratelimit::{ClientIp, RateLimitLayer, per_user_or_client_ip};
-use batteries::middleware::session::SessionLayer;
-use tower::ServiceBuilder;
 
 use super::{Pieces, Reply};
 
@@ -140,12 +137,14 @@ pub fn router(pieces: Pieces) -> Router {
         .merge(limited)
         .merge(limited_user)
         .with_state(pieces.clone())
+        // The preset, as the actix-web app's `Batteries` middleware: the conformance
+        // suite holds the two to the same behaviour.
         .layer(
-            ServiceBuilder::new()
-                .layer(SecurityHeadersLayer::new(pieces.headers.clone()))
-                .layer(SessionLayer::from_manager(pieces.sessions.clone()))
-                .layer(AuthLayer::from_authentication(pieces.auth.clone()))
-                .layer(pieces.csrf.clone()),
+            BatteriesLayer::new()
+                .security_headers(pieces.headers.clone())
+                .sessions(pieces.sessions.clone())
+                .auth(pieces.auth.clone())
+                .csrf(pieces.csrf.clone()),
         )
 }
 

@@ -3,18 +3,17 @@
 use std::convert::Infallible;
 
 use batteries::auth::sessions::Session;
-use batteries::middleware::auth::{AuthLayer, CurrentUser};
+use batteries::middleware::BatteriesLayer;
+use batteries::middleware::auth::CurrentUser;
 use batteries::middleware::guard::{Denial, RequireLoginLayer, RequirePermLayer};
-use batteries::middleware::headers::SecurityHeadersLayer;
 use batteries::middleware::ratelimit::{ClientIp, RateLimitLayer, per_user_or_client_ip};
-use batteries::middleware::session::SessionLayer;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, ServiceBuilder, ServiceExt, service_fn};
+use tower::{Layer, ServiceExt, service_fn};
 
 use super::{Pieces, Reply, parse_form};
 
@@ -218,12 +217,12 @@ pub fn app(pieces: &Pieces) -> Handler {
         }
     });
     BoxCloneSyncService::new(
-        ServiceBuilder::new()
-            .layer(SecurityHeadersLayer::new(pieces.headers.clone()))
-            .layer(SessionLayer::from_manager(pieces.sessions.clone()))
-            .layer(AuthLayer::from_authentication(pieces.auth.clone()))
-            .layer(pieces.csrf.clone())
-            .service(router),
+        BatteriesLayer::new()
+            .security_headers(pieces.headers.clone())
+            .sessions(pieces.sessions.clone())
+            .auth(pieces.auth.clone())
+            .csrf(pieces.csrf.clone())
+            .layer(router),
     )
 }
 
