@@ -5,6 +5,9 @@ pub mod models;
 macro_rules! chapters {
     ($($name:ident => $path:literal),* $(,)?) => {
         $(
+            // The chapters are written for mdBook, not as API docs: their headings name
+            // items without backticks, their lists wrap as mdBook renders them.
+            #[allow(clippy::doc_markdown, clippy::doc_overindented_list_items)]
             #[doc = include_str!($path)]
             mod $name {}
         )*
@@ -29,5 +32,6 @@ chapters! {
 }
 
 /// The repository's README (its "A taste" block).
+#[allow(clippy::doc_markdown, clippy::doc_overindented_list_items)]
 #[doc = include_str!("../../../README.md")]
 mod readme {}

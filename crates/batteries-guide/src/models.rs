@@ -327,7 +327,10 @@ pub mod account {
             let Ok(id) = pk.parse::<i64>() else {
                 return Ok(None);
             };
-            Ok(Entity::find_by_id(id).one(&self.db).await?.filter(|a| a.is_active))
+            Ok(Entity::find_by_id(id)
+                .one(&self.db)
+                .await?
+                .filter(|a| a.is_active))
         }
 
         async fn load_permissions(&self, user: &Model) -> batteries::auth::Result<Permissions> {
