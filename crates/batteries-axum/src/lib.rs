@@ -1,41 +1,4 @@
-//! # batteries-axum
-//!
-//! axum extractors and router helpers for the batteries layers. The layers themselves
-//! are tower layers from `batteries-middleware` that axum takes as they are; this crate
-//! adds what is axum-specific:
-//!
-//! | extractor | gives | rejects with |
-//! | --- | --- | --- |
-//! | [`CurrentUser`] | the user or anonymous | never (500 if `AuthLayer` is missing) |
-//! | [`RequireUser`] | a logged-in user | `401` JSON |
-//! | [`Perm<P>`](Perm) | a user with permission `P` | `401` / `403` JSON |
-//! | [`Session`] | the request's session | never (500 if `SessionLayer` is missing) |
-//! | [`CsrfToken`] | a masked CSRF token for a form | `503` if the store fails |
-//!
-//! and [`RouterExt`] for guarding whole routers (`.require_login(..)`,
-//! `.require_perm(..)`).
-//!
-//! ```
-//! use axum::{Router, routing::get};
-//! use batteries_axum::{Perm, RequireUser, RouterExt, permission};
-//! use batteries_middleware::guard::Denial;
-//!
-//! permission!(AddPost = "blog.add_post");
-//!
-//! async fn me(RequireUser(user): RequireUser) -> String {
-//!     format!("you are user {}", user.pk().unwrap_or_default())
-//! }
-//!
-//! async fn new_post(_: Perm<AddPost>) -> &'static str {
-//!     "the form"
-//! }
-//!
-//! let app: Router = Router::new()
-//!     .route("/api/me", get(me))
-//!     .route("/posts/new", get(new_post))
-//!     .merge(Router::new().route("/drafts", get(|| async { "drafts" })).require_login(Denial::Redirect("/login".into())));
-//! // .layer(CsrfLayer::new()).layer(AuthLayer::new(..)).layer(SessionLayer::new(..))
-//! ```
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 use std::marker::PhantomData;

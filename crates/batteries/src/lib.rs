@@ -1,31 +1,4 @@
-//! # batteries
-//!
-//! Django's "batteries included" for any Rust web framework: ORM conveniences, auth,
-//! sessions, JWT, middleware, the admin and a CLI. Each battery is its own
-//! crate; this facade re-exports them behind features.
-//!
-//! | feature | brings |
-//! | --- | --- |
-//! | `sqlite` (default) | [`orm`] with SQLite |
-//! | `postgres` | [`orm`] with PostgreSQL |
-//! | `mysql` | [`orm`] with MySQL / MariaDB |
-//! | `auth` | `auth`: users, permissions, password hashing, reset tokens, throttling |
-//! | `middleware` | `middleware`: sessions, auth, guards, CSRF, security headers, rate limits (tower) |
-//! | `axum` | `axum`: extractors and router helpers |
-//! | `actix` | `actix`: actix-web middleware and extractors |
-//! | `admin` | `admin`: Django's admin for SeaORM entities, HTML and JSON API (with `actix`, also `actix::admin` to mount it on actix-web) |
-//! | `cli` | `cli`: `migrate`, `createsuperuser`, `dumpdata`... for your own binary |
-//! | `jwt` | `auth::jwt` and bearer tokens in the auth layer |
-//! | `redis` | Redis stores (throttling, sessions, refresh tokens, rate limits) |
-//! | `testing` | `orm::testing`: a fresh database per test |
-//! | `full` | everything |
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries::orm::Result<()> {
-//! let db = batteries::orm::db::connect("sqlite::memory:").await?;
-//! db.ping().await?;
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 /// ORM helpers: connect by URL, filters, pagination, fixtures, migrations.
