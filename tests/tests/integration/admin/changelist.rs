@@ -796,7 +796,7 @@ async fn changelist_options_are_checked_at_build(db: &TestDb) {
 /// `<target dir>/admin-screenshots/changelist-<backend>/`.
 async fn changelist_features_work_in_a_browser(db: &TestDb) {
     let shots = format!("changelist-{}", db.backend().name());
-    crate::browser_common::run_script(db, "admin-changelist.test.mjs", &shots, "admin_changelist")
+    crate::admin::browser_common::run_script(db, "admin-changelist.test.mjs", &shots, "admin_changelist")
         .await;
 }
 

@@ -6,7 +6,7 @@ use batteries_tests::backend_tests;
 use batteries_tests::entities::{author, post};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crate::common::{ids, post_filters, seed_posts};
+use crate::orm::common::{ids, post_filters, seed_posts};
 
 backend_tests!(
     every_lookup_selects_the_right_rows,
@@ -52,7 +52,7 @@ async fn every_lookup_selects_the_right_rows(db: &TestDb) {
     }
     // `exact` follows the column's collation: case-insensitive on MySQL, as in Django.
     let exact = ids(db, "title__exact=django admin").await;
-    if crate::common::is_mysql(db) {
+    if crate::orm::common::is_mysql(db) {
         assert_eq!(exact, [3]);
     } else {
         assert!(exact.is_empty(), "{exact:?}");

@@ -11,7 +11,7 @@
 use batteries::orm::testing::TestDb;
 use batteries_tests::backend_tests;
 
-use crate::browser_common::run_script;
+use crate::admin::browser_common::run_script;
 
 backend_tests!(admin_works_in_a_browser);
 

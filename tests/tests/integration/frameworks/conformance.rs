@@ -114,20 +114,20 @@ macro_rules! conformance {
         mod hyper { conformance!(@stores Hyper; $($scenario),*); }
     };
     (@stores $framework:ident; $($scenario:ident),*) => {
-        mod memory { conformance!(@tests $framework, crate::conformance::Store::Memory; $($scenario),*); }
-        mod sqlite { conformance!(@tests $framework, crate::conformance::Store::Database(batteries::orm::testing::Backend::Sqlite); $($scenario),*); }
-        mod postgres { conformance!(@tests $framework, crate::conformance::Store::Database(batteries::orm::testing::Backend::Postgres); $($scenario),*); }
-        mod mysql { conformance!(@tests $framework, crate::conformance::Store::Database(batteries::orm::testing::Backend::MySql); $($scenario),*); }
-        mod redis { conformance!(@tests $framework, crate::conformance::Store::Redis; $($scenario),*); }
+        mod memory { conformance!(@tests $framework, crate::frameworks::conformance::Store::Memory; $($scenario),*); }
+        mod sqlite { conformance!(@tests $framework, crate::frameworks::conformance::Store::Database(batteries::orm::testing::Backend::Sqlite); $($scenario),*); }
+        mod postgres { conformance!(@tests $framework, crate::frameworks::conformance::Store::Database(batteries::orm::testing::Backend::Postgres); $($scenario),*); }
+        mod mysql { conformance!(@tests $framework, crate::frameworks::conformance::Store::Database(batteries::orm::testing::Backend::MySql); $($scenario),*); }
+        mod redis { conformance!(@tests $framework, crate::frameworks::conformance::Store::Redis; $($scenario),*); }
     };
     (@tests $framework:ident, $store:expr; $($scenario:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
-                crate::conformance::run(
+                crate::frameworks::conformance::run(
                     batteries_tests::apps::Framework::$framework,
                     $store,
-                    crate::conformance::$scenario,
+                    crate::frameworks::conformance::$scenario,
                 )
                 .await;
             }

@@ -10,7 +10,7 @@
 use batteries::orm::testing::TestDb;
 use batteries_tests::backend_tests;
 
-use crate::browser_common::run_script;
+use crate::admin::browser_common::run_script;
 
 backend_tests!(inlines_work_in_a_browser);
 

@@ -7,7 +7,7 @@ use batteries_tests::backend_tests;
 use batteries_tests::entities::post;
 use sea_orm::{DbBackend, EntityTrait, QueryOrder};
 
-use crate::common::{post_filters, seed_posts};
+use crate::orm::common::{post_filters, seed_posts};
 
 backend_tests!(
     pages_have_numbers_totals_and_next,

@@ -8,7 +8,7 @@ use batteries_tests::backend_tests;
 use batteries_tests::entities::post;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Order, Set};
 
-use crate::common::{ids, post_filters, seed_posts, utc};
+use crate::orm::common::{ids, post_filters, seed_posts, utc};
 
 backend_tests!(
     walking_every_page_yields_each_row_once_in_order,

@@ -25,7 +25,7 @@ use batteries_tests::apps::{self, Framework, Pieces, Running};
 use batteries_tests::browser::{Browser, Reply};
 use http::StatusCode;
 
-use crate::redis_restart::{Server, free_port};
+use crate::middleware::redis_restart::{Server, free_port};
 
 const SECRET: &[u8] = b"redis-outage-secret-key-that-is-long-enough";
 
