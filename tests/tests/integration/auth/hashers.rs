@@ -49,10 +49,6 @@ fn low_cost() -> Hashers {
     ])
 }
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// Runs `tests/django/hashers.py` with `request` on stdin; its JSON answer.
 fn django(python: &std::path::Path, request: &Value) -> Value {
     let mut child = Command::new(python)
@@ -164,7 +160,7 @@ fn django_and_batteries_verify_each_others_hashes() {
         .filter_map(Value::as_str)
         .collect();
     assert!(
-        !ci() || missing.is_empty(),
+        !batteries_tests::under_ci() || missing.is_empty(),
         "Django's hashers lack {missing:?}: pip install -r tests/django/requirements.txt"
     );
     if !missing.is_empty() {

@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use batteries::auth::throttle::{
     self, DatabaseStore, LoginThrottle, ManualClock, MemoryStore, RedisStore, ThrottleError,
@@ -21,55 +21,28 @@ use batteries::orm::testing::TestDb;
 use chrono::DateTime;
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 
-/// Runs each scenario on the memory store, on each database backend and on Redis.
-macro_rules! on_every_store {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let store: std::sync::Arc<dyn super::ThrottleStore> =
-                        std::sync::Arc::new(super::MemoryStore::new());
-                    super::$scenario((store.clone(), store)).await;
-                }
-            )*
-        }
-
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    if let Some(stores) = super::redis_stores(stringify!($scenario)).await {
-                        super::$scenario(stores).await;
-                    }
-                }
-            )*
-        }
-
-        mod database {
-            $(
-                async fn $scenario(db: &super::TestDb) {
-                    super::$scenario(super::database_stores(db).await).await;
-                }
-            )*
-
-            batteries_tests::backend_tests!($($scenario),*);
-        }
-    };
-}
-
-on_every_store!(
-    failures_up_to_the_limit_lock_the_username,
-    lockout_doubles_with_each_further_failure_up_to_the_cap,
-    success_clears_the_username_counter_but_not_the_ip_counter,
-    ip_limit_counts_failures_across_usernames,
-    old_failures_slide_out_of_the_window,
-    two_throttles_on_one_store_share_state,
-    concurrent_failures_are_all_counted,
+batteries_tests::on_every_store!(
+    [
+        failures_up_to_the_limit_lock_the_username,
+        lockout_doubles_with_each_further_failure_up_to_the_cap,
+        success_clears_the_username_counter_but_not_the_ip_counter,
+        ip_limit_counts_failures_across_usernames,
+        old_failures_slide_out_of_the_window,
+        two_throttles_on_one_store_share_state,
+        concurrent_failures_are_all_counted,
+    ];
+    memory: new(memory_stores),
+    redis: open(redis_stores),
+    database: backends(database_stores),
 );
 
 /// Two handles on one store's state, as two app instances hold them.
 type Stores = (Arc<dyn ThrottleStore>, Arc<dyn ThrottleStore>);
+
+fn memory_stores() -> Stores {
+    let store: Arc<dyn ThrottleStore> = Arc::new(MemoryStore::new());
+    (store.clone(), store)
+}
 
 const WINDOW: Duration = Duration::from_mins(15);
 const LOCKOUT: Duration = Duration::from_mins(1);
@@ -355,39 +328,17 @@ async fn database_stores(db: &TestDb) -> Stores {
     )
 }
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// Two connections to Redis with a key prefix of this test's own; `None` (after saying
 /// why) when Redis is unreachable outside CI.
 ///
 /// # Panics
 /// Under CI, when Redis is unreachable.
 async fn redis_stores(test: &str) -> Option<Stores> {
-    let url = std::env::var("BATTERIES_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let prefix = format!("batteries-test:{}:{nanos}:{test}:", std::process::id());
-    let open = || async {
-        match tokio::time::timeout(Duration::from_secs(5), RedisStore::open(&url)).await {
-            Ok(Ok(store)) => Ok(store.with_prefix(prefix.clone())),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("timed out connecting".to_owned()),
-        }
-    };
-    match (open().await, open().await) {
-        (Ok(a), Ok(b)) => Some((Arc::new(a), Arc::new(b))),
-        (Err(e), _) | (_, Err(e)) => {
-            let url = batteries::orm::db::redact_url(&url);
-            assert!(
-                !ci(),
-                "Redis is required for this test run but unavailable at {url}: {e}"
-            );
-            eprintln!("skipping Redis at {url}: {e} (set CI=1 to make this fatal)");
-            None
-        }
-    }
+    let (a, b, _) = batteries_tests::redis_pair(test, |url, prefix| async move {
+        RedisStore::open(&url)
+            .await
+            .map(|store| store.with_prefix(prefix))
+    })
+    .await?;
+    Some((Arc::new(a), Arc::new(b)))
 }

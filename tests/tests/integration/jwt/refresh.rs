@@ -24,98 +24,30 @@ use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, DatabaseConnection, Entit
 use sea_orm_migration::{MigrationTrait as _, SchemaManager};
 use serde_json::{Map, Value, json};
 
-/// Runs each scenario on the memory store, on each database backend and on Redis.
-macro_rules! on_every_store {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let store: std::sync::Arc<dyn super::RefreshStore> =
-                        std::sync::Arc::new(super::MemoryRefreshStore::new());
-                    super::$scenario((store.clone(), store)).await;
-                }
-            )*
-        }
-
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    if let Some(stores) = super::redis_stores(stringify!($scenario)).await {
-                        super::$scenario(stores).await;
-                    }
-                }
-            )*
-        }
-
-        mod database {
-            $(
-                async fn $scenario(db: &super::TestDb) {
-                    super::$scenario(super::database_stores(db).await).await;
-                }
-            )*
-
-            batteries_tests::backend_tests!($($scenario),*);
-        }
-    };
-}
-
-on_every_store!(
-    rotation_then_reuse_revokes_the_family_on_both_instances,
-    concurrent_refreshes_of_one_token_have_one_winner,
-    logout_everywhere_reaches_every_instance,
-    a_family_revoked_during_a_rotation_stays_revoked,
-    a_family_dies_thirty_days_after_login_however_often_rotated,
-    parallel_refreshes_in_the_grace_window_keep_the_family,
+batteries_tests::on_every_store!(
+    [
+        rotation_then_reuse_revokes_the_family_on_both_instances,
+        concurrent_refreshes_of_one_token_have_one_winner,
+        logout_everywhere_reaches_every_instance,
+        a_family_revoked_during_a_rotation_stays_revoked,
+        a_family_dies_thirty_days_after_login_however_often_rotated,
+        parallel_refreshes_in_the_grace_window_keep_the_family,
+    ];
+    memory: new(memory_stores),
+    redis: open(redis_stores),
+    database: backends(database_stores),
 );
 
-/// As [`on_every_store!`], each scenario also getting a database with Django's auth
-/// tables (for the memory and Redis stores, in-memory SQLite; for the database store,
-/// the backend's own database).
-macro_rules! on_every_store_with_users {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory_users {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let store: std::sync::Arc<dyn super::RefreshStore> =
-                        std::sync::Arc::new(super::MemoryRefreshStore::new());
-                    let users = super::sqlite_users().await;
-                    super::$scenario((store.clone(), store), &users).await;
-                }
-            )*
-        }
-
-        mod redis_users {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    if let Some(stores) = super::redis_stores(stringify!($scenario)).await {
-                        let users = super::sqlite_users().await;
-                        super::$scenario(stores, &users).await;
-                    }
-                }
-            )*
-        }
-
-        mod database_users {
-            $(
-                async fn $scenario(db: &super::TestDb) {
-                    super::auth_tables(db.conn()).await;
-                    let stores = super::database_stores(db).await;
-                    super::$scenario(stores, db.conn()).await;
-                }
-            )*
-
-            batteries_tests::backend_tests!($($scenario),*);
-        }
-    };
-}
-
-on_every_store_with_users!(
-    a_deactivated_or_deleted_user_cannot_refresh,
-    a_password_change_ends_every_family_of_the_user,
+// Each scenario also gets a database with Django's auth tables: for the memory and Redis
+// stores, in-memory SQLite; for the database store, the backend's own database.
+batteries_tests::on_every_store!(
+    [
+        a_deactivated_or_deleted_user_cannot_refresh,
+        a_password_change_ends_every_family_of_the_user,
+    ];
+    memory_users: open(memory_stores_and_users),
+    redis_users: open(redis_stores_and_users),
+    database_users: backends(database_stores_and_users),
 );
 
 batteries_tests::backend_tests!(a_failed_rotation_leaves_the_token_unused);
@@ -171,6 +103,28 @@ fn the_refresh_table_migration_follows_the_throttle_one() {
 
 /// Two handles on one store's state, as two app instances hold them.
 type Stores = (Arc<dyn RefreshStore>, Arc<dyn RefreshStore>);
+
+fn memory_stores() -> Stores {
+    let store: Arc<dyn RefreshStore> = Arc::new(MemoryRefreshStore::new());
+    (store.clone(), store)
+}
+
+/// The memory store, and users in in-memory SQLite (never skipped).
+async fn memory_stores_and_users(_test: &str) -> Option<(Stores, DatabaseConnection)> {
+    Some((memory_stores(), sqlite_users().await))
+}
+
+/// Redis, and users in in-memory SQLite.
+async fn redis_stores_and_users(test: &str) -> Option<(Stores, DatabaseConnection)> {
+    let stores = redis_stores(test).await?;
+    Some((stores, sqlite_users().await))
+}
+
+/// The database store, and users in the same database.
+async fn database_stores_and_users(db: &TestDb) -> (Stores, DatabaseConnection) {
+    auth_tables(db.conn()).await;
+    (database_stores(db).await, db.conn().clone())
+}
 
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "api";
@@ -244,7 +198,10 @@ async fn set_active(db: &DatabaseConnection, user: &user::Model, active: bool) {
 
 /// Deactivating or deleting a user ends their refresh tokens; reactivating does not
 /// bring the old ones back (the family was revoked); an inactive user cannot log in.
-async fn a_deactivated_or_deleted_user_cannot_refresh(stores: Stores, users: &DatabaseConnection) {
+async fn a_deactivated_or_deleted_user_cannot_refresh(
+    (stores, users): (Stores, DatabaseConnection),
+) {
+    let users = &users;
     let clock = clock();
     let (one, two) = instances_with(stores, &clock, &JwtConfig::new(ISS, AUD), Some(users));
     let ada = create_user(users, "ada").await;
@@ -289,9 +246,9 @@ async fn a_deactivated_or_deleted_user_cannot_refresh(stores: Stores, users: &Da
 /// Django's session rule on tokens: a new password ends every family of the user, on
 /// every instance, without a call to `revoke_subject`.
 async fn a_password_change_ends_every_family_of_the_user(
-    stores: Stores,
-    users: &DatabaseConnection,
+    (stores, users): (Stores, DatabaseConnection),
 ) {
+    let users = &users;
     let clock = clock();
     let (one, two) = instances_with(stores, &clock, &JwtConfig::new(ISS, AUD), Some(users));
     let ada = create_user(users, "ada").await;
@@ -523,41 +480,19 @@ async fn database_stores(db: &TestDb) -> Stores {
     )
 }
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// Two connections to Redis with a key prefix of this test's own; `None` (after saying
 /// why) when Redis is unreachable outside CI.
 ///
 /// # Panics
 /// Under CI, when Redis is unreachable.
 async fn redis_stores(test: &str) -> Option<Stores> {
-    let url = std::env::var("BATTERIES_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let prefix = format!("batteries-test:{}:{nanos}:{test}:", std::process::id());
-    let open = || async {
-        match tokio::time::timeout(Duration::from_secs(5), RedisRefreshStore::open(&url)).await {
-            Ok(Ok(store)) => Ok(store.with_prefix(prefix.clone())),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("timed out connecting".to_owned()),
-        }
-    };
-    match (open().await, open().await) {
-        (Ok(a), Ok(b)) => Some((Arc::new(a), Arc::new(b))),
-        (Err(e), _) | (_, Err(e)) => {
-            let url = batteries::orm::db::redact_url(&url);
-            assert!(
-                !ci(),
-                "Redis is required for this test run but unavailable at {url}: {e}"
-            );
-            eprintln!("skipping Redis at {url}: {e} (set CI=1 to make this fatal)");
-            None
-        }
-    }
+    let (a, b, _) = batteries_tests::redis_pair(test, |url, prefix| async move {
+        RedisRefreshStore::open(&url)
+            .await
+            .map(|store| store.with_prefix(prefix))
+    })
+    .await?;
+    Some((Arc::new(a), Arc::new(b)))
 }
 
 // --- Interop with `PyJWT` -------------------------------------------------------------

@@ -11,7 +11,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use batteries::middleware::ratelimit::{
     Bucket, ClientIp, Decision, ManualClock, MemoryRateLimitStore, RateLimitLayer, RateLimitStore,
@@ -21,43 +21,25 @@ use chrono::DateTime;
 use http::{Request, Response, StatusCode};
 use tower::{Layer, ServiceExt, service_fn};
 
-/// Runs each scenario on the memory store and on Redis.
-macro_rules! on_every_store {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let store: std::sync::Arc<dyn super::RateLimitStore> =
-                        std::sync::Arc::new(super::MemoryRateLimitStore::new());
-                    super::$scenario((store.clone(), store)).await;
-                }
-            )*
-        }
-
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    if let Some((a, b, _)) = super::redis_stores(stringify!($scenario)).await {
-                        super::$scenario((a, b)).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_every_store!(
-    a_burst_is_allowed_then_refused_until_a_token_is_back,
-    separate_keys_have_separate_buckets,
-    two_limiters_on_one_store_share_the_bucket,
-    concurrent_takes_never_exceed_the_capacity,
-    two_instances_behind_a_proxy_share_each_clients_bucket,
+batteries_tests::on_every_store!(
+    [
+        a_burst_is_allowed_then_refused_until_a_token_is_back,
+        separate_keys_have_separate_buckets,
+        two_limiters_on_one_store_share_the_bucket,
+        concurrent_takes_never_exceed_the_capacity,
+        two_instances_behind_a_proxy_share_each_clients_bucket,
+    ];
+    memory: new(memory_stores),
+    redis: open(redis_two),
 );
 
 /// Two handles on one store's state, as two app instances hold them.
 type Stores = (Arc<dyn RateLimitStore>, Arc<dyn RateLimitStore>);
+
+fn memory_stores() -> Stores {
+    let store: Arc<dyn RateLimitStore> = Arc::new(MemoryRateLimitStore::new());
+    (store.clone(), store)
+}
 
 fn clock() -> ManualClock {
     ManualClock::new(DateTime::from_timestamp(1_800_000_000, 0).unwrap())
@@ -249,10 +231,7 @@ async fn redis_keys_carry_the_prefix_and_expire_when_the_bucket_is_full() {
     for _ in 0..3 {
         take(&limiter, "ip:203.0.113.7").await;
     }
-    let mut conn = redis_client()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut conn = batteries_tests::redis_connection().await.unwrap();
     let keys: Vec<String> = ::redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query_async(&mut conn)
@@ -272,19 +251,6 @@ async fn redis_keys_carry_the_prefix_and_expire_when_the_bucket_is_full() {
         .unwrap();
 }
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-fn redis_url() -> String {
-    std::env::var("BATTERIES_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned())
-}
-
-fn redis_client() -> ::redis::Client {
-    ::redis::Client::open(redis_url()).unwrap()
-}
-
 /// Two connections to Redis with a key prefix of this test's own, and the prefix;
 /// `None` (after saying why) when Redis is unreachable outside CI.
 ///
@@ -293,28 +259,17 @@ fn redis_client() -> ::redis::Client {
 async fn redis_stores(
     test: &str,
 ) -> Option<(Arc<dyn RateLimitStore>, Arc<dyn RateLimitStore>, String)> {
-    let url = redis_url();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let prefix = format!("batteries-test:{}:{nanos}:{test}:", std::process::id());
-    let open = || async {
-        match tokio::time::timeout(Duration::from_secs(5), RedisRateLimitStore::open(&url)).await {
-            Ok(Ok(store)) => Ok(store.with_prefix(prefix.clone())),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("timed out connecting".to_owned()),
-        }
-    };
-    match (open().await, open().await) {
-        (Ok(a), Ok(b)) => Some((Arc::new(a), Arc::new(b), prefix)),
-        (Err(e), _) | (_, Err(e)) => {
-            let url = batteries::orm::db::redact_url(&url);
-            assert!(
-                !ci(),
-                "Redis is required for this test run but unavailable at {url}: {e}"
-            );
-            eprintln!("skipping Redis at {url}: {e} (set CI=1 to make this fatal)");
-            None
-        }
-    }
+    let (a, b, prefix) = batteries_tests::redis_pair(test, |url, prefix| async move {
+        RedisRateLimitStore::open(&url)
+            .await
+            .map(|store| store.with_prefix(prefix))
+    })
+    .await?;
+    Some((Arc::new(a), Arc::new(b), prefix))
+}
+
+/// [`redis_stores`] without the prefix.
+async fn redis_two(test: &str) -> Option<Stores> {
+    let (a, b, _) = redis_stores(test).await?;
+    Some((a, b))
 }

@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use batteries::auth::migrations::migrations;
 use batteries::auth::sessions::{
@@ -26,55 +26,18 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use serde_json::{Map, Value, json};
 
-/// Runs each scenario on the memory store, on each database backend and on Redis.
-macro_rules! on_every_store {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let store: std::sync::Arc<dyn super::SessionStore> =
-                        std::sync::Arc::new(super::MemoryStore::new());
-                    super::$scenario(super::Stores {
-                        one: store.clone(),
-                        two: store,
-                        sweeps: true,
-                    })
-                    .await;
-                }
-            )*
-        }
-
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    if let Some(stores) = super::redis_stores(stringify!($scenario)).await {
-                        super::$scenario(stores).await;
-                    }
-                }
-            )*
-        }
-
-        mod database {
-            $(
-                async fn $scenario(db: &super::TestDb) {
-                    super::$scenario(super::database_stores(db).await).await;
-                }
-            )*
-
-            batteries_tests::backend_tests!($($scenario),*);
-        }
-    };
-}
-
-on_every_store!(
-    created_sessions_round_trip_between_instances,
-    save_replaces_the_record,
-    deleted_sessions_are_gone,
-    expired_sessions_are_not_loaded_and_are_cleared,
-    unknown_and_malformed_keys_load_nothing,
-    keys_are_unique_over_many_creates,
+batteries_tests::on_every_store!(
+    [
+        created_sessions_round_trip_between_instances,
+        save_replaces_the_record,
+        deleted_sessions_are_gone,
+        expired_sessions_are_not_loaded_and_are_cleared,
+        unknown_and_malformed_keys_load_nothing,
+        keys_are_unique_over_many_creates,
+    ];
+    memory: new(memory_stores),
+    redis: open(redis_stores),
+    database: backends(database_stores),
 );
 
 batteries_tests::backend_tests!(expiry_is_exact_to_the_millisecond_in_the_database);
@@ -85,6 +48,15 @@ struct Stores {
     two: Arc<dyn SessionStore>,
     /// Whether `clear_expired` deletes anything (Redis expires keys itself).
     sweeps: bool,
+}
+
+fn memory_stores() -> Stores {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    Stores {
+        one: store.clone(),
+        two: store,
+        sweeps: true,
+    }
 }
 
 /// A record expiring `in_secs` from now (negative: in the past), with a fraction of a
@@ -327,43 +299,21 @@ async fn database_stores(db: &TestDb) -> Stores {
     }
 }
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// Two connections to Redis with a key prefix of this test's own; `None` (after saying
 /// why) when Redis is unreachable outside CI.
 ///
 /// # Panics
 /// Under CI, when Redis is unreachable.
 async fn redis_stores(test: &str) -> Option<Stores> {
-    let url = std::env::var("BATTERIES_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let prefix = format!("batteries-test:{}:{nanos}:{test}:", std::process::id());
-    let open = || async {
-        match tokio::time::timeout(Duration::from_secs(5), RedisSessionStore::open(&url)).await {
-            Ok(Ok(store)) => Ok(store.with_prefix(prefix.clone())),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("timed out connecting".to_owned()),
-        }
-    };
-    match (open().await, open().await) {
-        (Ok(a), Ok(b)) => Some(Stores {
-            one: Arc::new(a),
-            two: Arc::new(b),
-            sweeps: false,
-        }),
-        (Err(e), _) | (_, Err(e)) => {
-            let url = batteries::orm::db::redact_url(&url);
-            assert!(
-                !ci(),
-                "Redis is required for this test run but unavailable at {url}: {e}"
-            );
-            eprintln!("skipping Redis at {url}: {e} (set CI=1 to make this fatal)");
-            None
-        }
-    }
+    let (a, b, _) = batteries_tests::redis_pair(test, |url, prefix| async move {
+        RedisSessionStore::open(&url)
+            .await
+            .map(|store| store.with_prefix(prefix))
+    })
+    .await?;
+    Some(Stores {
+        one: Arc::new(a),
+        two: Arc::new(b),
+        sweeps: false,
+    })
 }
