@@ -9,6 +9,7 @@ use batteries::orm::testing::{Backend, TestDb};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Schema};
 
 pub mod admin_app;
+pub mod admin_fixture;
 pub mod apps;
 pub mod browser;
 pub mod entities;

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 use batteries::orm::testing::{Backend, TestDb};
 use batteries_tests::admin_app::{self, PASSWORD};
+use batteries_tests::admin_fixture::AdminFixture;
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use bytes::Bytes;
@@ -31,11 +32,7 @@ const BOOKS: &str = "/admin/api/library/book/";
 
 /// The test site with 3 authors and `books` books, served in this process.
 async fn site(db: &TestDb, books: usize) -> (admin_app::Running, SocketAddr) {
-    admin_app::setup(db.conn()).await;
-    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 3, books).await;
-    let running = admin_app::serve(db.conn(), SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let running = AdminFixture::new(db.conn()).library(3, books).build().await;
     let addr = running
         .base
         .trim_start_matches("http://")

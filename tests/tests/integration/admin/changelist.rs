@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use batteries::admin::log::entity as log_entry;
 use batteries::admin::{AdminSite, ModelAdmin};
 use batteries::orm::testing::TestDb;
-use batteries_tests::admin_app::{self, PASSWORD, entities::book};
+use batteries_tests::admin_app::{self, entities::book};
+use batteries_tests::admin_fixture::{AdminFixture, login, token};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,12 +32,8 @@ const BOOKS: &str = "/admin/library/book/";
 
 /// Sets up the library (users, one author, no books) and serves the test site.
 async fn site(db: &TestDb) -> (admin_app::Running, Browser) {
-    admin_app::setup(db.conn()).await;
-    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 1, 0).await;
-    let running = admin_app::serve(db.conn(), "127.0.0.1:0".parse().unwrap()).await;
-    let browser = Browser::new(running.addr);
+    let running = AdminFixture::new(db.conn()).library(1, 0).build().await;
+    let browser = running.browser();
     (running, browser)
 }
 
@@ -92,31 +89,6 @@ async fn add_book(
     .await
     .unwrap()
     .id
-}
-
-/// The CSRF token of the first form on a page.
-fn token(page: &Reply) -> String {
-    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
-    let at = page.body.find(marker).expect("a form with a CSRF token");
-    let rest = &page.body[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-async fn login(b: &mut Browser, username: &str) {
-    let page = b.get("/admin/login/").await;
-    let t = token(&page);
-    let reply = b
-        .post_form(
-            "/admin/login/",
-            &[
-                ("csrfmiddlewaretoken", &t),
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/admin/"),
-            ],
-        )
-        .await;
-    assert_eq!(reply.status, 302, "login of {username}: {}", reply.body);
 }
 
 /// The text of `.result-count`.
@@ -470,12 +442,8 @@ async fn change_entries(db: &TestDb) -> Vec<log_entry::Model> {
 }
 
 async fn seeded_site(db: &TestDb, books: usize) -> (admin_app::Running, Browser) {
-    admin_app::setup(db.conn()).await;
-    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 2, books).await;
-    let running = admin_app::serve(db.conn(), "127.0.0.1:0".parse().unwrap()).await;
-    let browser = Browser::new(running.addr);
+    let running = AdminFixture::new(db.conn()).library(2, books).build().await;
+    let browser = running.browser();
     (running, browser)
 }
 
@@ -796,8 +764,13 @@ async fn changelist_options_are_checked_at_build(db: &TestDb) {
 /// `<target dir>/admin-screenshots/changelist-<backend>/`.
 async fn changelist_features_work_in_a_browser(db: &TestDb) {
     let shots = format!("changelist-{}", db.backend().name());
-    crate::admin::browser_common::run_script(db, "admin-changelist.test.mjs", &shots, "admin_changelist")
-        .await;
+    crate::admin::browser_common::run_script(
+        db,
+        "admin-changelist.test.mjs",
+        &shots,
+        "admin_changelist",
+    )
+    .await;
 }
 
 /// Aborts the test binary when the test has not ended within `limit`. Before issue 16

@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use batteries::admin::{AdminSite, ModelAdmin};
-use batteries::auth::entities::{permission, user, user_permissions};
+use batteries::auth::entities::permission;
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{self, PASSWORD, entities::author, entities::book};
+use batteries_tests::admin_fixture::{AdminFixture, grant_to, login, token};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -33,60 +34,9 @@ backend_tests!(
 
 /// The library with `books` books, served; a browser.
 async fn site(db: &TestDb, books: usize) -> (admin_app::Running, Browser) {
-    admin_app::setup(db.conn()).await;
-    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 3, books).await;
-    let running = admin_app::serve(db.conn(), "127.0.0.1:0".parse().unwrap()).await;
-    let browser = Browser::new(running.addr);
+    let running = AdminFixture::new(db.conn()).library(3, books).build().await;
+    let browser = running.browser();
     (running, browser)
-}
-
-fn token(page: &Reply) -> String {
-    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
-    let at = page.body.find(marker).expect("a form with a CSRF token");
-    let rest = &page.body[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-async fn login(b: &mut Browser, username: &str) {
-    let page = b.get("/admin/login/").await;
-    let t = token(&page);
-    let done = b
-        .post_form(
-            "/admin/login/",
-            &[
-                ("csrfmiddlewaretoken", &t),
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/admin/"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, 302, "{username} logs in: {}", done.body);
-}
-
-async fn grant(db: &TestDb, username: &str, codename: &str) {
-    let user = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db.conn())
-        .await
-        .unwrap()
-        .expect("user");
-    let perm = permission::Entity::find()
-        .filter(permission::Column::Codename.eq(codename))
-        .one(db.conn())
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("permission {codename} exists"));
-    user_permissions::ActiveModel {
-        user_id: Set(user.id),
-        permission_id: Set(perm.id),
-        ..Default::default()
-    }
-    .insert(db.conn())
-    .await
-    .unwrap();
 }
 
 /// The changelist's row pks, in order.
@@ -326,7 +276,7 @@ async fn export_needs_its_own_permission(db: &TestDb) {
         .unwrap()
         .expect("export_book is created by build()");
     assert_eq!(perm.name, "Can export book");
-    grant(db, "viewer", "export_book").await;
+    grant_to(db.conn(), "viewer", &["export_book"]).await;
     let list = viewer.get("/admin/library/book/").await;
     assert!(list.body.contains("/admin/library/book/export/?format=csv"));
     let csv = viewer.get("/admin/library/book/export/?format=csv").await;
@@ -868,7 +818,7 @@ async fn export_skips_rows_the_view_hook_refuses(db: &TestDb) {
         .unwrap();
     admin_app::seed_users(db.conn()).await;
     admin_app::seed_library(db.conn(), 2, 10).await;
-    grant(db, "viewer", "export_book").await;
+    grant_to(db.conn(), "viewer", &["export_book"]).await;
     let app = admin_app::router(db.conn(), admin, &secret);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

@@ -8,19 +8,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use batteries::admin::log::entity as log_entry;
-use batteries::admin::{Admin, AdminSite, Inline, ModelAdmin};
-use batteries::auth::UserManager;
-use batteries::auth::entities::{permission, user, user_permissions};
+use batteries::admin::{AdminSite, Inline, ModelAdmin};
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{
-    self, PASSWORD,
+    self,
     entities::{author, book, review},
 };
+use batteries_tests::admin_fixture::{AdminFixture, login, staff_user, token};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 backend_tests!(
@@ -42,8 +41,7 @@ struct Served {
     addr: SocketAddr,
 }
 
-async fn serve(db: &DatabaseConnection, admin: Admin) -> Served {
-    let task = admin_app::serve_with(db, admin, "127.0.0.1:0".parse().unwrap()).await;
+fn served(task: admin_app::Running) -> Served {
     let addr = task.addr;
     Served {
         _task: task,
@@ -54,18 +52,19 @@ async fn serve(db: &DatabaseConnection, admin: Admin) -> Served {
 
 /// The test site with `books` books (and users), as `admin_app` builds it.
 async fn site(db: &TestDb, books: usize) -> Served {
-    admin_app::setup(db.conn()).await;
-    let admin = admin_app::admin(db.conn(), &admin_app::secret()).await;
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 2, books).await;
-    serve(db.conn(), admin).await
+    let admin = admin_app::site();
+    let running = AdminFixture::new(db.conn())
+        .site(admin)
+        .library(2, books)
+        .build()
+        .await;
+    served(running)
 }
 
 /// Another site on the same tables: a stacked review inline, raw-id authors, and
 /// object hooks on the reviews (a review whose body is `locked` may not be changed,
 /// one with 5 stars may not be deleted).
 async fn hooked_site(db: &TestDb) -> Served {
-    admin_app::setup(db.conn()).await;
     let site = AdminSite::new()
         .register(ModelAdmin::<author::Entity>::new().display(|a| a.name.clone()))
         .register(
@@ -97,38 +96,12 @@ async fn hooked_site(db: &TestDb) -> Served {
                 .has_change_permission(|_, r| r.body != "locked")
                 .has_delete_permission(|_, r| r.stars < 5),
         );
-    let admin = site
-        .build(db.conn().clone(), admin_app::secret())
-        .await
-        .unwrap();
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 2, 2).await;
-    serve(db.conn(), admin).await
-}
-
-/// The CSRF token of the first form on a page.
-fn token(page: &Reply) -> String {
-    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
-    let at = page.body.find(marker).expect("a form with a CSRF token");
-    let rest = &page.body[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-async fn login(b: &mut Browser, username: &str) {
-    let page = b.get("/admin/login/").await;
-    let t = token(&page);
-    let reply = b
-        .post_form(
-            "/admin/login/",
-            &[
-                ("csrfmiddlewaretoken", &t),
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/admin/"),
-            ],
-        )
+    let running = AdminFixture::new(db.conn())
+        .site(site)
+        .library(2, 2)
+        .build()
         .await;
-    assert_eq!(reply.status, 302, "{username} logs in: {}", reply.body);
+    served(running)
 }
 
 /// Posts a form from `page_path` (fetching it first for its token).
@@ -240,37 +213,6 @@ async fn last_message(db: &TestDb, id: i32) -> String {
         .unwrap()
         .expect("a history entry")
         .change_message
-}
-
-/// Grants `codenames` to a new staff user `name`.
-async fn staff_user(db: &TestDb, name: &str, codenames: &[&str]) {
-    let user = UserManager::new()
-        .create_user(db.conn(), name, None, Some(PASSWORD))
-        .await
-        .unwrap();
-    let mut active: user::ActiveModel = user.clone().into();
-    active.is_staff = Set(true);
-    active.update(db.conn()).await.unwrap();
-    grant(db, user.id, codenames).await;
-}
-
-async fn grant(db: &TestDb, user_id: i32, codenames: &[&str]) {
-    for codename in codenames {
-        let perm = permission::Entity::find()
-            .filter(permission::Column::Codename.eq(*codename))
-            .one(db.conn())
-            .await
-            .unwrap()
-            .expect("permission exists");
-        user_permissions::ActiveModel {
-            user_id: Set(user_id),
-            permission_id: Set(perm.id),
-            ..Default::default()
-        }
-        .insert(db.conn())
-        .await
-        .unwrap();
-    }
 }
 
 async fn add_and_change_rows_in_one_post(db: &TestDb) {
@@ -606,7 +548,7 @@ async fn forged_rows_and_missing_permissions_are_refused(db: &TestDb) {
     assert_eq!(reviews_of(db, 1).await, vec![mine.clone()]);
 
     // A user with no permission on reviews does not see the inline, and may not post it.
-    staff_user(db, "bookkeeper", &["view_book", "change_book"]).await;
+    staff_user(db.conn(), "bookkeeper", &["view_book", "change_book"]).await;
     let mut keeper = Browser::new(addr);
     login(&mut keeper, "bookkeeper").await;
     let page = keeper.get(change).await;
@@ -635,7 +577,7 @@ async fn object_hooks_of_the_child_admin_are_honoured(db: &TestDb) {
     let isbn = book(db, 1).await.isbn;
     let change = "/admin/library/book/1/change/";
     staff_user(
-        db,
+        db.conn(),
         "moderator",
         &[
             "view_book",
@@ -849,7 +791,7 @@ async fn inline_queries_do_not_grow_with_rows(db: &TestDb) {
     let admin = admin_app::admin(&counted, &admin_app::secret()).await;
     let Served {
         _task, mut browser, ..
-    } = serve(&counted, admin).await;
+    } = served(admin_app::serve_with(&counted, admin, "127.0.0.1:0".parse().unwrap()).await);
     login(&mut browser, "admin").await;
     let mut counts = Vec::new();
     for book in [1, 2] {

@@ -6,7 +6,6 @@
 //! batteries-auth's own join tables, and registrations `build` refuses.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -16,9 +15,10 @@ use batteries::auth::entities::{
 };
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{
-    self, PASSWORD, TAGS,
+    self, TAGS,
     entities::{book, book_tags, review, tag},
 };
+use batteries_tests::admin_fixture::{AdminFixture, api_login, token};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use bytes::Bytes;
@@ -45,40 +45,9 @@ backend_tests!(
 
 /// The test site with 3 authors and `books` books (and the seeded tags).
 async fn site(db: &TestDb, books: usize) -> (admin_app::Running, Browser) {
-    admin_app::setup(db.conn()).await;
-    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 3, books).await;
-    let running = admin_app::serve(db.conn(), SocketAddr::from(([127, 0, 0, 1], 0))).await;
-    let browser = Browser::new(running.addr);
+    let running = AdminFixture::new(db.conn()).library(3, books).build().await;
+    let browser = running.browser();
     (running, browser)
-}
-
-/// The CSRF token of the first form on a page.
-fn token(page: &Reply) -> String {
-    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
-    let at = page.body.find(marker).expect("a form with a CSRF token");
-    let rest = &page.body[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-/// Logs `username` in; returns the CSRF token for API writes.
-async fn login(b: &mut Browser, username: &str) -> String {
-    let page = b.get("/admin/login/").await;
-    let t = token(&page);
-    let reply = b
-        .post_form(
-            "/admin/login/",
-            &[
-                ("csrfmiddlewaretoken", &t),
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/admin/"),
-            ],
-        )
-        .await;
-    assert_eq!(reply.status, 302, "{username} logs in: {}", reply.body);
-    token(&b.get("/admin/").await)
 }
 
 /// Posts a form from `page_path` (fetching it first for its token).
@@ -200,7 +169,7 @@ fn chosen(html: &str, name: &str) -> Vec<String> {
 
 async fn form_lists_choices_and_saves_the_set(db: &TestDb) {
     let (site, mut b) = site(db, 3).await;
-    login(&mut b, "admin").await;
+    api_login(&mut b, "admin").await;
     let conn = db.conn();
 
     // The add form: every tag, by its admin's display, none chosen.
@@ -293,7 +262,7 @@ async fn form_lists_choices_and_saves_the_set(db: &TestDb) {
 
     // The editor (change_book, nothing on tags) edits tags like any field.
     let mut editor = Browser::new(site.addr);
-    login(&mut editor, "editor").await;
+    api_login(&mut editor, "editor").await;
     let mut fields = book_form("Tagged", "9782222222222");
     fields.push(("tags", &web));
     let saved = submit(&mut editor, &change, &fields).await;
@@ -302,7 +271,7 @@ async fn form_lists_choices_and_saves_the_set(db: &TestDb) {
 
     // The viewer sees the chosen tags' names, read-only, and no select.
     let mut viewer = Browser::new(site.addr);
-    login(&mut viewer, "viewer").await;
+    api_login(&mut viewer, "viewer").await;
     let page = viewer.get(&change).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!page.body.contains("name=\"tags\""), "{}", page.body);
@@ -315,7 +284,7 @@ async fn form_lists_choices_and_saves_the_set(db: &TestDb) {
 
 async fn unknown_ids_are_refused_and_nothing_is_saved(db: &TestDb) {
     let (_site, mut b) = site(db, 2).await;
-    login(&mut b, "admin").await;
+    api_login(&mut b, "admin").await;
     let conn = db.conn();
     let book_id = 1;
     tag_book(conn, book_id, &["fiction"]).await;
@@ -366,7 +335,7 @@ async fn unknown_ids_are_refused_and_nothing_is_saved(db: &TestDb) {
 
 async fn api_reads_and_writes_arrays_of_ids(db: &TestDb) {
     let (_site, mut b) = site(db, 3).await;
-    let t = login(&mut b, "admin").await;
+    let t = api_login(&mut b, "admin").await;
     let conn = db.conn();
     tag_book(conn, 1, &["rust", "databases"]).await;
     tag_book(conn, 2, &["web"]).await;
@@ -576,7 +545,7 @@ async fn api_list_reads_each_field_once_per_page(db: &TestDb) {
     let server = admin_app::serve_with(&counted, admin, "127.0.0.1:0".parse().unwrap()).await;
     let addr = server.addr;
     let mut b = Browser::new(addr);
-    let t = login(&mut b, "admin").await;
+    let t = api_login(&mut b, "admin").await;
     let mut counts = Vec::new();
     for per_page in [5, 20] {
         for _ in 0..2 {
@@ -607,7 +576,7 @@ async fn api_list_reads_each_field_once_per_page(db: &TestDb) {
 
 async fn deleting_a_row_takes_its_join_rows(db: &TestDb) {
     let (_site, mut b) = site(db, 3).await;
-    let t = login(&mut b, "admin").await;
+    let t = api_login(&mut b, "admin").await;
     let conn = db.conn();
     tag_book(conn, 1, &["rust", "web", "fiction"]).await;
     tag_book(conn, 2, &["rust"]).await;
@@ -658,7 +627,7 @@ async fn deleting_a_row_takes_its_join_rows(db: &TestDb) {
 /// and a user's groups and permissions on an admin registered here.
 async fn auth_join_tables_work_as_many_to_many(db: &TestDb) {
     let (site, mut b) = site(db, 1).await;
-    let t = login(&mut b, "admin").await;
+    let t = api_login(&mut b, "admin").await;
     let conn = db.conn();
     let perm = |codename: &'static str| async move {
         permission::Entity::find()
@@ -794,7 +763,7 @@ async fn auth_join_tables_work_as_many_to_many(db: &TestDb) {
     let server = admin_app::serve_with(conn, users, "127.0.0.1:0".parse().unwrap()).await;
     let addr = server.addr;
     let mut b = Browser::new(addr);
-    let t = login(&mut b, "admin").await;
+    let t = api_login(&mut b, "admin").await;
     let viewer = user::Entity::find()
         .filter(user::Column::Username.eq("viewer"))
         .one(conn)
@@ -954,7 +923,7 @@ async fn ambiguous_or_wrong_registrations_do_not_build(db: &TestDb) {
 /// listed, the form says so, and an id past the cap can still be saved.
 async fn past_the_cap_the_form_lists_the_first_and_the_chosen(db: &TestDb) {
     let (_site, mut b) = site(db, 1).await;
-    login(&mut b, "admin").await;
+    api_login(&mut b, "admin").await;
     let conn = db.conn();
     let more: Vec<tag::ActiveModel> = (0..1000)
         .map(|i| tag::ActiveModel {
@@ -1027,7 +996,7 @@ async fn object_permission_hooks_guard_the_sets(db: &TestDb) {
     let server = admin_app::serve_with(conn, admin, "127.0.0.1:0".parse().unwrap()).await;
     let addr = server.addr;
     let mut b = Browser::new(addr);
-    let t = login(&mut b, "editor").await;
+    let t = api_login(&mut b, "editor").await;
     let web = tag_id("web").to_string();
 
     // The published book: read-only names, a refused POST, a refused PATCH.
@@ -1074,7 +1043,7 @@ async fn object_permission_hooks_guard_the_sets(db: &TestDb) {
 /// when an inline row is refused.
 async fn tags_and_inline_rows_save_in_one_transaction(db: &TestDb) {
     let (_site, mut b) = site(db, 1).await;
-    login(&mut b, "admin").await;
+    api_login(&mut b, "admin").await;
     let conn = db.conn();
     let change = "/admin/library/book/1/change/";
     let inline = |stars: &'static str| -> Vec<(&'static str, &'static str)> {
@@ -1126,7 +1095,7 @@ async fn tags_and_inline_rows_save_in_one_transaction(db: &TestDb) {
 async fn too_many_ids_are_refused_naming_the_limit(db: &TestDb) {
     let (site, mut b) = site(db, 2).await;
     let conn = db.conn();
-    let t = login(&mut b, "admin").await;
+    let t = api_login(&mut b, "admin").await;
     let max = batteries::admin::MAX_M2M_IDS;
     let book_id = 1;
     tag_book(conn, book_id, &["rust"]).await;
@@ -1199,7 +1168,7 @@ async fn too_many_ids_are_refused_naming_the_limit(db: &TestDb) {
 /// connection. Each answers now, naming the targets.
 async fn pages_naming_the_chosen_targets_answer(db: &TestDb) {
     let (site, mut b) = site(db, 2).await;
-    login(&mut b, "admin").await;
+    api_login(&mut b, "admin").await;
     let conn = db.conn();
     tag_book(conn, 1, &["rust", "web"]).await;
 
@@ -1234,7 +1203,7 @@ async fn pages_naming_the_chosen_targets_answer(db: &TestDb) {
 
     // A view-only user sees the book's tags as text.
     let mut viewer = Browser::new(site.addr);
-    login(&mut viewer, "viewer").await;
+    api_login(&mut viewer, "viewer").await;
     let page = viewer.get("/admin/library/book/1/change/").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("rust"), "{}", page.body);
@@ -1248,7 +1217,7 @@ async fn pages_naming_the_chosen_targets_answer(db: &TestDb) {
         .expect("the user admin builds");
     let server = admin_app::serve_with(conn, users, "127.0.0.1:0".parse().unwrap()).await;
     let mut b = Browser::new(server.addr);
-    login(&mut b, "admin").await;
+    api_login(&mut b, "admin").await;
     let editor = user::Entity::find()
         .filter(user::Column::Username.eq("editor"))
         .one(conn)

@@ -9,14 +9,14 @@
 //! archived.
 
 use batteries::admin::{AdminSite, ModelAdmin};
-use batteries::auth::entities::{permission, user, user_permissions};
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{self, PASSWORD, entities::author, entities::book};
+use batteries_tests::admin_fixture::{grant_to, token};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 backend_tests!(
@@ -54,26 +54,7 @@ async fn site(db: &TestDb) -> admin_app::Running {
     let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
     admin_app::seed_users(db.conn()).await;
     admin_app::seed_library(db.conn(), 2, 6).await;
-    let editor = user::Entity::find()
-        .filter(user::Column::Username.eq("editor"))
-        .one(db.conn())
-        .await
-        .unwrap()
-        .unwrap();
-    let delete = permission::Entity::find()
-        .filter(permission::Column::Codename.eq("delete_book"))
-        .one(db.conn())
-        .await
-        .unwrap()
-        .unwrap();
-    user_permissions::ActiveModel {
-        user_id: Set(editor.id),
-        permission_id: Set(delete.id),
-        ..Default::default()
-    }
-    .insert(db.conn())
-    .await
-    .unwrap();
+    grant_to(db.conn(), "editor", &["delete_book"]).await;
     let admin = AdminSite::new()
         .register(ModelAdmin::<author::Entity>::new().display(|a| a.name.clone()))
         .register(books_admin())
@@ -81,14 +62,6 @@ async fn site(db: &TestDb) -> admin_app::Running {
         .await
         .expect("admin builds");
     admin_app::serve_with(db.conn(), admin, "127.0.0.1:0".parse().unwrap()).await
-}
-
-/// The CSRF token of the first form on a page.
-fn token(page: &Reply) -> String {
-    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
-    let at = page.body.find(marker).expect("a form with a CSRF token");
-    let rest = &page.body[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 async fn login(addr: std::net::SocketAddr, username: &str) -> (Browser, String) {

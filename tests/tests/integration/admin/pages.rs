@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use batteries::admin::log::entity as log_entry;
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{self, PASSWORD, entities::author, entities::book};
+use batteries_tests::admin_fixture::{AdminFixture, token};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -28,21 +29,9 @@ backend_tests!(
 
 /// Sets up the library with `books` books, serves the admin, returns it and a browser.
 async fn site(db: &TestDb, books: usize) -> (admin_app::Running, Browser) {
-    admin_app::setup(db.conn()).await;
-    let _ = admin_app::admin(db.conn(), &admin_app::secret()).await;
-    admin_app::seed_users(db.conn()).await;
-    admin_app::seed_library(db.conn(), 3, books).await;
-    let running = admin_app::serve(db.conn(), "127.0.0.1:0".parse().unwrap()).await;
-    let browser = Browser::new(running.addr);
+    let running = AdminFixture::new(db.conn()).library(3, books).build().await;
+    let browser = running.browser();
     (running, browser)
-}
-
-/// The CSRF token of the first form on a page.
-fn token(page: &Reply) -> String {
-    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
-    let at = page.body.find(marker).expect("a form with a CSRF token");
-    let rest = &page.body[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 async fn login(b: &mut Browser, username: &str) -> Reply {

@@ -13,6 +13,7 @@ use batteries::auth::entities::{group, permission, user, user_groups, user_permi
 use batteries::auth::hashers::check_password;
 use batteries::orm::testing::TestDb;
 use batteries_tests::admin_app::{self, PASSWORD};
+use batteries_tests::admin_fixture::{AdminFixture, grant, token};
 use batteries_tests::backend_tests;
 use batteries_tests::browser::{Browser, Reply};
 use bytes::Bytes;
@@ -38,24 +39,10 @@ const NEW_PASSWORD: &str = "a fresh passphrase 42";
 
 /// The test library plus the user admin, served; the seeded users exist.
 async fn site(db: &TestDb) -> (admin_app::Running, SocketAddr) {
-    admin_app::setup(db.conn()).await;
-    let secret = admin_app::secret();
-    let admin = admin_app::site()
-        .register(batteries::admin::user_admin())
-        .build(db.conn().clone(), secret.clone())
-        .await
-        .expect("admin builds");
-    admin_app::seed_users(db.conn()).await;
-    let task = admin_app::serve_with(db.conn(), admin, "127.0.0.1:0".parse().unwrap()).await;
+    let site = admin_app::site().register(batteries::admin::user_admin());
+    let task = AdminFixture::new(db.conn()).site(site).build().await;
     let addr = task.addr;
     (task, addr)
-}
-
-fn token(page: &Reply) -> String {
-    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
-    let at = page.body.find(marker).expect("a form with a CSRF token");
-    let rest = &page.body[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 async fn login(addr: SocketAddr, username: &str, password: &str) -> Browser {
@@ -92,23 +79,6 @@ async fn user_named(db: &TestDb, name: &str) -> Option<user::Model> {
         .one(db.conn())
         .await
         .unwrap()
-}
-
-async fn grant(db: &TestDb, user_id: i32, codename: &str) {
-    let perm = permission::Entity::find()
-        .filter(permission::Column::Codename.eq(codename))
-        .one(db.conn())
-        .await
-        .unwrap()
-        .expect("permission exists");
-    user_permissions::ActiveModel {
-        user_id: Set(user_id),
-        permission_id: Set(perm.id),
-        ..Default::default()
-    }
-    .insert(db.conn())
-    .await
-    .unwrap();
 }
 
 /// Asserts that no part of `hash` that could help an attacker is in `body`.
@@ -543,7 +513,7 @@ async fn user_password_page_needs_the_change_permission(db: &TestDb) {
     let path = format!("/admin/auth/user/{}/password/", admin.id);
     // The editor has no permission on users; the viewer may only view them.
     let viewer = user_named(db, "viewer").await.unwrap();
-    grant(db, viewer.id, "view_user").await;
+    grant(db.conn(), viewer.id, &["view_user"]).await;
     for name in ["editor", "viewer"] {
         let mut b = login(addr, name, PASSWORD).await;
         assert_eq!(b.get(&path).await.status, StatusCode::FORBIDDEN, "{name}");
@@ -903,7 +873,7 @@ async fn new_group(db: &TestDb, name: &str) -> i32 {
 async fn user_api_add_takes_only_the_add_form_fields(db: &TestDb) {
     let (_task, addr) = site(db).await;
     let viewer = user_named(db, "viewer").await.unwrap();
-    grant(db, viewer.id, "add_user").await;
+    grant(db.conn(), viewer.id, &["add_user"]).await;
     let delete_user = permission_id(db, "delete_user").await;
     let admins = new_group(db, "Admins").await;
     let mut b = login(addr, "viewer", PASSWORD).await;
@@ -998,7 +968,7 @@ async fn user_api_add_takes_only_the_add_form_fields(db: &TestDb) {
 async fn staff_cannot_grant_themselves_superuser_powers(db: &TestDb) {
     let (_task, addr) = site(db).await;
     let viewer = user_named(db, "viewer").await.unwrap();
-    grant(db, viewer.id, "change_user").await;
+    grant(db.conn(), viewer.id, &["change_user"]).await;
     let delete_book = permission_id(db, "delete_book").await;
     let admins = new_group(db, "Admins").await;
     let before = grants_of(db, viewer.id).await;
@@ -1107,7 +1077,7 @@ async fn staff_cannot_change_a_superuser(db: &TestDb) {
     let (_task, addr) = site(db).await;
     let viewer = user_named(db, "viewer").await.unwrap();
     for codename in ["view_user", "change_user", "delete_user"] {
-        grant(db, viewer.id, codename).await;
+        grant(db.conn(), viewer.id, &[codename]).await;
     }
     let admin = user_named(db, "admin").await.unwrap();
     let editor = user_named(db, "editor").await.unwrap();
@@ -1224,7 +1194,7 @@ async fn list_editable_keeps_superuser_only_fields(db: &TestDb) {
         admin_app::serve_with(db.conn(), admin.clone(), "127.0.0.1:0".parse().unwrap()).await;
     let viewer = user_named(db, "viewer").await.unwrap();
     let root = user_named(db, "admin").await.unwrap();
-    grant(db, viewer.id, "change_user").await;
+    grant(db.conn(), viewer.id, &["change_user"]).await;
 
     // The rule, as the admin applies it.
     let fields = |v: Option<Vec<String>>| v.expect("registered and found");
