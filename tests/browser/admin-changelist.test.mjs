@@ -8,7 +8,7 @@
 // <base-url> is where `admin-app` listens, on a fresh database seeded with 5 authors and
 // 60 books (SEED_BOOKS=60): book b was added at 2026-01-01 12:00 UTC minus 29 * (59 - b)
 // days plus b minutes, published on 2025-(1 + b % 12)-01, priced 19.99 + b / 100.
-// Run by tests/tests/integration/admin_changelist_browser.rs.
+// Run by tests/tests/integration/admin/changelist.rs.
 
 import {
   PASSWORD,

@@ -10,7 +10,7 @@
 // (Tab, arrow keys, Enter), check the buttons are in the tab order, remove one tag by
 // double-click, save, and read the saved tags back. Without JavaScript: the plain
 // <select multiple> is the control, and submitting it saves the tags chosen. Run by
-// tests/tests/integration/admin_browser_m2m.rs.
+// tests/tests/integration/admin/browser_m2m.rs.
 
 import {
   ok,

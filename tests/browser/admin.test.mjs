@@ -7,7 +7,7 @@
 // database seeded with 5 authors and 60 books (SEED_BOOKS=60). Each step throws on the
 // first thing that is not as a user would expect; the process then exits 1 after saving
 // a screenshot of the page as `failure-<step>.png`. Screenshots of the main pages are
-// kept in <screenshot-dir> either way. Run by tests/tests/integration/admin_browser.rs.
+// kept in <screenshot-dir> either way. Run by tests/tests/integration/admin/browser.rs.
 
 import {
   ok,

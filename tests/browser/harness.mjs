@@ -1,7 +1,7 @@
 // What every browser test of the admin shares: the command line, steps, screenshots,
 // assertions that say what differed, small helpers over playwright-core pages, and the
 // run in one headless Chromium ending with the "N steps ok, N failed" line the Rust
-// driver (tests/tests/integration/browser_common.rs) checks. Imported by the
+// driver (tests/tests/integration/admin/browser_common.rs) checks. Imported by the
 // tests/browser/*.test.mjs scripts.
 
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-"""JWT interop with PyJWT, driven by tests/tests/integration/auth_jwt.rs.
+"""JWT interop with PyJWT, driven by tests/tests/integration/jwt/refresh.rs.
 
     python jwt_interop.py genkey --alg ES256
         prints a new PKCS#8 private key PEM (EdDSA, ES256, RS256)

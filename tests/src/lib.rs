@@ -9,6 +9,7 @@ use batteries::orm::testing::{Backend, TestDb};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Schema};
 
 pub mod admin_app;
+pub mod admin_fixture;
 pub mod apps;
 pub mod browser;
 pub mod entities;
@@ -68,6 +69,66 @@ macro_rules! backend_tests {
     };
 }
 
+/// Runs each scenario of a battery on every store it has: one `mod` per store, one test
+/// per scenario in it. Each scenario is an `async fn` taking what the store's
+/// constructor gives (usually two handles on one store's state, as two app instances
+/// hold them).
+///
+/// ```ignore
+/// batteries_tests::on_every_store!(
+///     [scenario_one, scenario_two];
+///     memory: new(memory_stores),
+///     redis: open(redis_stores),
+///     database: backends(database_stores),
+/// );
+/// ```
+///
+/// `module: kind(constructor)`, the constructor a function of the calling module:
+/// - `new(f)`: a plain test; `f()` gives the scenario's argument (a store in memory).
+/// - `open(f)`: a plain test; `f(test_name).await` gives `Some(argument)`, or `None` to
+///   skip (a service such as Redis unreachable outside CI; see [`redis_pair`]).
+/// - `backends(f)`: one test per backend, as [`backend_tests!`]; `f(&db).await` gives
+///   the argument on a fresh database of that backend.
+#[macro_export]
+macro_rules! on_every_store {
+    (@new $module:ident $make:ident [$($scenario:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::$make()).await;
+                }
+            )*
+        }
+    };
+    (@open $module:ident $make:ident [$($scenario:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    if let Some(made) = super::$make(stringify!($scenario)).await {
+                        super::$scenario(made).await;
+                    }
+                }
+            )*
+        }
+    };
+    (@backends $module:ident $make:ident [$($scenario:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                async fn $scenario(db: &$crate::testing::TestDb) {
+                    super::$scenario(super::$make(db).await).await;
+                }
+            )*
+
+            $crate::backend_tests!($($scenario),*);
+        }
+    };
+    ($scenarios:tt; $($module:ident: $kind:ident($make:ident)),+ $(,)?) => {
+        $( $crate::on_every_store!(@$kind $module $make $scenarios); )+
+    };
+}
+
 /// Creates the table of `entity` (with its foreign keys) in `db`.
 ///
 /// # Errors
@@ -116,10 +177,6 @@ pub fn django_fixture_path() -> PathBuf {
 /// What the Django side of the tests imports (tests/django/requirements.txt).
 const DJANGO_IMPORTS: &str = "import django, argon2, bcrypt, psycopg, pymysql, jwt, cryptography";
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// A Python interpreter with Django installed: `BATTERIES_PYTHON`, else the venv in
 /// `~/.cache/batteries/venv`, created on first use (`python3 -m venv` + `pip install -r
 /// tests/django/requirements.txt`). `None` (after saying why) when that is impossible
@@ -160,7 +217,7 @@ fn find_django_python() -> Option<PathBuf> {
 }
 
 fn unavailable(why: &str) -> Option<PathBuf> {
-    assert!(!ci(), "Django is required under CI: {why}");
+    assert!(!under_ci(), "Django is required under CI: {why}");
     eprintln!("skipping the Django interop check: {why}");
     None
 }
@@ -198,16 +255,21 @@ pub fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// The Redis URL for tests (`BATTERIES_TEST_REDIS_URL`, default
-/// `redis://127.0.0.1:6379/`) if Redis answers a `PING`; `None` (after saying why)
-/// outside CI when it does not.
+/// The Redis URL of the tests: `BATTERIES_TEST_REDIS_URL`, default
+/// `redis://127.0.0.1:6379/`. Whether Redis answers there is [`redis_url`]'s question.
+pub fn redis_test_url() -> String {
+    std::env::var("BATTERIES_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned())
+}
+
+/// A connection to the tests' Redis ([`redis_test_url`]) that answered a `PING`; `None`
+/// (after saying why) outside CI when Redis does not answer.
 ///
 /// # Panics
 /// Under CI, when Redis does not answer.
-pub async fn redis_url() -> Option<String> {
-    let url = std::env::var("BATTERIES_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
-    let ping = async {
+pub async fn redis_connection() -> Option<redis::aio::MultiplexedConnection> {
+    let url = redis_test_url();
+    let connect = async {
         let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
         let mut conn = client
             .get_multiplexed_async_connection()
@@ -216,16 +278,56 @@ pub async fn redis_url() -> Option<String> {
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(conn)
     };
-    match tokio::time::timeout(std::time::Duration::from_secs(5), ping).await {
-        Ok(Ok(_)) => Some(url),
+    match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+        Ok(Ok(conn)) => Some(conn),
         Ok(Err(e)) => skip_or_fail(&url, &e),
         Err(_elapsed) => skip_or_fail(&url, "timed out"),
     }
 }
 
-fn skip_or_fail(url: &str, why: &str) -> Option<String> {
+/// The Redis URL for tests ([`redis_test_url`]) if Redis answers a `PING`; `None` (after
+/// saying why) outside CI when it does not.
+///
+/// # Panics
+/// Under CI, when Redis does not answer.
+pub async fn redis_url() -> Option<String> {
+    redis_connection().await.map(|_| redis_test_url())
+}
+
+/// Two handles on one Redis store, as two app instances sharing Redis hold them, both
+/// under a key prefix of `test`'s own ([`unique_prefix`]), and that prefix. `open(url,
+/// prefix)` opens one handle (each given 5 seconds). `None` (after saying why) outside CI
+/// when Redis does not answer.
+///
+/// # Panics
+/// Under CI, when Redis does not answer.
+pub async fn redis_pair<S, E, F, Fut>(test: &str, open: F) -> Option<(S, S, String)>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<S, E>>,
+    E: std::fmt::Display,
+{
+    let url = redis_test_url();
+    let prefix = unique_prefix(test);
+    let connect = || async {
+        let opening = open(url.clone(), prefix.clone());
+        match tokio::time::timeout(std::time::Duration::from_secs(5), opening).await {
+            Ok(Ok(store)) => Ok(store),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_elapsed) => Err("timed out connecting".to_owned()),
+        }
+    };
+    match (connect().await, connect().await) {
+        (Ok(a), Ok(b)) => Some((a, b, prefix)),
+        (Err(e), _) | (_, Err(e)) => skip_or_fail(&url, &e),
+    }
+}
+
+fn skip_or_fail<T>(url: &str, why: &str) -> Option<T> {
+    let url = batteries::orm::db::redact_url(url);
     assert!(!under_ci(), "Redis at {url} is required under CI: {why}");
     eprintln!("skipping Redis at {url}: {why} (set CI=1 to make this fatal)");
     None

@@ -31,7 +31,6 @@
 )]
 
 use std::collections::HashMap;
-use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -57,21 +56,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
 
-mod entities;
-
-use entities::{author, book};
-
-type BoxError = Box<dyn Error + Send + Sync>;
+use batteries_bench_common::entities::{author, book};
+use batteries_bench_common::{BoxError, Existing, create_database, env_or};
 
 const BENCH_DB: &str = "bench_admin";
 /// The superuser `run.sh` logs in as, and its password (the test site's).
 const USERNAME: &str = "admin";
 const PASSWORD: &str = "correct horse battery staple";
 const AUTHORS: i64 = 1000;
-
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
 
 /// What sea-orm's metric callback records.
 #[derive(Default)]
@@ -164,26 +156,6 @@ fn site() -> AdminSite {
                 .ordering("-added")
                 .display(|b| b.title.clone()),
         )
-}
-
-/// Creates `bench_admin` on the server of `url` when missing; returns its URL.
-async fn ensure_database(url: &str) -> Result<String, BoxError> {
-    let server = Database::connect(url).await?;
-    let exists = server
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("SELECT 1 FROM pg_database WHERE datname = '{BENCH_DB}'"),
-        ))
-        .await?
-        .is_some();
-    if !exists {
-        server
-            .execute_unprepared(&format!("CREATE DATABASE {BENCH_DB}"))
-            .await?;
-    }
-    server.close().await?;
-    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
-    Ok(format!("{base}/{BENCH_DB}"))
 }
 
 /// The SQL type of `library_book.metadata` (SeaORM picks `json` or `jsonb`).
@@ -477,11 +449,12 @@ async fn timing_stop(State(c): State<Control>) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let url = ensure_database(&env_or(
+    let server = env_or(
         "ADMINBENCH_POSTGRES_URL",
         "postgres://postgres@127.0.0.1:5432/postgres",
-    ))
-    .await?;
+    );
+    // Created once: later starts reuse the seeded rows.
+    let url = create_database(&server, BENCH_DB, Existing::Keep).await?;
     let pool: u32 = env_or("ADMINBENCH_POOL", "16").parse()?;
     let port: u16 = env_or("ADMINBENCH_PORT", "8810").parse()?;
     let rows: i64 = env_or("ADMINBENCH_ROWS", "1000000").parse()?;

@@ -24,7 +24,6 @@
 //! verified access tokens the `Jwt` remembers; default `JwtConfig`'s, 0 to check the
 //! signature on every request).
 
-use std::error::Error;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -40,23 +39,19 @@ use batteries_auth::sessions::{self, RedisSessionStore, Session, SessionSecret};
 use batteries_auth::{AuthUser as _, ModelBackend, UserLoader as _, UserManager};
 use batteries_middleware::auth::{AuthLayer, CurrentUser};
 use batteries_middleware::session::{SessionConfig, SessionLayer};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config as FredConfig, Pool};
 
-type BoxError = Box<dyn Error + Send + Sync>;
+use batteries_bench_common::{BoxError, Existing, create_database, env_or};
 
 const BENCH_DB: &str = "batteries_loadbench";
 const USERNAME: &str = "bench";
 /// Django's `SECRET_KEY` for the session auth hashes of both session apps.
 const SECRET: &[u8] = b"loadbench: a secret key of at least 32 bytes";
-
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
 
 /// The one handler body every app answers with.
 fn hello(user: Option<&str>) -> Json<Value> {
@@ -168,26 +163,10 @@ impl MigratorTrait for AuthMigrator {
     }
 }
 
-/// `url` with its database replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, rest) = url.rsplit_once('/').unwrap_or((url, ""));
-    match rest.split_once('?') {
-        Some((_, query)) => format!("{base}/{db}?{query}"),
-        None => format!("{base}/{db}"),
-    }
-}
-
 /// Recreates `batteries_loadbench` on the server at `url`, migrated, with one user.
 async fn setup_db(url: &str, pool: u32) -> Result<(DatabaseConnection, user::Model), BoxError> {
-    let server = batteries_orm::db::connect(url).await?;
-    server
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-        .await?;
-    server
-        .execute_unprepared(&format!("CREATE DATABASE {BENCH_DB}"))
-        .await?;
-    server.close().await?;
-    let db = batteries_orm::db::DbConfig::new(with_database(url, BENCH_DB))
+    let url = create_database(url, BENCH_DB, Existing::Drop).await?;
+    let db = batteries_orm::db::DbConfig::new(url)
         .max_connections(pool)
         .min_connections(pool)
         .connect()

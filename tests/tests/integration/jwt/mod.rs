@@ -1,0 +1,3 @@
+//! JWT: refresh tokens on every store, and interop with `PyJWT`.
+
+mod refresh;

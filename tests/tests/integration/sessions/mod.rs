@@ -1,0 +1,3 @@
+//! Sessions: every server-side store.
+
+mod stores;
