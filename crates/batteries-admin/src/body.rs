@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body::Body as HttpBody;
 
 /// The response body of every admin response: whole (pages, JSON, assets) or streamed
-/// (exports, see [`AdminSite::build`]).
+/// (exports, see [`AdminSite::build`](crate::AdminSite::build)).
 ///
 /// It implements [`http_body::Body`] (`Data = Bytes`), so axum's `nest_service`, hyper
 /// and tower layers take it as it is; `From<String>`, `From<Bytes>` and

@@ -33,7 +33,7 @@ impl AdminSite {
     ///
     /// `auth` is how staff log in ([`IntoAdminAuth`]): the application's
     /// [`Auth`](batteries_auth::Auth) (or `&Auth`), whose secret and authenticator (with
-    /// its login throttle) the admin then uses, or a bare [`SessionSecret`], which must
+    /// its login throttle) the admin then uses, or a bare [`SessionSecret`](batteries_auth::sessions::SessionSecret), which must
     /// be the one the `AuthLayer` uses. An [`authenticator`](Self::authenticator) given
     /// to the site wins over the `Auth`'s.
     ///

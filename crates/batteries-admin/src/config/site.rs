@@ -16,7 +16,7 @@ use super::model_admin::ModelAdmin;
 use crate::model::{AdminModel, EntityAdmin};
 
 /// The admin site under construction: register entities, then [`build`](Self::build) it
-/// into an [`Admin`] service.
+/// into an [`Admin`](crate::Admin) service.
 ///
 /// The service expects batteries' session and authentication layers in front of it
 /// (`SessionLayer`, `AuthLayer`; `CsrfLayer` and `SecurityHeadersLayer` are advised and

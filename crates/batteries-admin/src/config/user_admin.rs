@@ -17,7 +17,7 @@ use super::model_admin::ModelAdmin;
 ///   superuser and active status; search in username, names and e-mail; ordered by
 ///   username;
 /// - add form: username, password and password confirmation; the two must match and the
-///   password must pass batteries-auth's [`Validators`]; it is hashed (argon2id) off the
+///   password must pass batteries-auth's [`Validators`](batteries_auth::validators::Validators); it is hashed (argon2id) off the
 ///   async executor, never shown back, and the new user opens on its change form;
 /// - change form: the password is never an input nor its hash, only Django's masked
 ///   summary (`algorithm: argon2 … salt: abcdef****** hash: 012345**…`) with a link to

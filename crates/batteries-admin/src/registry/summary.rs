@@ -6,7 +6,7 @@
 
 use super::Registry;
 
-/// One registered model, as [`Admin::models`] lists it.
+/// One registered model, as [`Admin::models`](crate::Admin::models) lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ModelSummary {
