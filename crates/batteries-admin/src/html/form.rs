@@ -20,7 +20,7 @@ use crate::model::{ModelInfo, Row, SaveError};
 use crate::registry::Registered;
 use crate::response::redirect;
 use crate::service::request::Staff;
-use crate::service::save::{FormError, OpenSave, parse_form, save_row};
+use crate::service::save::{FormError, OpenSave, RELATED_MISSING, parse_form, save_row};
 
 impl View<'_> {
     pub(super) async fn history(
@@ -939,6 +939,10 @@ impl View<'_> {
                         FormError::Field { name, message, .. } => {
                             form.errors.insert(name, vec![message]);
                         }
+                        // An inline row may be refused for rows pointing at it, too.
+                        FormError::NonField { message, .. } if message == RELATED_MISSING => form
+                            .non_field
+                            .push("A related row does not exist, or still points here.".into()),
                         FormError::NonField { message, .. } => form.non_field.push(message),
                         FormError::NotFound => form
                             .non_field
