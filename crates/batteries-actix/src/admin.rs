@@ -16,20 +16,20 @@
 //! use actix_web::{App, HttpServer};
 //! use batteries_actix::Batteries;
 //! use batteries_admin::AdminSite;
-//! use batteries_auth::ModelBackend;
+//! use batteries_auth::Auth;
 //! use batteries_auth::sessions::{DatabaseStore, SessionSecret};
 //! use batteries_middleware::auth::Authentication;
 //! use batteries_middleware::csrf::CsrfLayer;
 //! use batteries_middleware::session::{SessionConfig, SessionManager};
 //!
 //! # async fn run(db: sea_orm::DatabaseConnection) -> Result<(), Box<dyn std::error::Error>> {
-//! let secret = SessionSecret::new("a secret key of at least 32 bytes!!")?;
+//! let auth = Auth::new(db.clone(), SessionSecret::new("a secret key of at least 32 bytes!!")?);
 //! // Register your entities with `.register(ModelAdmin::<post::Entity>::new())`.
-//! let admin = AdminSite::new().build(db.clone(), secret.clone()).await?;
+//! let admin = AdminSite::new().build(db.clone(), &auth).await?;
 //! HttpServer::new(move || {
 //!     let batteries = Batteries::new()
 //!         .sessions(SessionManager::new(DatabaseStore::new(db.clone()), SessionConfig::new()))
-//!         .auth(Authentication::new(ModelBackend::new(db.clone()), secret.clone()))
+//!         .auth(Authentication::new(auth.loader(), auth.secret().clone()))
 //!         .csrf(CsrfLayer::new());
 //!     App::new()
 //!         .wrap(batteries)

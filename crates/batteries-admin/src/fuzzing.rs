@@ -8,7 +8,8 @@ use sea_orm::{
 };
 use serde_json::Value as Json;
 
-use crate::model::{AdminModel as _, EntityAdmin, ModelAdmin, ModelInfo};
+use crate::config::ModelAdmin;
+use crate::model::{AdminModel as _, EntityAdmin, ModelInfo};
 
 /// One registered model's form and JSON API parsers.
 #[derive(Debug, Clone)]
@@ -84,7 +85,7 @@ impl Forms {
         } else {
             std::borrow::Cow::Borrowed(&self.info)
         };
-        let (values, errors) = crate::views::parse_form(&info, &form, adding);
+        let (values, errors) = crate::service::save::parse_form(&info, &form, adding);
         (values, errors.len())
     }
 

@@ -1,29 +1,33 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+// The layers, each importing only those before it (`tests` below checks it):
+// model (SeaORM only) <- config (the builders) <- registry <- service <- html | api
+// <- router, html and api never importing each other. `body`, `response`, `templates`,
+// `error`, `log` and `migrations` are leaves any layer may use.
 mod api;
-mod check;
+mod body;
+mod config;
 mod error;
-mod field;
 #[doc(hidden)]
 pub mod fuzzing;
-mod inline;
+mod html;
+#[cfg(test)]
+mod layers;
 pub mod log;
-mod m2m;
 pub mod migrations;
 mod model;
-mod openapi;
 mod registry;
-mod site;
+mod response;
+mod router;
+mod service;
 mod templates;
-mod user_admin;
-mod views;
 
-pub use check::IndexAdvice;
+pub use body::AdminBody;
+pub use config::user_admin::user_admin;
+pub use config::{AdminAuth, AdminSite, Inline, IntoAdminAuth, ManyToMany, ModelAdmin};
 pub use error::{Error, Result};
-pub use inline::Inline;
-pub use m2m::{MAX_M2M_IDS, ManyToMany};
-pub use model::ModelAdmin;
-pub use registry::{ActionSummary, ModelSummary, RelatedField, RouteSummary};
-pub use site::{Admin, AdminBody, AdminSite};
-pub use user_admin::user_admin;
+pub use model::m2m::MAX_M2M_IDS;
+pub use registry::check::IndexAdvice;
+pub use registry::summary::{ActionSummary, ModelSummary, RelatedField, RouteSummary};
+pub use router::Admin;

@@ -20,7 +20,7 @@ use batteries::admin::{AdminSite, Inline, ManyToMany, ModelAdmin};
 use batteries::auth::entities::user;
 use batteries::auth::sessions::{DatabaseStore, SessionSecret};
 use batteries::auth::throttle::{self, LoginThrottle};
-use batteries::auth::{Authenticator, ModelBackend, UserManager};
+use batteries::auth::{Auth, Authenticator, UserManager};
 use batteries::middleware::auth::AuthLayer;
 use batteries::middleware::csrf::CsrfLayer;
 use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
@@ -234,14 +234,14 @@ pub async fn app(
     db: DatabaseConnection,
     settings: &Settings,
 ) -> Result<Router, batteries::admin::Error> {
-    // One login throttle for both login forms: five failures lock a username out.
-    let authenticator = Authenticator::new()
-        .with_backend(ModelBackend::new(db.clone()))
+    // One owner of the secret and one login throttle for both login forms (the admin's
+    // and the readers'): five failures lock a username out.
+    let auth = Auth::new(db.clone(), settings.secret.clone())
         .with_throttle(LoginThrottle::new(throttle::DatabaseStore::new(db.clone())));
+    let authenticator = auth.authenticator().clone();
     let admin = admin_site()
-        .authenticator(authenticator.clone())
         .client_ip(client_ip())
-        .build(db.clone(), settings.secret.clone())
+        .build(db.clone(), &auth)
         .await?;
     let headers = if settings.https {
         SecurityHeaders::new()
@@ -254,10 +254,7 @@ pub async fn app(
             DatabaseStore::new(db.clone()),
             SessionConfig::new().with_secure(settings.https),
         ))
-        .layer(AuthLayer::new(
-            ModelBackend::new(db.clone()),
-            settings.secret.clone(),
-        ))
+        .layer(AuthLayer::new(auth.loader(), auth.secret().clone()))
         .layer(CsrfLayer::new());
     let state = AppState {
         db,

@@ -81,8 +81,8 @@ pub(crate) fn expand_date_params(
                 .ok_or_else(|| {
                     format!(
                         "{}: {} is not a date (YYYY-MM-DD, years 1000 to 9999)",
-                        crate::field::truncate(k),
-                        crate::field::truncate(v)
+                        crate::model::field::truncate(k),
+                        crate::model::field::truncate(v)
                     )
                 })?;
             if upper {
@@ -106,8 +106,8 @@ pub(crate) fn expand_date_params(
                         Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
                         _ => Err(format!(
                             "{}: {} is not a number from {lo} to {hi}",
-                            crate::field::truncate(k),
-                            crate::field::truncate(v)
+                            crate::model::field::truncate(k),
+                            crate::model::field::truncate(v)
                         )),
                     },
                 }
@@ -156,7 +156,8 @@ pub(crate) fn expand_date_params(
 #[cfg(test)]
 mod date_param_tests {
     use super::expand_date_params;
-    use crate::model::{AdminModel as _, EntityAdmin, ModelAdmin, ModelInfo};
+    use crate::config::ModelAdmin;
+    use crate::model::{AdminModel as _, EntityAdmin, ModelInfo};
 
     #[allow(unreachable_pub, reason = "SeaORM's derives make public items")]
     mod event {

@@ -13,10 +13,11 @@ use sea_orm::{DatabaseConnection, DbErr, SqlErr, Value};
 
 use batteries_auth::AuthUser;
 
-use crate::field::{Field, label_of};
-use crate::m2m::M2mField;
+use super::m2m::M2mField;
+use crate::model::field::{Field, label_of};
 
 use super::DatePart;
+use super::action::{Action, Needs};
 
 /// The options of `ModelAdmin::password_field` and `add_fieldset`, by field index.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +77,7 @@ pub(crate) struct ModelInfo {
     /// Fields the changelist may be ordered and filtered by.
     pub(crate) sortable: Vec<usize>,
     pub(crate) fieldsets: Vec<(Option<String>, Vec<usize>)>,
-    pub(crate) actions: Vec<(String, String, &'static str)>,
+    pub(crate) actions: Vec<(String, String, Needs)>,
     pub(crate) per_page: u64,
     pub(crate) default_ordering: String,
     /// The `date_hierarchy` field, if any.
@@ -145,8 +146,13 @@ impl ModelInfo {
             .collect()
     }
 
-    pub(crate) fn perm(&self, action: &str) -> String {
-        format!("{}.{action}_{}", self.app_label, self.model_name)
+    pub(crate) fn perm(&self, action: Action) -> String {
+        format!(
+            "{}.{}_{}",
+            self.app_label,
+            action.codename(),
+            self.model_name
+        )
     }
 }
 
@@ -231,8 +237,8 @@ pub(crate) trait AdminModel: Send + Sync {
 
     /// Whether the object hook for `action` (`view`, `change`, `delete`) lets `user` act
     /// on `row`; `true` when there is no hook. The model-level permission is checked
-    /// apart (see `views::may`).
-    fn object_allows(&self, user: &dyn AuthUser, action: &str, row: &Row) -> bool;
+    /// apart (see `service::perms::may`).
+    fn object_allows(&self, user: &dyn AuthUser, action: Action, row: &Row) -> bool;
 
     /// Whether any object-level hook is set.
     fn has_object_hooks(&self) -> bool;
@@ -334,7 +340,7 @@ pub(crate) trait AdminModel: Send + Sync {
     ) -> Result<String, String>;
 
     /// The inlines edited on this model's forms.
-    fn inlines(&self) -> &[crate::inline::InlineSet] {
+    fn inlines(&self) -> &[super::inline::InlineSet] {
         &[]
     }
 

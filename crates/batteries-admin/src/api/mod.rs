@@ -7,14 +7,23 @@ use batteries_middleware::auth::AuthMethod;
 use batteries_middleware::csrf::{HEADER, check_token};
 use batteries_orm::value::{Kind, to_json};
 use http::{HeaderValue, Method, Response, StatusCode, header};
-use sea_orm::{DbBackend, DbErr, TransactionTrait, Value};
+use sea_orm::{DbBackend, TransactionTrait, Value};
 use serde_json::{Map, Value as Json, json};
 
+mod export;
+mod m2m;
+pub(crate) mod openapi;
+
+use crate::body::AdminBody;
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
-use crate::m2m::M2mSets;
+use crate::model::m2m::M2mSets;
 use crate::model::{ListError, ModelInfo, Row, SaveError};
-use crate::site::{AdminBody, Inner, Registered, Req, Staff, json_response};
-use crate::views::{has_perm, may, save_row};
+use crate::registry::{Registered, Registry, Site};
+use crate::response::json_response;
+use crate::service::Unavailable;
+use crate::service::perms::{Action, form_info, has_perm, may};
+use crate::service::request::{Req, Staff};
+use crate::service::save::{FormError, save_row};
 
 /// A write's values: the columns', and the many-to-many sets.
 type Body = (Vec<(usize, Value)>, M2mSets);
@@ -95,18 +104,6 @@ fn conflict_fields(errors: &HashMap<String, Vec<String>>) -> Response<AdminBody>
     )
 }
 
-/// A database error while saving: a refusal of the values (400) or an outage (503).
-fn db_refusal(e: &DbErr) -> Response<AdminBody> {
-    tracing::warn!(error = %e, "admin API save refused by the database");
-    match e {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => unavailable(),
-        _ => error(
-            StatusCode::BAD_REQUEST,
-            "The database refused these values.",
-        ),
-    }
-}
-
 /// A row as JSON: every column, by name, as Django's serializer writes it, except a
 /// password hash ([`ModelInfo::never_output`]), which is left out.
 pub(crate) fn row_json(info: &ModelInfo, row: &Row) -> Json {
@@ -120,7 +117,12 @@ pub(crate) fn row_json(info: &ModelInfo, row: &Row) -> Json {
     Json::Object(object)
 }
 
-pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Response<AdminBody> {
+pub(crate) async fn dispatch(
+    registry: &Registry,
+    site: &Site,
+    req: &Req,
+    segs: &[&str],
+) -> Response<AdminBody> {
     let staff = match req.staff().await {
         Ok(Some(staff)) => staff,
         Ok(None) => {
@@ -133,7 +135,7 @@ pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Respons
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
-        Err(()) => return unavailable(),
+        Err(Unavailable) => return unavailable(),
     };
     // Session-authenticated writes need the CSRF token in `X-CSRFToken`; bearer
     // tokens are not sent by browsers on their own, so they need none.
@@ -149,21 +151,24 @@ pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Respons
         }
     }
     let api = Api {
-        inner,
+        registry,
+        site,
         req,
         staff: &staff,
     };
     match segs {
-        ["openapi.json"] => json_response(StatusCode::OK, &crate::openapi::document(inner, &staff)),
+        ["openapi.json"] => {
+            json_response(StatusCode::OK, &openapi::document(registry, site, &staff))
+        }
         [] => api.root(),
         [app, model, rest @ ..] => {
-            let Some(reg) = inner.find(app, model) else {
+            let Some(reg) = registry.find(app, model) else {
                 return error(StatusCode::NOT_FOUND, "Not found.");
             };
             match (rest, &req.method) {
                 ([], &Method::GET) => api.list(reg).await,
                 (["export"], &Method::GET | &Method::HEAD) => {
-                    crate::views::export::api(inner, &staff, reg, req.query_pairs()).await
+                    export::api(registry, &staff, reg, req.query_pairs()).await
                 }
                 (["export"], _) => method_not_allowed("GET"),
                 ([], &Method::POST) => api.create(reg).await,
@@ -181,7 +186,8 @@ pub(crate) async fn dispatch(inner: &Inner, req: &Req, segs: &[&str]) -> Respons
 }
 
 pub(crate) struct Api<'a> {
-    inner: &'a Inner,
+    registry: &'a Registry,
+    site: &'a Site,
     req: &'a Req,
     staff: &'a Staff,
 }
@@ -190,17 +196,17 @@ impl Api<'_> {
     fn url(&self, info: &ModelInfo) -> String {
         format!(
             "{}/api/{}/{}/",
-            self.inner.prefix, info.app_label, info.model_name
+            self.site.prefix, info.app_label, info.model_name
         )
     }
 
     fn root(&self) -> Response<AdminBody> {
         let models: Vec<Json> = self
-            .inner
+            .registry
             .models
             .iter()
             .map(|r| r.model.info())
-            .filter(|info| has_perm(self.staff, info, "view"))
+            .filter(|info| has_perm(self.staff, info, Action::View))
             .map(|info| {
                 json!({
                     "app_label": info.app_label,
@@ -216,7 +222,7 @@ impl Api<'_> {
 
     async fn list(&self, reg: &Registered) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(self.staff, info, "view") {
+        if !has_perm(self.staff, info, Action::View) {
             return error(
                 StatusCode::FORBIDDEN,
                 "You don't have permission to do this.",
@@ -247,7 +253,7 @@ impl Api<'_> {
                     StatusCode::BAD_REQUEST,
                     &format!(
                         "invalid value `{}` for `{key}`: allowed: {}",
-                        crate::field::truncate(value),
+                        crate::model::field::truncate(value),
                         choices
                             .iter()
                             .map(|(v, _)| v.as_str())
@@ -259,7 +265,7 @@ impl Api<'_> {
         }
         let mut page = match reg
             .model
-            .list(&self.inner.db, &pairs, self.inner.count_limit)
+            .list(&self.registry.db, &pairs, self.site.count_limit)
             .await
         {
             Ok(page) => page,
@@ -272,7 +278,8 @@ impl Api<'_> {
         }
         // Rows the object hook hides are left out (the count stays the query's).
         if reg.model.has_object_hooks() {
-            page.rows.retain(|row| may(self.staff, reg, row, "view"));
+            page.rows
+                .retain(|row| may(self.staff, reg, row, Action::View));
         }
         let base: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "page").collect();
         let page_url = |n: u64| {
@@ -286,7 +293,7 @@ impl Api<'_> {
         let count = page.total.value();
         let mut results: Vec<Json> = page.rows.iter().map(|r| row_json(info, r)).collect();
         // The many-to-many ids: one query per field for the whole page.
-        if crate::m2m::attach(&self.inner.db, info, &page.rows, &mut results)
+        if m2m::attach(&self.registry.db, info, &page.rows, &mut results)
             .await
             .is_err()
         {
@@ -309,14 +316,14 @@ impl Api<'_> {
 
     async fn retrieve(&self, reg: &Registered, pk: &str) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(self.staff, info, "view") {
+        if !has_perm(self.staff, info, Action::View) {
             return error(
                 StatusCode::FORBIDDEN,
                 "You don't have permission to do this.",
             );
         }
-        match reg.model.get(&self.inner.db, pk).await {
-            Ok(Some(row)) if !may(self.staff, reg, &row, "view") => forbidden(),
+        match reg.model.get(&self.registry.db, pk).await {
+            Ok(Some(row)) if !may(self.staff, reg, &row, Action::View) => forbidden(),
             Ok(Some(row)) => self.one(info, &row, StatusCode::OK).await,
             Ok(None) => error(StatusCode::NOT_FOUND, "Not found."),
             Err(_) => unavailable(),
@@ -326,7 +333,7 @@ impl Api<'_> {
     /// One row as JSON, with its many-to-many ids.
     async fn one(&self, info: &ModelInfo, row: &Row, status: StatusCode) -> Response<AdminBody> {
         let mut out = [row_json(info, row)];
-        if crate::m2m::attach(&self.inner.db, info, std::slice::from_ref(row), &mut out)
+        if m2m::attach(&self.registry.db, info, std::slice::from_ref(row), &mut out)
             .await
             .is_err()
         {
@@ -378,7 +385,7 @@ impl Api<'_> {
                 "Send a JSON object with Content-Type: application/json.",
             )));
         }
-        let backend = self.inner.db.get_database_backend();
+        let backend = self.registry.db.get_database_backend();
         Self::parse_json_body(
             full,
             form,
@@ -425,14 +432,12 @@ impl Api<'_> {
             if denied.contains(key) && (column.is_some() || m2m.is_some()) {
                 attempts.push(match (column, m2m) {
                     (Some(i), _) => Attempt::Column(i, form.fields[i].parse_json(json).ok()),
-                    (_, Some(i)) => {
-                        Attempt::M2m(i, crate::m2m::parse_ids(form.m2m[i].meta(), json).ok())
-                    }
+                    (_, Some(i)) => Attempt::M2m(i, m2m::parse_ids(form.m2m[i].meta(), json).ok()),
                     (None, None) => continue,
                 });
                 continue;
             }
-            if column.is_none() && !crate::m2m::is_m2m(full, key) {
+            if column.is_none() && !m2m::is_m2m(full, key) {
                 errors.insert(key.clone(), vec!["Unknown field.".into()]);
             } else if adding
                 && column.is_none_or(|i| !on_form.contains(&i) || !form.fields[i].editable(true))
@@ -481,7 +486,7 @@ impl Api<'_> {
                 }
             }
         }
-        let m2m = crate::m2m::parse_json(form, &object, &mut errors);
+        let m2m = m2m::parse_json(form, &object, &mut errors);
         if adding && !errors.is_empty() {
             // Refused whatever their values: named with the others.
             for attempt in &attempts {
@@ -523,8 +528,8 @@ impl Api<'_> {
                     let same = match ids {
                         Some(ids) => {
                             let parent = row.values[meta.parent_field].clone();
-                            let key = crate::field::pk_string(&parent);
-                            let Ok(mut current) = m.targets(&self.inner.db, vec![parent]).await
+                            let key = crate::model::field::pk_string(&parent);
+                            let Ok(mut current) = m.targets(&self.registry.db, vec![parent]).await
                             else {
                                 return Err(Box::new(unavailable()));
                             };
@@ -532,10 +537,10 @@ impl Api<'_> {
                                 .remove(&key)
                                 .unwrap_or_default()
                                 .iter()
-                                .map(crate::field::pk_string)
+                                .map(crate::model::field::pk_string)
                                 .collect();
                             let sent: std::collections::HashSet<String> =
-                                ids.iter().map(crate::field::pk_string).collect();
+                                ids.iter().map(crate::model::field::pk_string).collect();
                             now == sent
                         }
                         None => false,
@@ -558,10 +563,11 @@ impl Api<'_> {
         values: &[(usize, Value)],
         m2m: &M2mSets,
     ) -> Result<(), Box<Response<AdminBody>>> {
-        let Ok(dangling) = self.inner.dangling_foreign_keys(info, values).await else {
+        let Ok(dangling) = self.registry.dangling_foreign_keys(info, values).await else {
             return Err(Box::new(unavailable()));
         };
-        let Ok(dangling_m2m) = crate::m2m::dangling(&self.inner.db, info, m2m).await else {
+        let Ok(dangling_m2m) = crate::service::m2m::dangling(&self.registry.db, info, m2m).await
+        else {
             return Err(Box::new(unavailable()));
         };
         let dangling = dangling
@@ -575,7 +581,7 @@ impl Api<'_> {
                     name,
                     vec![format!(
                         "Invalid pk “{}” - object does not exist.",
-                        crate::field::truncate(&key)
+                        crate::model::field::truncate(&key)
                     )],
                 )
             })
@@ -588,32 +594,36 @@ impl Api<'_> {
         }
     }
 
-    fn save_error(info: &ModelInfo, e: &SaveError) -> Response<AdminBody> {
-        match e {
-            SaveError::Field(i, m) => field_errors(&HashMap::from([(
-                info.fields[*i].name.clone(),
-                vec![m.clone()],
-            )])),
-            SaveError::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
+    fn save_error(info: &ModelInfo, e: SaveError) -> Response<AdminBody> {
+        match FormError::of(info, e) {
+            FormError::Field {
+                name,
+                message,
+                conflict: false,
+            } => field_errors(&HashMap::from([(name, vec![message])])),
             // 409: the values are valid, but another row holds them.
-            SaveError::Unique(m) => match info.unique_clash(m) {
-                (Some(name), text) => {
-                    conflict_fields(&HashMap::from([(name.to_owned(), vec![text])]))
-                }
-                (None, text) => error(StatusCode::CONFLICT, &text),
-            },
+            FormError::Field {
+                name,
+                message,
+                conflict: true,
+            } => conflict_fields(&HashMap::from([(name, vec![message])])),
+            FormError::NonField {
+                message,
+                conflict: false,
+            } => error(StatusCode::BAD_REQUEST, &message),
             // 409, as for unique values: valid data that clashes with the rows there are.
-            SaveError::ForeignKey(_) => {
-                error(StatusCode::CONFLICT, "A related row does not exist.")
-            }
-            SaveError::NotFound => error(StatusCode::NOT_FOUND, "Not found."),
-            SaveError::Db(e) => db_refusal(e),
+            FormError::NonField {
+                message,
+                conflict: true,
+            } => error(StatusCode::CONFLICT, &message),
+            FormError::NotFound => error(StatusCode::NOT_FOUND, "Not found."),
+            FormError::Unavailable(_) => unavailable(),
         }
     }
 
     async fn create(&self, reg: &Registered) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(self.staff, info, "add") {
+        if !has_perm(self.staff, info, Action::Add) {
             return error(
                 StatusCode::FORBIDDEN,
                 "You don't have permission to do this.",
@@ -621,7 +631,7 @@ impl Api<'_> {
         }
         // Exactly the add form's fields, less those this user may not set (issue 16).
         let user = &*self.staff.user;
-        let form = crate::views::form_info(user, reg, None);
+        let form = form_info(user, reg, None);
         let denied = reg.model.denied_fields(user, None);
         let ((values, m2m), attempts) = match self.parse_body(info, &form, &denied, true, false) {
             Ok(v) => v,
@@ -635,7 +645,7 @@ impl Api<'_> {
         if let Err(response) = self.check_foreign_keys(&form, &values, &m2m).await {
             return *response;
         }
-        match save_row(self.inner, self.staff, reg, None, values, &m2m).await {
+        match save_row(self.registry, self.staff, reg, None, values, &m2m).await {
             Ok(row) => {
                 let mut response = self.one(info, &row, StatusCode::CREATED).await;
                 let location = format!(
@@ -651,28 +661,28 @@ impl Api<'_> {
                 }
                 response
             }
-            Err(e) => Self::save_error(info, &e),
+            Err(e) => Self::save_error(info, e),
         }
     }
 
     async fn update(&self, reg: &Registered, pk: &str, partial: bool) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(self.staff, info, "change") {
+        if !has_perm(self.staff, info, Action::Change) {
             return error(
                 StatusCode::FORBIDDEN,
                 "You don't have permission to do this.",
             );
         }
-        let existing = match reg.model.get(&self.inner.db, pk).await {
+        let existing = match reg.model.get(&self.registry.db, pk).await {
             Ok(Some(row)) => row,
             Ok(None) => return error(StatusCode::NOT_FOUND, "Not found."),
             Err(_) => return unavailable(),
         };
-        if !may(self.staff, reg, &existing, "change") {
+        if !may(self.staff, reg, &existing, Action::Change) {
             return forbidden();
         }
         let user = &*self.staff.user;
-        let form = crate::views::form_info(user, reg, Some(&existing));
+        let form = form_info(user, reg, Some(&existing));
         let denied = reg.model.denied_fields(user, Some(&existing));
         let ((values, m2m), attempts) = match self.parse_body(info, &form, &denied, false, partial)
         {
@@ -687,27 +697,36 @@ impl Api<'_> {
         if let Err(response) = self.check_foreign_keys(&form, &values, &m2m).await {
             return *response;
         }
-        match save_row(self.inner, self.staff, reg, Some(&existing), values, &m2m).await {
+        match save_row(
+            self.registry,
+            self.staff,
+            reg,
+            Some(&existing),
+            values,
+            &m2m,
+        )
+        .await
+        {
             Ok(row) => self.one(info, &row, StatusCode::OK).await,
-            Err(e) => Self::save_error(info, &e),
+            Err(e) => Self::save_error(info, e),
         }
     }
 
     async fn delete(&self, reg: &Registered, pk: &str) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(self.staff, info, "delete") {
+        if !has_perm(self.staff, info, Action::Delete) {
             return error(
                 StatusCode::FORBIDDEN,
                 "You don't have permission to do this.",
             );
         }
-        let db = &self.inner.db;
+        let db = &self.registry.db;
         let row = match reg.model.get(db, pk).await {
             Ok(Some(row)) => row,
             Ok(None) => return error(StatusCode::NOT_FOUND, "Not found."),
             Err(_) => return unavailable(),
         };
-        if !may(self.staff, reg, &row, "delete") {
+        if !may(self.staff, reg, &row, Action::Delete) {
             return forbidden();
         }
         let Some(user_id) = self.staff.user_id() else {
@@ -747,7 +766,7 @@ impl Api<'_> {
                 StatusCode::CONFLICT,
                 "Other rows still refer to this one; delete or change them first.",
             ),
-            Err(e) => Self::save_error(info, &e),
+            Err(e) => Self::save_error(info, e),
         }
     }
 }

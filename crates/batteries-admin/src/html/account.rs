@@ -10,13 +10,16 @@ use batteries_middleware::guard::safe_next;
 use http::{Method, Response, StatusCode};
 use serde_json::json;
 
-use super::{View, busy, form_value, unavailable};
-use crate::site::{AdminBody, Staff, plain, redirect};
-use crate::user_admin::{Slot, check_new_password};
+use super::{Unavailable, View, busy, form_value, unavailable};
+use crate::body::AdminBody;
+use crate::response::plain;
+use crate::response::redirect;
+use crate::service::password::{Slot, check_new_password};
+use crate::service::request::Staff;
 
 impl View<'_> {
     pub(super) async fn login(&self) -> Response<AdminBody> {
-        let index = format!("{}/", self.inner.prefix);
+        let index = format!("{}/", self.site.prefix);
         let query = self.req.query_pairs();
         let form = self.req.form_pairs();
         let next_raw = if self.req.method == Method::POST {
@@ -31,7 +34,7 @@ impl View<'_> {
                 Ok(Some(_)) => return redirect(&next),
                 Ok(None) => {}
                 // Not "nobody is logged in": the store failed.
-                Err(()) => return super::unavailable(),
+                Err(Unavailable) => return super::unavailable(),
             }
             let mut ctx = self.context(None, "Log in").await;
             ctx.insert("next".into(), json!(next));
@@ -44,7 +47,7 @@ impl View<'_> {
         let password = form_value(&form, "password").unwrap_or_default();
         let credentials = Credentials::new(username.clone(), password);
         let user = match self
-            .inner
+            .site
             .authenticator
             .authenticate_from(&credentials, self.req.client_ip)
             .await
@@ -58,7 +61,7 @@ impl View<'_> {
         };
         match user {
             Some(user) if user.is_active && user.is_staff => {
-                if sessions::login(&self.session, &user, &self.inner.secret)
+                if sessions::login(&self.session, &user, &self.site.secret)
                     .await
                     .is_err()
                 {
@@ -93,7 +96,7 @@ impl View<'_> {
             return unavailable();
         }
         self.push_message("info", "You have been logged out.").await;
-        redirect(&format!("{}/login/", self.inner.prefix))
+        redirect(&format!("{}/login/", self.site.prefix))
     }
 
     pub(super) async fn password_change(&self, staff: &Staff) -> Response<AdminBody> {
@@ -148,14 +151,14 @@ impl View<'_> {
             return self.render(StatusCode::OK, "password_change.html", ctx);
         }
         let updated = match UserManager::new()
-            .set_password(&self.inner.db, (*model).clone(), Some(&new1))
+            .set_password(&self.registry.db, (*model).clone(), Some(&new1))
             .await
         {
             Ok(updated) => updated,
             Err(e) if e.is_busy() => return busy(),
             Err(_) => return unavailable(),
         };
-        if sessions::update_session_auth_hash(&self.session, &updated, &self.inner.secret)
+        if sessions::update_session_auth_hash(&self.session, &updated, &self.site.secret)
             .await
             .is_err()
         {

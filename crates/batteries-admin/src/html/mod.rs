@@ -1,69 +1,38 @@
 //! The HTML pages: routing and the pieces every page shares. One file per page family.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use batteries_auth::sessions::Session;
 use batteries_middleware::csrf::{FORM_FIELD, HEADER, check_token, csrf_token};
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+use http::{Method, Response, StatusCode};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value as Json, json};
 
-use crate::model::{ModelInfo, Row};
-use crate::site::{
-    AdminBody, Inner, Registered, Req, Staff, base_context, html, plain, redirect, static_file,
-};
-
-pub(crate) use form::{parse_form, save_row};
+use crate::body::AdminBody;
+use crate::model::ModelInfo;
+use crate::registry::{Registry, Site};
+use crate::response::{html, plain, redirect};
+use crate::service::perms::{Action, form_info, has_perm, may, may_run, may_run_on};
+use crate::service::request::{Req, Staff};
+use crate::service::{FieldErrors, INVALID_CHOICE, Unavailable, form_value};
 
 const MESSAGES_KEY: &str = "_admin_messages";
 
 /// The most rows one action may act on.
 const SELECT_ACROSS_CAP: u64 = 10_000;
 
-/// Django's message for a foreign key that names no row.
-pub(crate) const INVALID_CHOICE: &str =
-    "Select a valid choice. That choice is not one of the available choices.";
-
-/// Error messages by field name.
-pub(crate) type FieldErrors = HashMap<String, Vec<String>>;
-
-/// Routes one request.
-pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Response<AdminBody> {
-    let req = Req::from_request(&inner.prefix, &inner.client_ip, request);
-    let path = req.path.clone();
-    let segments: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-        .collect();
-    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    if let ["static", name] = segs.as_slice() {
-        return static_file(name);
-    }
-    let Some(session) = req.session.clone() else {
-        tracing::error!(
-            "batteries-admin needs batteries-middleware's SessionLayer and AuthLayer in front of it"
-        );
-        return plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The admin is misconfigured: it needs the session and authentication layers.",
-        );
-    };
-    if req.current.is_none() {
-        tracing::error!("batteries-admin needs batteries-middleware's AuthLayer in front of it");
-        return plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The admin is misconfigured: it needs the authentication layer.",
-        );
-    }
-    if segs.first() == Some(&"api") {
-        return crate::api::dispatch(&inner, &req, &segs[1..]).await;
-    }
+/// Serves one HTML page (the router has checked the session and authentication layers
+/// are there): checks the CSRF token of a post, logs in and out, then routes.
+pub(crate) async fn dispatch(
+    registry: &Registry,
+    site: &Site,
+    req: &Req,
+    session: Session,
+    segs: &[&str],
+) -> Response<AdminBody> {
     let view = View {
-        inner: &inner,
-        req: &req,
+        registry,
+        site,
+        req,
         session,
     };
     // Every form the admin serves carries the CSRF token; check it here too, so the
@@ -81,7 +50,7 @@ pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Resp
                 .await;
         }
     }
-    match segs.as_slice() {
+    match segs {
         ["login"] => return view.login().await,
         ["logout"] => return view.logout().await,
         _ => {}
@@ -90,24 +59,24 @@ pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Resp
         Ok(Some(staff)) => staff,
         Ok(None) => {
             let here = if req.query.is_empty() {
-                format!("{}/{}", inner.prefix, req.path)
+                format!("{}/{}", site.prefix, req.path)
             } else {
-                format!("{}/{}?{}", inner.prefix, req.path, req.query)
+                format!("{}/{}?{}", site.prefix, req.path, req.query)
             };
             return redirect(&format!(
                 "{}/login/?next={}",
-                inner.prefix,
+                site.prefix,
                 utf8_percent_encode(&here, NON_ALPHANUMERIC)
             ));
         }
-        Err(()) => return unavailable(),
+        Err(Unavailable) => return unavailable(),
     };
     let s = &staff;
-    match segs.as_slice() {
+    match segs {
         [] => view.index(s).await,
         ["password_change"] => view.password_change(s).await,
         [app, model, rest @ ..] => {
-            let Some(reg) = inner.find(app, model) else {
+            let Some(reg) = registry.find(app, model) else {
                 return view
                     .error_page(Some(s), StatusCode::NOT_FOUND, "Not found.")
                     .await;
@@ -125,7 +94,7 @@ pub(crate) async fn dispatch(inner: Arc<Inner>, request: Request<Bytes>) -> Resp
                 }
                 [pk] => redirect(&format!(
                     "{}change/",
-                    object_url(&inner, reg.model.info(), pk)
+                    object_url(site, reg.model.info(), pk)
                 )),
                 _ => {
                     view.error_page(Some(s), StatusCode::NOT_FOUND, "Not found.")
@@ -162,128 +131,43 @@ fn busy() -> Response<AdminBody> {
     response
 }
 
-pub(crate) fn form_value(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-}
-
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 
-pub(crate) fn changelist_url(inner: &Inner, info: &ModelInfo) -> String {
-    format!("{}/{}/{}/", inner.prefix, info.app_label, info.model_name)
+pub(crate) fn changelist_url(site: &Site, info: &ModelInfo) -> String {
+    format!("{}/{}/{}/", site.prefix, info.app_label, info.model_name)
 }
 
-pub(crate) fn object_url(inner: &Inner, info: &ModelInfo, pk: &str) -> String {
-    format!("{}{}/", changelist_url(inner, info), enc(pk))
-}
-
-/// The permission of an action only superusers may run (`ModelAdmin::superuser_action`).
-pub(crate) const SUPERUSER: &str = "superuser";
-
-pub(crate) fn has_perm(staff: &Staff, info: &ModelInfo, action: &str) -> bool {
-    if action == SUPERUSER {
-        return staff.user.is_superuser();
-    }
-    staff.perms.has_perm(&info.perm(action))
-        || (action == "view" && staff.perms.has_perm(&info.perm("change")))
-}
-
-/// Whether `staff` may `action` (`view`, `change`, `delete`) this row: the model
-/// permission and then the object-level hook. Viewing is allowed to whoever may change.
-pub(crate) fn may(staff: &Staff, reg: &Registered, row: &Row, action: &str) -> bool {
-    let info = reg.model.info();
-    let user = &*staff.user;
-    match action {
-        "view" => {
-            may(staff, reg, row, "change")
-                || (has_perm(staff, info, "view") && reg.model.object_allows(user, "view", row))
-        }
-        _ => has_perm(staff, info, action) && reg.model.object_allows(user, action, row),
-    }
-}
-
-/// The model as `user` may write `row` (`None`: a new row): the add form's fieldsets
-/// when adding (`add_fieldsets`), or the `fieldsets_for` hook's; then every field `user`
-/// may not set there ([`AdminModel::denied_fields`](crate::model::AdminModel)) marked
-/// read-only, columns and many-to-many fields alike. Every write path (forms,
-/// `list_editable`, the JSON API) reads its values through this, so the rule of who may
-/// set what is in one place.
-pub(crate) fn form_info<'a>(
-    user: &dyn batteries_auth::AuthUser,
-    reg: &'a Registered,
-    row: Option<&Row>,
-) -> std::borrow::Cow<'a, ModelInfo> {
-    let info = reg.model.info();
-    let mut out = if row.is_none() {
-        info.for_add()
-    } else {
-        std::borrow::Cow::Borrowed(info)
-    };
-    if let Some(sets) = reg.model.fieldsets_for(user, row) {
-        out.to_mut().fieldsets = sets;
-    }
-    let denied = reg.model.denied_fields(user, row);
-    deny(&mut out, denied);
-    out
-}
-
-/// Marks the fields named in `denied` read-only in `info` (columns and many-to-many).
-pub(crate) fn deny(info: &mut std::borrow::Cow<'_, ModelInfo>, denied: Vec<String>) {
-    if denied.is_empty() {
-        return;
-    }
-    let m = info.to_mut();
-    for field in &mut m.fields {
-        if denied.contains(&field.name) {
-            field.readonly = true;
-        }
-    }
-    m.read_only_m2m = denied;
-}
-
-/// The fields (columns, then many-to-many fields, by name) `user` may set on `row`
-/// (`None`: a new row) when it holds the model permission (`add`, or `change`): see
-/// [`crate::Admin::settable_fields`]. Empty when the object hooks refuse the change.
-pub(crate) fn settable_fields(
-    user: &dyn batteries_auth::AuthUser,
-    reg: &Registered,
-    row: Option<&Row>,
-) -> Vec<String> {
-    if let Some(row) = row
-        && !reg.model.object_allows(user, "change", row)
-    {
-        return Vec::new();
-    }
-    let info = form_info(user, reg, row);
-    let adding = row.is_none();
-    let mut names: Vec<String> = info
-        .fieldsets
-        .iter()
-        .flat_map(|(_, f)| f.iter().copied())
-        .filter(|&i| info.fields[i].editable(adding))
-        .map(|i| info.fields[i].name.clone())
-        .collect();
-    names.dedup();
-    names.extend(
-        info.m2m
-            .iter()
-            .map(|m| m.meta().name.clone())
-            .filter(|n| !info.m2m_read_only(n)),
-    );
-    names
+pub(crate) fn object_url(site: &Site, info: &ModelInfo, pk: &str) -> String {
+    format!("{}{}/", changelist_url(site, info), enc(pk))
 }
 
 fn perms_json(staff: &Staff, info: &ModelInfo) -> Json {
     json!({
-        "view": has_perm(staff, info, "view"),
-        "add": has_perm(staff, info, "add"),
-        "change": has_perm(staff, info, "change"),
-        "delete": has_perm(staff, info, "delete"),
+        "view": has_perm(staff, info, Action::View),
+        "add": has_perm(staff, info, Action::Add),
+        "change": has_perm(staff, info, Action::Change),
+        "delete": has_perm(staff, info, Action::Delete),
     })
+}
+
+pub(crate) fn base_context(site: &Site, title: &str) -> serde_json::Map<String, Json> {
+    let mut ctx = serde_json::Map::new();
+    ctx.insert(
+        "site".into(),
+        json!({
+            "title": site.title,
+            "header": site.header,
+            "prefix": site.prefix,
+            "static": format!("{}/static", site.prefix),
+        }),
+    );
+    ctx.insert("title".into(), json!(title));
+    ctx.insert("messages".into(), json!([]));
+    ctx.insert("breadcrumbs".into(), json!([]));
+    ctx.insert("nav".into(), json!([]));
+    ctx
 }
 
 fn query_string(pairs: &[(String, String)]) -> String {
@@ -308,7 +192,8 @@ fn thousands(n: u64) -> String {
 }
 
 struct View<'a> {
-    inner: &'a Arc<Inner>,
+    registry: &'a Registry,
+    site: &'a Site,
     req: &'a Req,
     session: Session,
 }
@@ -345,7 +230,7 @@ impl View<'_> {
         title: &str,
         current: Option<&ModelInfo>,
     ) -> Map<String, Json> {
-        let mut ctx = base_context(self.inner, title);
+        let mut ctx = base_context(self.site, title);
         if let Ok(token) = csrf_token(&self.session).await {
             ctx.insert("csrf_token".into(), json!(token));
         }
@@ -360,19 +245,19 @@ impl View<'_> {
     /// The apps and models the user may see, grouped as on the index page.
     fn apps(&self, staff: &Staff, current: Option<&ModelInfo>) -> Json {
         let mut apps: Vec<(String, Vec<Json>)> = Vec::new();
-        for reg in &self.inner.models {
+        for reg in &self.registry.models {
             let info = reg.model.info();
-            if !has_perm(staff, info, "view") && !has_perm(staff, info, "add") {
+            if !has_perm(staff, info, Action::View) && !has_perm(staff, info, Action::Add) {
                 continue;
             }
-            let url = changelist_url(self.inner, info);
+            let url = changelist_url(self.site, info);
             let mut entry = json!({
-                "label_plural": crate::field::label_of(&info.verbose_name_plural),
+                "label_plural": crate::model::field::label_of(&info.verbose_name_plural),
                 "url": url,
                 "current": current.is_some_and(|c| c.table == info.table),
                 "perms": perms_json(staff, info),
             });
-            if has_perm(staff, info, "add") {
+            if has_perm(staff, info, Action::Add) {
                 entry["add_url"] = json!(format!("{url}add/"));
             }
             match apps.iter_mut().find(|(a, _)| *a == info.app_label) {
@@ -384,9 +269,9 @@ impl View<'_> {
             apps.into_iter()
                 .map(|(app, models)| {
                     json!({
-                        "label": crate::field::label_of(&app),
+                        "label": crate::model::field::label_of(&app),
                         "app_label": app,
-                        "url": format!("{}/", self.inner.prefix),
+                        "url": format!("{}/", self.site.prefix),
                         "models": models,
                     })
                 })
@@ -400,7 +285,7 @@ impl View<'_> {
         template: &str,
         ctx: Map<String, Json>,
     ) -> Response<AdminBody> {
-        match self.inner.templates.render(template, &Json::Object(ctx)) {
+        match self.site.templates.render(template, &Json::Object(ctx)) {
             Ok(body) => html(status, body),
             Err(e) => {
                 tracing::error!(template, error = %e, "admin template failed");
@@ -436,12 +321,14 @@ impl View<'_> {
     }
 
     fn breadcrumbs(&self, info: Option<&ModelInfo>, extra: &[(&str, Option<String>)]) -> Json {
-        let mut crumbs = vec![json!({"label": "Home", "url": format!("{}/", self.inner.prefix)})];
+        let mut crumbs = vec![json!({"label": "Home", "url": format!("{}/", self.site.prefix)})];
         if let Some(info) = info {
-            crumbs.push(json!({"label": crate::field::label_of(&info.app_label), "url": null}));
+            crumbs.push(
+                json!({"label": crate::model::field::label_of(&info.app_label), "url": null}),
+            );
             crumbs.push(json!({
-                "label": crate::field::label_of(&info.verbose_name_plural),
-                "url": changelist_url(self.inner, info),
+                "label": crate::model::field::label_of(&info.verbose_name_plural),
+                "url": changelist_url(self.site, info),
             }));
         }
         for (label, url) in extra {
@@ -457,6 +344,8 @@ impl View<'_> {
 mod account;
 mod changelist;
 mod delete;
-pub(crate) mod export;
+mod export;
 mod form;
+mod m2m;
+mod password;
 mod user;

@@ -19,20 +19,12 @@ use sea_orm::{
     IntoActiveModel, Iterable, PrimaryKeyToColumn,
 };
 
-use crate::ModelAdmin;
+use crate::config::ModelAdmin;
+use crate::model::inline::{InlineSet, Style};
 use crate::model::{AdminModel, EntityAdmin, foreign_keys};
 
 /// Builds the erased inline once the parent's table is known.
 pub(crate) type InlineFactory = Box<dyn FnOnce(&str) -> Result<InlineSet, String> + Send + Sync>;
-
-/// How the rows are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Style {
-    /// One table row a child, one column a field.
-    Tabular,
-    /// One fieldset a child, as the parent's own form.
-    Stacked,
-}
 
 /// The rows of entity `C` that point at the edited row, edited on its form (Django's
 /// `TabularInline` / `StackedInline`). Give it to [`ModelAdmin::inline`].
@@ -116,10 +108,6 @@ impl<C: EntityTrait> std::fmt::Debug for Inline<C> {
             .finish_non_exhaustive()
     }
 }
-
-/// The most forms one inline takes when it has no `max_num` (Django's
-/// `absolute_max`): more is refused as an error, not cut.
-const ABSOLUTE_MAX: usize = 1000;
 
 impl<C: EntityTrait> Inline<C> {
     fn new(style: Style) -> Self {
@@ -305,28 +293,6 @@ where
             min_num: self.min_num,
             can_delete: self.can_delete,
         })
-    }
-}
-
-/// An inline with its child's type erased.
-pub(crate) struct InlineSet {
-    /// The child's admin: its info gives the inline's fields (neither the primary key
-    /// nor the foreign key among them).
-    pub(crate) model: Arc<dyn AdminModel>,
-    /// The index of the foreign key to the parent among the child's fields.
-    pub(crate) fk: usize,
-    pub(crate) style: Style,
-    pub(crate) prefix: String,
-    pub(crate) extra: usize,
-    pub(crate) max_num: Option<usize>,
-    pub(crate) min_num: usize,
-    pub(crate) can_delete: bool,
-}
-
-impl InlineSet {
-    /// The most forms a post may hold.
-    pub(crate) fn absolute_max(&self) -> usize {
-        self.max_num.map_or(ABSOLUTE_MAX, |m| m + ABSOLUTE_MAX)
     }
 }
 

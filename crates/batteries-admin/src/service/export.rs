@@ -21,13 +21,15 @@ use bytes::Bytes;
 use futures_util::FutureExt as _;
 use http::{HeaderValue, Response, StatusCode, header};
 use sea_orm::{DatabaseConnection, Value};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use tokio::sync::mpsc::Sender;
 
-use super::{changelist_url, has_perm, may, query_string};
-use crate::field::pk_string;
+use super::perms::{Action, has_perm, may};
+use super::request::Staff;
+use crate::body::AdminBody;
+use crate::model::field::pk_string;
 use crate::model::{AdminModel, Column, ExportFrom, ListError, ModelInfo, Row};
-use crate::site::{AdminBody, Inner, Registered, Staff};
+use crate::registry::{Registered, Registry};
 
 /// Rows per query.
 pub(crate) const BATCH: u64 = 1000;
@@ -54,7 +56,7 @@ impl Format {
             Some("json") => Ok(Self::Json),
             Some(other) => Err(format!(
                 "invalid `format` value `{}`: allowed: csv, json",
-                crate::field::truncate(other)
+                crate::model::field::truncate(other)
             )),
         }
     }
@@ -76,31 +78,7 @@ impl Format {
 
 /// Whether `staff` may export `info`: `view` (or `change`) and `export`.
 pub(crate) fn may_export(staff: &Staff, info: &ModelInfo) -> bool {
-    has_perm(staff, info, "view") && staff.perms.has_perm(&info.perm("export"))
-}
-
-/// The changelist's export links for its current query string (`null` without the
-/// permission): `{"csv": url, "json": url}`.
-pub(crate) fn links(
-    inner: &Inner,
-    staff: &Staff,
-    info: &ModelInfo,
-    pairs: &[(String, String)],
-) -> Json {
-    if !may_export(staff, info) {
-        return Json::Null;
-    }
-    let url = |format: &str| {
-        let mut p: Vec<(String, String)> = vec![("format".into(), format.into())];
-        p.extend(
-            pairs
-                .iter()
-                .filter(|(k, _)| k != "page" && k != "per_page" && k != "format")
-                .cloned(),
-        );
-        format!("{}export/{}", changelist_url(inner, info), query_string(&p))
-    };
-    json!({"csv": url("csv"), "json": url("json")})
+    has_perm(staff, info, Action::View) && staff.perms.has_perm(&info.perm(Action::Export))
 }
 
 /// Why an export did not start.
@@ -114,7 +92,7 @@ pub(crate) enum Refusal {
 /// here (so a bad query string is a 400 and an unreachable database a 503), the rest by
 /// a spawned task while the body streams.
 pub(crate) async fn start(
-    inner: &Inner,
+    registry: &Registry,
     staff: &Staff,
     reg: &Registered,
     pairs: Vec<(String, String)>,
@@ -132,7 +110,11 @@ pub(crate) async fn start(
         ));
     }
     let format = Format::parse(&pairs).map_err(Refusal::BadRequest)?;
-    let first = match reg.model.export_batch(&inner.db, &pairs, None, BATCH).await {
+    let first = match reg
+        .model
+        .export_batch(&registry.db, &pairs, None, BATCH)
+        .await
+    {
         Ok(first) => first,
         Err(ListError::Query(message)) => return Err(Refusal::BadRequest(message)),
         Err(ListError::Db(e)) => {
@@ -146,14 +128,14 @@ pub(crate) async fn start(
     for column in &info.list_display {
         if let Column::Field(i) = column
             && let Some(fk) = &info.fields[*i].foreign_key
-            && let Some(target) = inner.by_table(&fk.table)
+            && let Some(target) = registry.by_table(&fk.table)
             && target.model.info().pk_field().name == fk.column
         {
             targets.push((*i, Arc::clone(&target.model)));
         }
     }
     let job = Job {
-        db: inner.db.clone(),
+        db: registry.db.clone(),
         reg: Registered {
             model: Arc::clone(&reg.model),
             content_type_id: reg.content_type_id,
@@ -229,7 +211,7 @@ impl Job {
                 Err(e) => return fail(&tx, &e.to_string()).await,
             };
             for row in &rows {
-                if hooks && !may(&self.staff, &self.reg, row, "view") {
+                if hooks && !may(&self.staff, &self.reg, row, Action::View) {
                     continue;
                 }
                 out.row(info, row, &reprs);
@@ -539,69 +521,6 @@ impl Encoder {
             Format::Json => Bytes::from(std::mem::take(&mut self.json)),
         }
     }
-}
-
-impl super::View<'_> {
-    /// `GET <prefix>/<app>/<model>/export/`: the file, or an error page.
-    pub(super) async fn export(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
-        if self.req.method != http::Method::GET && self.req.method != http::Method::HEAD {
-            return self
-                .error_page(
-                    Some(staff),
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "Method not allowed.",
-                )
-                .await;
-        }
-        match start(self.inner, staff, reg, self.req.query_pairs()).await {
-            Ok(response) => response,
-            Err(Refusal::Forbidden) => self.forbidden(staff).await,
-            Err(Refusal::BadRequest(message)) => {
-                self.error_page(Some(staff), StatusCode::BAD_REQUEST, &message)
-                    .await
-            }
-            Err(Refusal::Unavailable) => super::unavailable(),
-        }
-    }
-}
-
-/// `GET <prefix>/api/<app>/<model>/export`: the file, or a JSON error.
-pub(crate) async fn api(
-    inner: &Inner,
-    staff: &Staff,
-    reg: &Registered,
-    pairs: Vec<(String, String)>,
-) -> Response<AdminBody> {
-    // As the API's list: a filter on a field with choices must name one of them.
-    let info = reg.model.info();
-    for (key, value) in &pairs {
-        if let Some(choices) = info
-            .field_index(key)
-            .and_then(|i| info.fields[i].choices.as_ref())
-            && !choices.iter().any(|(v, _)| v == value)
-        {
-            let allowed: Vec<&str> = choices.iter().map(|(v, _)| v.as_str()).collect();
-            let message = format!(
-                "invalid value `{}` for `{key}`: allowed: {}",
-                crate::field::truncate(value),
-                allowed.join(", ")
-            );
-            return crate::site::json_response(StatusCode::BAD_REQUEST, &json!({"error": message}));
-        }
-    }
-    let (status, message) = match start(inner, staff, reg, pairs).await {
-        Ok(response) => return response,
-        Err(Refusal::Forbidden) => (
-            StatusCode::FORBIDDEN,
-            "You don't have permission to do this.".to_owned(),
-        ),
-        Err(Refusal::BadRequest(message)) => (StatusCode::BAD_REQUEST, message),
-        Err(Refusal::Unavailable) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The database is unavailable; try again.".to_owned(),
-        ),
-    };
-    crate::site::json_response(status, &json!({"error": message}))
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! A read-only listing of what a built [`Admin`] serves ([`Admin::models`]): each
+//! A read-only listing of what a built [`Admin`](crate::Admin) serves
+//! ([`Admin::models`](crate::Admin::models)): each
 //! registered model with its actions, options and routes, so tests and tools can cover
 //! every registration (batteries' generated permission matrix walks it) without a list
 //! of their own that falls out of date.
 
-use crate::site::Admin;
+use super::Registry;
 
-/// One registered model, as [`Admin::models`] lists it.
+/// One registered model, as [`Admin::models`](crate::Admin::models) lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ModelSummary {
@@ -82,30 +83,17 @@ pub struct RouteSummary {
     pub methods: &'static [&'static str],
 }
 
-impl Admin {
-    /// What the site serves, model by model, in registration order: see
-    /// [`ModelSummary`]. Read-only; the site-wide routes (the index, `login/`,
-    /// `api/`, `api/openapi.json`) are not listed.
-    ///
-    /// ```no_run
-    /// # async fn run(admin: batteries_admin::Admin) {
-    /// for model in admin.models() {
-    ///     for route in &model.routes {
-    ///         println!("{} {:?} {}", route.path, route.methods, model.actions.len());
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn models(&self) -> Vec<ModelSummary> {
-        let inner = &self.inner;
+impl Registry {
+    /// What the site serves, model by model ([`Admin::models`](crate::Admin::models)).
+    pub(crate) fn summaries(&self) -> Vec<ModelSummary> {
+        let inner = self;
         let target = |table: &str| {
             inner.by_table(table).map(|r| {
                 let info = r.model.info();
                 (info.app_label.clone(), info.model_name.clone())
             })
         };
-        let related = |field: &crate::field::Field| {
+        let related = |field: &crate::model::field::Field| {
             let t = field.foreign_key.as_ref().and_then(|fk| target(&fk.table));
             RelatedField {
                 field: field.name.clone(),
@@ -129,7 +117,7 @@ impl Admin {
                         .map(|(name, label, perm)| ActionSummary {
                             name: name.clone(),
                             label: label.clone(),
-                            permission: (*perm).to_owned(),
+                            permission: perm.as_str().to_owned(),
                         }),
                 );
                 let mut raw_id_fields: Vec<RelatedField> = info

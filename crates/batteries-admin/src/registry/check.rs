@@ -6,8 +6,8 @@ use std::fmt;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
+use crate::config::AdminSite;
 use crate::model::ModelInfo;
-use crate::site::AdminSite;
 
 /// A column the admin queries by that no index serves.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,11 +11,14 @@ use http::{Method, Response, StatusCode};
 use sea_orm::{TransactionTrait, Value};
 use serde_json::json;
 
-use super::{FieldErrors, View, busy, form_value, has_perm, may, object_url, unavailable};
+use super::{Action, FieldErrors, View, busy, form_value, has_perm, may, object_url, unavailable};
+use crate::body::AdminBody;
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
 use crate::model::{Row, SaveError};
-use crate::site::{AdminBody, Registered, Staff, redirect};
-use crate::user_admin::{Slot, check_new_password, row_attributes};
+use crate::registry::Registered;
+use crate::response::redirect;
+use crate::service::password::{Slot, check_new_password, row_attributes};
+use crate::service::request::Staff;
 
 impl View<'_> {
     pub(super) async fn user_password(
@@ -28,18 +31,18 @@ impl View<'_> {
         let Some(column) = info.password.column else {
             return self.not_found(staff, info, pk).await;
         };
-        if !has_perm(staff, info, "change") {
+        if !has_perm(staff, info, Action::Change) {
             return self.forbidden(staff).await;
         }
-        let row = match reg.model.get(&self.inner.db, pk).await {
+        let row = match reg.model.get(&self.registry.db, pk).await {
             Ok(Some(row)) => row,
             Ok(None) => return self.not_found(staff, info, pk).await,
             Err(_) => return unavailable(),
         };
-        if !may(staff, reg, &row, "change") {
+        if !may(staff, reg, &row, Action::Change) {
             return self.forbidden(staff).await;
         }
-        let change_url = format!("{}change/", object_url(self.inner, info, &row.pk));
+        let change_url = format!("{}change/", object_url(self.site, info, &row.pk));
         let mut errors: FieldErrors = HashMap::new();
         if self.req.method == Method::POST {
             let form = self.req.form_pairs();
@@ -70,7 +73,7 @@ impl View<'_> {
                                     user: &*staff.user,
                                     hash: &hash,
                                 },
-                                &self.inner.secret,
+                                &self.site.secret,
                             )
                             .await
                             .is_err()
@@ -108,10 +111,7 @@ impl View<'_> {
         ctx.insert("errors".into(), json!(errors));
         ctx.insert(
             "form_url".into(),
-            json!(format!(
-                "{}password/",
-                object_url(self.inner, info, &row.pk)
-            )),
+            json!(format!("{}password/", object_url(self.site, info, &row.pk))),
         );
         ctx.insert(
             "help_texts".into(),
@@ -138,7 +138,7 @@ impl View<'_> {
         let user_id = staff
             .user_id()
             .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-        let txn = self.inner.db.begin().await?;
+        let txn = self.registry.db.begin().await?;
         let saved = reg
             .model
             .update(&txn, &row.pk, vec![(column, Value::from(hash.to_owned()))])

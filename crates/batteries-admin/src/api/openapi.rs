@@ -4,10 +4,12 @@
 use batteries_orm::value::Kind;
 use serde_json::{Map, Value as Json, json};
 
-use crate::field::{Field, SPACE_CLASS};
 use crate::model::ModelInfo;
-use crate::site::{Inner, Staff};
-use crate::views::has_perm;
+use crate::model::field::{Field, SPACE_CLASS};
+use crate::registry::{Registry, Site};
+use crate::service::export::may_export;
+use crate::service::perms::{Action, form_info, has_perm};
+use crate::service::request::Staff;
 
 /// Any character but NUL.
 const NO_NUL: &str = "[^\\x00]";
@@ -195,7 +197,7 @@ fn export_path(info: &ModelInfo, tag: &str, name: &str, list_params: &[Json]) ->
         "description": format!(
             "Every row the filters and search select, in the ordering asked for, with the changelist's columns: {}. Foreign keys hold the related row's name. Needs the `{}` permission.",
             columns.join(", "),
-            info.perm("export")
+            info.perm(Action::Export)
         ),
         "parameters": params,
         "responses": {
@@ -210,8 +212,8 @@ fn export_path(info: &ModelInfo, tag: &str, name: &str, list_params: &[Json]) ->
     }})
 }
 
-pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
-    let mysql = inner.db.get_database_backend() == sea_orm::DbBackend::MySql;
+pub(crate) fn document(registry: &Registry, site: &Site, staff: &Staff) -> Json {
+    let mysql = registry.db.get_database_backend() == sea_orm::DbBackend::MySql;
     let mut paths = Map::new();
     let mut schemas = Map::new();
     schemas.insert(
@@ -228,9 +230,9 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             }
         }),
     );
-    for reg in &inner.models {
+    for reg in &registry.models {
         let info = reg.model.info();
-        if !has_perm(staff, info, "view") {
+        if !has_perm(staff, info, Action::View) {
             continue;
         }
         let name = component_name(info);
@@ -239,7 +241,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
         // may not set; updating, the change form's, with the superuser-only ones marked
         // `readOnly` for anyone else (sending their current value back is accepted).
         let superuser = staff.user.is_superuser();
-        let add = crate::views::form_info(&*staff.user, reg, None);
+        let add = form_info(&*staff.user, reg, None);
         let on_add_form: Vec<usize> = add
             .fieldsets
             .iter()
@@ -285,7 +287,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
         }
         // Many-to-many fields: arrays of the target's keys, never required on input, at
         // most `MAX_M2M_IDS` of them.
-        for m in crate::m2m::api_fields(info) {
+        for m in super::m2m::api_fields(info) {
             let mut items = schema(&m.target_key, mysql);
             if let Some(obj) = items.as_object_mut() {
                 obj.remove("title");
@@ -295,7 +297,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 s["description"] = json!(help);
             }
             props.insert(m.name.clone(), s.clone());
-            s["maxItems"] = json!(crate::m2m::MAX_M2M_IDS);
+            s["maxItems"] = json!(crate::model::m2m::MAX_M2M_IDS);
             if add.m2m.iter().any(|a| a.meta().name == m.name) && !add.m2m_read_only(&m.name) {
                 input_props.insert(m.name.clone(), s.clone());
             }
@@ -307,7 +309,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
         let all: Vec<Json> = (info.fields.iter().enumerate())
             .filter(|(i, _)| !info.never_output(*i))
             .map(|(_, f)| json!(f.name))
-            .chain(crate::m2m::api_fields(info).map(|m| json!(m.name)))
+            .chain(super::m2m::api_fields(info).map(|m| json!(m.name)))
             .collect();
         schemas.insert(
             name.clone(),
@@ -351,7 +353,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
         let one_order = format!("-?({})", sortable.join("|"));
         let ordering_pattern = format!("^({one_order}(,{one_order})*)?$");
         let mut params = vec![
-            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": crate::api::MAX_PAGE}}),
+            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": super::MAX_PAGE}}),
             json!({"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": info.per_page.max(1000)}}),
             json!({"name": "ordering", "in": "query", "description": format!(
                 "Comma-separated fields, `-` for descending: {}",
@@ -398,7 +400,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 "404": error_response("The page is past the last one.")
             }
         }));
-        if has_perm(staff, info, "add") {
+        if has_perm(staff, info, Action::Add) {
             collection.insert("post".into(), json!({
                 "tags": [tag],
                 "operationId": format!("create{name}"),
@@ -415,7 +417,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
             }));
         }
         paths.insert(base.clone(), Json::Object(collection));
-        if crate::views::export::may_export(staff, info) {
+        if may_export(staff, info) {
             paths.insert(
                 format!("{base}export"),
                 export_path(info, &tag, &name, &params),
@@ -448,7 +450,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 }
             }),
         );
-        if has_perm(staff, info, "change") {
+        if has_perm(staff, info, Action::Change) {
             for (method, schema_name, op) in
                 [("put", "Update", "replace"), ("patch", "Patch", "update")]
             {
@@ -468,7 +470,7 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
                 }));
             }
         }
-        if has_perm(staff, info, "delete") {
+        if has_perm(staff, info, Action::Delete) {
             item.insert(
                 "delete".into(),
                 json!({
@@ -490,11 +492,11 @@ pub(crate) fn document(inner: &Inner, staff: &Staff) -> Json {
     json!({
         "openapi": "3.1.0",
         "info": {
-            "title": format!("{} API", inner.title),
+            "title": format!("{} API", site.title),
             "version": env!("CARGO_PKG_VERSION"),
             "description": "The admin's JSON API: the same models, permissions and validation as its pages. Authenticate with the session cookie (and send `X-CSRFToken` on writes) or a bearer token."
         },
-        "servers": [{"url": format!("{}/api", inner.prefix)}],
+        "servers": [{"url": format!("{}/api", site.prefix)}],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -10,21 +10,24 @@ use sea_orm::{DbErr, TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
-    INVALID_CHOICE, View, changelist_url, form_value, has_perm, may, object_url, perms_json,
-    query_string, thousands, unavailable,
+    Action, INVALID_CHOICE, Unavailable, View, changelist_url, form_value, has_perm, may, may_run,
+    object_url, perms_json, query_string, thousands, unavailable,
 };
-use crate::field::{Field, pk_string};
+use crate::body::AdminBody;
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
-use crate::model::{Column, DatePart, ListError, ListPage, ModelInfo, Row, SaveError};
-use crate::site::redirect;
-use crate::site::{AdminBody, Registered, Staff};
+use crate::model::field::{Field, pk_string};
+use crate::model::{Column, DatePart, ListError, ListPage, ModelInfo, Row};
+use crate::registry::Registered;
+use crate::response::redirect;
+use crate::service::request::Staff;
+use crate::service::save::FormError;
 
 impl View<'_> {
     pub(super) async fn changelist(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
         if self.req.method == Method::POST {
             // As Django's `changelist_view`: a user who may not see the list may not post
             // to it either (actions included, whatever their own permission).
-            if !has_perm(staff, reg.model.info(), "view") {
+            if !has_perm(staff, reg.model.info(), Action::View) {
                 return self.forbidden(staff).await;
             }
             // One form holds the actions and the `list_editable` inputs, as in Django:
@@ -46,7 +49,7 @@ impl View<'_> {
         edits: Option<&Edits>,
     ) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(staff, info, "view") {
+        if !has_perm(staff, info, Action::View) {
             return self.forbidden(staff).await;
         }
         let pairs: Vec<(String, String)> = self
@@ -58,15 +61,15 @@ impl View<'_> {
         let title = format!("Select {} to change", info.verbose_name);
         let mut ctx = self.model_context(Some(staff), &title, Some(info)).await;
         ctx.insert("breadcrumbs".into(), self.breadcrumbs(Some(info), &[]));
-        let url = changelist_url(self.inner, info);
+        let url = changelist_url(self.site, info);
         ctx.insert("model".into(), self.model_json(staff, info));
         ctx.insert("clear_url".into(), json!(url));
         ctx.insert(
             "export".into(),
-            super::export::links(self.inner, staff, info, &pairs),
+            super::export::links(self.site, staff, info, &pairs),
         );
-        let db = &self.inner.db;
-        let (status, mut page) = match reg.model.list(db, &pairs, self.inner.count_limit).await {
+        let db = &self.registry.db;
+        let (status, mut page) = match reg.model.list(db, &pairs, self.site.count_limit).await {
             Ok(page) => (StatusCode::OK, Some(page)),
             Err(ListError::Query(message)) => {
                 ctx.insert("error".into(), json!(message));
@@ -87,14 +90,14 @@ impl View<'_> {
         if let Some(page) = &mut page
             && reg.model.has_object_hooks()
         {
-            page.rows.retain(|row| may(staff, reg, row, "view"));
+            page.rows.retain(|row| may(staff, reg, row, Action::View));
         }
         let ordering = Self::current_ordering(info, &pairs);
         ctx.insert("columns".into(), self.columns(info, &pairs, &ordering));
         let mut rows = match &page {
             Some(page) => match self.rows(info, &page.rows).await {
                 Ok(rows) => rows,
-                Err(()) => return unavailable(),
+                Err(Unavailable) => return unavailable(),
             },
             None => json!([]),
         };
@@ -149,7 +152,7 @@ impl View<'_> {
         );
         match self.filters(info, &pairs, &url).await {
             Ok(filters) => ctx.insert("filters".into(), filters),
-            Err(()) => return unavailable(),
+            Err(Unavailable) => return unavailable(),
         };
         if let Some(page) = &page {
             ctx.insert(
@@ -165,14 +168,14 @@ impl View<'_> {
             );
         }
         let mut actions = Vec::new();
-        if has_perm(staff, info, "delete") {
+        if has_perm(staff, info, Action::Delete) {
             actions.push(json!({
                 "name": "delete_selected",
                 "label": format!("Delete selected {}", info.verbose_name_plural),
             }));
         }
-        for (name, label, perm) in &info.actions {
-            if has_perm(staff, info, perm) {
+        for (name, label, needs) in &info.actions {
+            if may_run(staff, info, *needs) {
                 actions.push(json!({"name": name, "label": label}));
             }
         }
@@ -181,7 +184,7 @@ impl View<'_> {
     }
 
     pub(super) fn model_json(&self, staff: &Staff, info: &ModelInfo) -> Json {
-        let url = changelist_url(self.inner, info);
+        let url = changelist_url(self.site, info);
         let mut model = json!({
             "app_label": info.app_label,
             "name": info.model_name,
@@ -190,7 +193,7 @@ impl View<'_> {
             "url": url,
             "perms": perms_json(staff, info),
         });
-        if has_perm(staff, info, "add") {
+        if has_perm(staff, info, Action::Add) {
             model["add_url"] = json!(format!("{url}add/"));
         }
         model
@@ -232,7 +235,7 @@ impl View<'_> {
                     .collect();
                 p.push(("ordering".into(), spec.join(",")));
             }
-            format!("{}{}", changelist_url(self.inner, info), query_string(&p))
+            format!("{}{}", changelist_url(self.site, info), query_string(&p))
         };
         let mut out = Vec::new();
         for column in &info.list_display {
@@ -288,13 +291,13 @@ impl View<'_> {
         info: &ModelInfo,
         rows: &[Row],
         columns: &[usize],
-    ) -> Result<HashMap<usize, HashMap<String, String>>, ()> {
+    ) -> Result<HashMap<usize, HashMap<String, String>>, Unavailable> {
         let mut out = HashMap::new();
         for &i in columns {
             let Some(fk) = &info.fields[i].foreign_key else {
                 continue;
             };
-            let Some(target) = self.inner.by_table(&fk.table) else {
+            let Some(target) = self.registry.by_table(&fk.table) else {
                 continue;
             };
             // Each related row once, whatever the page's order.
@@ -309,7 +312,7 @@ impl View<'_> {
                 .collect();
             let reprs = target
                 .model
-                .reprs(&self.inner.db, values)
+                .reprs(&self.registry.db, values)
                 .await
                 .map_err(|e| tracing::error!(error = %e, "admin foreign key names failed"))?;
             out.insert(i, reprs);
@@ -317,7 +320,7 @@ impl View<'_> {
         Ok(out)
     }
 
-    pub(super) async fn rows(&self, info: &ModelInfo, rows: &[Row]) -> Result<Json, ()> {
+    pub(super) async fn rows(&self, info: &ModelInfo, rows: &[Row]) -> Result<Json, Unavailable> {
         let fk_columns: Vec<usize> = info
             .list_display
             .iter()
@@ -330,7 +333,7 @@ impl View<'_> {
         let out = rows
             .iter()
             .map(|row| {
-                let url = format!("{}change/", object_url(self.inner, info, &row.pk));
+                let url = format!("{}change/", object_url(self.site, info, &row.pk));
                 let mut label = None;
                 let cells: Vec<Json> = info
                     .list_display
@@ -370,7 +373,7 @@ impl View<'_> {
         info: &ModelInfo,
         pairs: &[(String, String)],
         url: &str,
-    ) -> Result<Json, ()> {
+    ) -> Result<Json, Unavailable> {
         let mut out = Vec::new();
         for &i in &info.list_filter {
             let field = &info.fields[i];
@@ -405,10 +408,10 @@ impl View<'_> {
             let mut choices = vec![choice("All", vec![])];
             let kv = |k: &str, v: &str| (k.to_owned(), v.to_owned());
             if let Some(fk) = &field.foreign_key {
-                if let Some(target) = self.inner.by_table(&fk.table) {
+                if let Some(target) = self.registry.by_table(&fk.table) {
                     let options = target
                         .model
-                        .choices(&self.inner.db, None, 100)
+                        .choices(&self.registry.db, None, 100)
                         .await
                         .map_err(|e| tracing::error!(error = %e, "admin filter choices failed"))?;
                     for (pk, repr) in options {
@@ -568,7 +571,7 @@ impl View<'_> {
             (Some(y), Some(m), None) => {
                 let days = reg
                     .model
-                    .dates(&self.inner.db, pairs, column, DatePart::Day)
+                    .dates(&self.registry.db, pairs, column, DatePart::Day)
                     .await?;
                 (
                     Some(json!({"label": y.to_string(), "url": link(&[(&year_key, y)])})),
@@ -580,7 +583,7 @@ impl View<'_> {
             (Some(y), None, None) => {
                 let months = reg
                     .model
-                    .dates(&self.inner.db, pairs, column, DatePart::Month)
+                    .dates(&self.registry.db, pairs, column, DatePart::Month)
                     .await?;
                 (
                     Some(json!({"label": "All dates", "url": link(&[])})),
@@ -592,7 +595,7 @@ impl View<'_> {
             _ => {
                 let years = reg
                     .model
-                    .dates(&self.inner.db, pairs, column, DatePart::Year)
+                    .dates(&self.registry.db, pairs, column, DatePart::Year)
                     .await?;
                 (
                     None,
@@ -621,9 +624,9 @@ impl View<'_> {
         rows: &[Row],
         out: &mut Json,
         edits: Option<&Edits>,
-    ) -> Result<usize, ()> {
+    ) -> Result<usize, Unavailable> {
         let info = reg.model.info();
-        if info.list_editable.is_empty() || !has_perm(staff, info, "change") {
+        if info.list_editable.is_empty() || !has_perm(staff, info, Action::Change) {
             return Ok(0);
         }
         // `<select>` choices of editable foreign keys, one query each.
@@ -632,11 +635,11 @@ impl View<'_> {
             let field = &info.fields[i];
             if let Some(fk) = &field.foreign_key
                 && !field.autocomplete
-                && let Some(target) = self.inner.by_table(&fk.table)
+                && let Some(target) = self.registry.by_table(&fk.table)
             {
                 let choices = target
                     .model
-                    .choices(&self.inner.db, None, 1000)
+                    .choices(&self.registry.db, None, 1000)
                     .await
                     .map_err(
                         |e| tracing::error!(error = %e, "admin list_editable choices failed"),
@@ -661,7 +664,7 @@ impl View<'_> {
         };
         let mut n = 0;
         for (row, row_json) in rows.iter().zip(cells_out.iter_mut()) {
-            if !may(staff, reg, row, "change") {
+            if !may(staff, reg, row, Action::Change) {
                 continue;
             }
             // Fields this user may not set on this row stay plain text (issue 16).
@@ -721,7 +724,7 @@ impl View<'_> {
                 )
                 .await;
         }
-        if !has_perm(staff, info, "change") {
+        if !has_perm(staff, info, Action::Change) {
             return self.forbidden(staff).await;
         }
         let bad = |m: String| async move {
@@ -745,7 +748,7 @@ impl View<'_> {
             .collect();
         let page = match reg
             .model
-            .list(&self.inner.db, &pairs, self.inner.count_limit)
+            .list(&self.registry.db, &pairs, self.site.count_limit)
             .await
         {
             Ok(page) => page,
@@ -774,14 +777,14 @@ impl View<'_> {
                 return bad(format!(
                     "The {} with primary key {} is not on this page (it may have been deleted or moved); nothing was saved. Reload the page and try again.",
                     info.verbose_name,
-                    crate::field::truncate(&pk)
+                    crate::model::field::truncate(&pk)
                 ))
                 .await;
             };
             if !seen.insert(pk.clone()) {
                 return bad(format!("form-{k}-id repeats a row; nothing was saved.")).await;
             }
-            if !may(staff, reg, row, "change") {
+            if !may(staff, reg, row, Action::Change) {
                 return self.forbidden(staff).await;
             }
             let mut values = Vec::new();
@@ -801,7 +804,7 @@ impl View<'_> {
                     }
                 }
             }
-            let Ok(dangling) = self.inner.dangling_foreign_keys(info, &values).await else {
+            let Ok(dangling) = self.registry.dangling_foreign_keys(info, &values).await else {
                 return unavailable();
             };
             for (i, _) in dangling {
@@ -832,9 +835,9 @@ impl View<'_> {
                         .await;
                     }
                     let back = if self.req.query.is_empty() {
-                        changelist_url(self.inner, info)
+                        changelist_url(self.site, info)
                     } else {
-                        format!("{}?{}", changelist_url(self.inner, info), self.req.query)
+                        format!("{}?{}", changelist_url(self.site, info), self.req.query)
                     };
                     return redirect(&back);
                 }
@@ -870,49 +873,29 @@ impl View<'_> {
             tracing::error!(error = %e, "admin list_editable save failed");
             EditError::Unavailable
         };
-        let txn = self.inner.db.begin().await.map_err(db_err)?;
+        let txn = self.registry.db.begin().await.map_err(db_err)?;
         for (row, values, changed) in edits {
             let saved = match reg.model.update(&txn, &row.pk, values.clone()).await {
                 Ok(saved) => saved,
                 Err(e) => {
                     // Dropping the transaction rolls every row back.
-                    return Err(match e {
-                        SaveError::Field(i, m) => {
-                            EditError::Field(row.pk.clone(), info.fields[i].name.clone(), m)
+                    return Err(match FormError::of(info, e) {
+                        FormError::Field { name, message, .. }
+                            if info
+                                .list_editable
+                                .iter()
+                                .any(|&i| info.fields[i].name == name) =>
+                        {
+                            EditError::Field(row.pk.clone(), name, message)
                         }
-                        SaveError::Invalid(m) => EditError::Row(format!("{}: {m}", row.repr)),
-                        SaveError::Unique(m) => {
-                            let (name, text) = info.unique_clash(&m);
-                            match name {
-                                Some(name)
-                                    if info
-                                        .list_editable
-                                        .iter()
-                                        .any(|&i| info.fields[i].name == name) =>
-                                {
-                                    EditError::Field(row.pk.clone(), name.to_owned(), text)
-                                }
-                                _ => EditError::Row(format!("{}: {text}", row.repr)),
-                            }
+                        FormError::Field { message, .. } | FormError::NonField { message, .. } => {
+                            EditError::Row(format!("{}: {message}", row.repr))
                         }
-                        SaveError::ForeignKey(m) => {
-                            tracing::info!(error = %m, "admin save refused by a foreign key");
-                            EditError::Row(format!("{}: a related row does not exist.", row.repr))
-                        }
-                        SaveError::NotFound => EditError::Row(format!(
+                        FormError::NotFound => EditError::Row(format!(
                             "{}: it was deleted meanwhile; nothing was saved.",
                             row.repr
                         )),
-                        SaveError::Db(e) => {
-                            if matches!(e, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) {
-                                return Err(db_err(e));
-                            }
-                            tracing::warn!(error = %e, "admin list_editable save refused by the database");
-                            EditError::Row(format!(
-                                "{}: the database refused these values.",
-                                row.repr
-                            ))
-                        }
+                        FormError::Unavailable(e) => db_err(e),
                     });
                 }
             };

@@ -4,19 +4,23 @@ use std::collections::HashMap;
 
 use batteries_orm::value::Kind;
 use http::{Method, Response, StatusCode};
-use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait, Value};
+use sea_orm::{DbErr, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
-    FieldErrors, INVALID_CHOICE, View, changelist_url, form_value, has_perm, may, object_url,
-    unavailable,
+    Action, FieldErrors, INVALID_CHOICE, Unavailable, View, changelist_url, form_value, has_perm,
+    may, object_url, unavailable,
 };
-use crate::field::{Field, pk_string};
-use crate::inline::{InlineSet, Style};
-use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
-use crate::m2m::M2mSets;
+use crate::body::AdminBody;
+use crate::log::{self, ActionFlag};
+use crate::model::field::pk_string;
+use crate::model::inline::{InlineSet, Style};
+use crate::model::m2m::M2mSets;
 use crate::model::{ModelInfo, Row, SaveError};
-use crate::site::{AdminBody, Inner, Registered, Staff, redirect};
+use crate::registry::Registered;
+use crate::response::redirect;
+use crate::service::request::Staff;
+use crate::service::save::{FormError, OpenSave, RELATED_MISSING, parse_form, save_row};
 
 impl View<'_> {
     pub(super) async fn history(
@@ -26,18 +30,18 @@ impl View<'_> {
         pk: &str,
     ) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(staff, info, "view") {
+        if !has_perm(staff, info, Action::View) {
             return self.forbidden(staff).await;
         }
-        let row = match reg.model.get(&self.inner.db, pk).await {
+        let row = match reg.model.get(&self.registry.db, pk).await {
             Ok(Some(row)) => row,
             Ok(None) => return self.not_found(staff, info, pk).await,
             Err(_) => return unavailable(),
         };
-        if !may(staff, reg, &row, "view") {
+        if !may(staff, reg, &row, Action::View) {
             return self.forbidden(staff).await;
         }
-        let Ok(entries) = log::history(&self.inner.db, reg.content_type_id, &row.pk, 500).await
+        let Ok(entries) = log::history(&self.registry.db, reg.content_type_id, &row.pk, 500).await
         else {
             return unavailable();
         };
@@ -66,14 +70,14 @@ impl View<'_> {
 
     pub(super) fn object_json(&self, staff: &Staff, reg: &Registered, row: &Row) -> Json {
         let info = reg.model.info();
-        let url = object_url(self.inner, info, &row.pk);
+        let url = object_url(self.site, info, &row.pk);
         let mut object = json!({
             "pk": row.pk,
             "repr": row.repr,
             "url": format!("{url}change/"),
             "history_url": format!("{url}history/"),
         });
-        if may(staff, reg, row, "delete") {
+        if may(staff, reg, row, Action::Delete) {
             object["delete_url"] = json!(format!("{url}delete/"));
         }
         object
@@ -87,25 +91,25 @@ impl View<'_> {
         reg: &Registered,
     ) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(staff, info, "view") {
-            return crate::site::json_response(
+        if !has_perm(staff, info, Action::View) {
+            return crate::response::json_response(
                 StatusCode::FORBIDDEN,
                 &json!({"error": "permission denied"}),
             );
         }
         let term = form_value(&self.req.query_pairs(), "term").unwrap_or_default();
-        let Ok(mut choices) = reg.model.choices(&self.inner.db, Some(&term), 20).await else {
+        let Ok(mut choices) = reg.model.choices(&self.registry.db, Some(&term), 20).await else {
             return unavailable();
         };
         // Rows the object hook hides are not offered (one more query, only with hooks).
         if reg.model.has_object_hooks() && !choices.is_empty() {
             let pks: Vec<String> = choices.iter().map(|(id, _)| id.clone()).collect();
-            let Ok(rows) = reg.model.get_many(&self.inner.db, &pks).await else {
+            let Ok(rows) = reg.model.get_many(&self.registry.db, &pks).await else {
                 return unavailable();
             };
             let visible: std::collections::HashSet<&str> = rows
                 .iter()
-                .filter(|row| may(staff, reg, row, "view"))
+                .filter(|row| may(staff, reg, row, Action::View))
                 .map(|row| row.pk.as_str())
                 .collect();
             choices.retain(|(id, _)| visible.contains(id.as_str()));
@@ -114,7 +118,7 @@ impl View<'_> {
             .into_iter()
             .map(|(id, text)| json!({"id": id, "text": text}))
             .collect();
-        crate::site::json_response(StatusCode::OK, &json!({ "results": results }))
+        crate::response::json_response(StatusCode::OK, &json!({ "results": results }))
     }
 
     // --- add / change -----------------------------------------------------------------
@@ -126,10 +130,10 @@ impl View<'_> {
         pk: Option<&str>,
     ) -> Response<AdminBody> {
         let info = reg.model.info();
-        let db = &self.inner.db;
+        let db = &self.registry.db;
         // As Django: the model permission first, so a user who may not see the model
         // cannot tell which keys exist (404) from which do not (403).
-        if pk.is_some() && !has_perm(staff, info, "view") {
+        if pk.is_some() && !has_perm(staff, info, Action::View) {
             return self.forbidden(staff).await;
         }
         let existing = match pk {
@@ -143,8 +147,11 @@ impl View<'_> {
         let adding = existing.is_none();
         // The model permissions, then the object hooks for this row.
         let (allowed, can_change) = match &existing {
-            None => (has_perm(staff, info, "add"), false),
-            Some(row) => (may(staff, reg, row, "view"), may(staff, reg, row, "change")),
+            None => (has_perm(staff, info, Action::Add), false),
+            Some(row) => (
+                may(staff, reg, row, Action::View),
+                may(staff, reg, row, Action::Change),
+            ),
         };
         if !allowed {
             return self.forbidden(staff).await;
@@ -166,16 +173,23 @@ impl View<'_> {
             let mut form = self.req.form_pairs();
             // "Save as new": the posted values become a new row; the original stays.
             save_as_new = !adding && info.save_as && form_value(&form, "_saveasnew").is_some();
-            if save_as_new && !has_perm(staff, info, "add") {
+            if save_as_new && !has_perm(staff, info, Action::Add) {
                 return self.forbidden(staff).await;
             }
             let saving = if save_as_new { None } else { existing.as_ref() };
             let (mut values, mut errs) = parse_form(info, &form, saving.is_none());
             if adding {
-                crate::user_admin::add_form_password(info, &mut form, &mut values, &mut errs).await;
+                crate::service::password::add_form_password(
+                    info,
+                    &mut form,
+                    &mut values,
+                    &mut errs,
+                )
+                .await;
             }
-            let m2m_posted = crate::m2m::parse_form(info, &form);
-            let Ok(m2m) = crate::m2m::check_form(self.inner, info, m2m_posted, &mut errs).await
+            let m2m_posted = super::m2m::parse_form(info, &form);
+            let Ok(m2m) =
+                crate::service::m2m::check_form(self.registry, info, m2m_posted, &mut errs).await
             else {
                 return unavailable();
             };
@@ -199,33 +213,16 @@ impl View<'_> {
                     }
                     // An inline row was refused; its error is on the row.
                     Ok(None) => {}
-                    Err(SaveError::Field(i, message)) => {
-                        errs.insert(info.fields[i].name.clone(), vec![message]);
-                    }
-                    Err(SaveError::Invalid(m)) => non_field.push(m),
-                    Err(SaveError::Unique(m)) => match info.unique_clash(&m) {
-                        (Some(name), text) => {
-                            errs.insert(name.to_owned(), vec![text]);
+                    Err(e) => match FormError::of(info, e) {
+                        FormError::Field { name, message, .. } => {
+                            errs.insert(name, vec![message]);
                         }
-                        (None, text) => non_field.push(text),
+                        FormError::NonField { message, .. } => non_field.push(message),
+                        FormError::NotFound => {
+                            return self.not_found(staff, info, pk.unwrap_or_default()).await;
+                        }
+                        FormError::Unavailable(_) => return unavailable(),
                     },
-                    Err(SaveError::ForeignKey(m)) => {
-                        tracing::info!(error = %m, "admin save refused by a foreign key");
-                        non_field.push("A related row does not exist.".into());
-                    }
-                    Err(SaveError::NotFound) => {
-                        return self.not_found(staff, info, pk.unwrap_or_default()).await;
-                    }
-                    Err(SaveError::Db(e)) => {
-                        if matches!(e, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) {
-                            tracing::error!(error = %e, "admin save failed");
-                            return unavailable();
-                        }
-                        // A constraint the admin could not check first (a CHECK, a
-                        // length the database counts differently): the form says so.
-                        tracing::warn!(error = %e, "admin save refused by the database");
-                        non_field.push("The database refused these values.".into());
-                    }
                 }
             }
             errors = errs;
@@ -271,7 +268,7 @@ impl View<'_> {
         else {
             return unavailable();
         };
-        crate::user_admin::password_fields(
+        super::password::password_fields(
             info,
             &mut fieldsets,
             existing.as_ref(),
@@ -302,15 +299,15 @@ impl View<'_> {
         ctx.insert("read_only".into(), json!(read_only));
         let mut buttons = json!({
             "save": !read_only,
-            "save_add_another": !read_only && has_perm(staff, info, "add"),
+            "save_add_another": !read_only && has_perm(staff, info, Action::Add),
             "save_continue": !read_only,
-            "save_as_new": !read_only && !adding && info.save_as && has_perm(staff, info, "add"),
+            "save_as_new": !read_only && !adding && info.save_as && has_perm(staff, info, Action::Add),
         });
         if let Some(row) = &existing
-            && may(staff, reg, row, "delete")
+            && may(staff, reg, row, Action::Delete)
         {
             buttons["delete_url"] =
-                json!(format!("{}delete/", object_url(self.inner, info, &row.pk)));
+                json!(format!("{}delete/", object_url(self.site, info, &row.pk)));
         }
         ctx.insert("buttons".into(), buttons);
         let status = if has_errors {
@@ -329,7 +326,7 @@ impl View<'_> {
         values: Vec<(usize, Value)>,
         m2m: &M2mSets,
     ) -> Result<Row, SaveError> {
-        save_row(self.inner, staff, reg, existing, values, m2m).await
+        save_row(self.registry, staff, reg, existing, values, m2m).await
     }
 
     pub(super) async fn after_save(
@@ -339,7 +336,7 @@ impl View<'_> {
         adding: bool,
         form: &[(String, String)],
     ) -> Response<AdminBody> {
-        let link = format!("{}change/", object_url(self.inner, info, &row.pk));
+        let link = format!("{}change/", object_url(self.site, info, &row.pk));
         let what = format!("The {} “{}”", info.verbose_name, row.repr);
         let has = |k: &str| form.iter().any(|(name, _)| name == k);
         let verb = if adding { "added" } else { "changed" };
@@ -359,11 +356,11 @@ impl View<'_> {
                 ),
             )
             .await;
-            redirect(&format!("{}add/", changelist_url(self.inner, info)))
+            redirect(&format!("{}add/", changelist_url(self.site, info)))
         } else {
             self.push_message("success", &format!("{what} was {verb} successfully."))
                 .await;
-            redirect(&changelist_url(self.inner, info))
+            redirect(&changelist_url(self.site, info))
         }
     }
 
@@ -375,7 +372,7 @@ impl View<'_> {
         errors: &HashMap<String, Vec<String>>,
         adding: bool,
         read_only: bool,
-    ) -> Result<Json, ()> {
+    ) -> Result<Json, Unavailable> {
         let rows: Vec<&Row> = existing.into_iter().collect();
         let lookups = self.fk_lookups(info, &rows, adding, read_only).await?;
         let mut out = Vec::new();
@@ -398,10 +395,10 @@ impl View<'_> {
             out.push(json!({"name": name, "classes": [], "fields": fields}));
         }
         let mut out = Json::Array(out);
-        let m2m = crate::m2m::form_fields(self.inner, info, existing, posted, errors, read_only)
+        let m2m = super::m2m::form_fields(self.registry, info, existing, posted, errors, read_only)
             .await
             .map_err(|e| tracing::error!(error = %e, "admin many-to-many fields failed"))?;
-        crate::m2m::append_to_fieldsets(&mut out, m2m);
+        super::m2m::append_to_fieldsets(&mut out, m2m);
         Ok(out)
     }
 
@@ -414,7 +411,7 @@ impl View<'_> {
         rows: &[&Row],
         adding: bool,
         read_only: bool,
-    ) -> Result<FkLookups, ()> {
+    ) -> Result<FkLookups, Unavailable> {
         let mut lookups = FkLookups::default();
         for (_, indices) in &info.fieldsets {
             for &i in indices {
@@ -422,7 +419,7 @@ impl View<'_> {
                 let Some(fk) = &field.foreign_key else {
                     continue;
                 };
-                let Some(target) = self.inner.by_table(&fk.table) else {
+                let Some(target) = self.registry.by_table(&fk.table) else {
                     continue;
                 };
                 if field.autocomplete || field.raw_id || read_only || !field.editable(adding) {
@@ -430,7 +427,7 @@ impl View<'_> {
                     if values.is_empty() {
                         continue;
                     }
-                    if let Ok(names) = target.model.reprs(&self.inner.db, values).await {
+                    if let Ok(names) = target.model.reprs(&self.registry.db, values).await {
                         for (pk, name) in names {
                             lookups.names.insert((i, pk), name);
                         }
@@ -439,7 +436,7 @@ impl View<'_> {
                 }
                 let choices = target
                     .model
-                    .choices(&self.inner.db, None, 1000)
+                    .choices(&self.registry.db, None, 1000)
                     .await
                     .map_err(|e| tracing::error!(error = %e, "admin form choices failed"))?;
                 lookups.choices.insert(i, choices);
@@ -529,19 +526,19 @@ impl View<'_> {
             }
             "autocomplete" => {
                 if let Some(fk) = &field.foreign_key
-                    && let Some(target) = self.inner.by_table(&fk.table)
+                    && let Some(target) = self.registry.by_table(&fk.table)
                 {
                     f["autocomplete_url"] = json!(format!(
                         "{}autocomplete/",
-                        changelist_url(self.inner, target.model.info())
+                        changelist_url(self.site, target.model.info())
                     ));
                 }
             }
             "raw_id" => {
                 if let Some(fk) = &field.foreign_key
-                    && let Some(target) = self.inner.by_table(&fk.table)
+                    && let Some(target) = self.registry.by_table(&fk.table)
                 {
-                    f["lookup_url"] = json!(changelist_url(self.inner, target.model.info()));
+                    f["lookup_url"] = json!(changelist_url(self.site, target.model.info()));
                 }
                 // The name of the row now stored, not of what was posted.
                 f["display"] = json!(fk_name);
@@ -570,118 +567,6 @@ pub(super) struct FieldOn<'a> {
     pub(super) read_only: bool,
     /// Put before each field's name (`review_set-0-` in an inline).
     pub(super) prefix: &'a str,
-}
-
-/// Parses a posted form into values for the editable fields, or errors by field name.
-/// Fields that are read-only or not on the form are never read, whatever was posted.
-pub(crate) fn parse_form(
-    info: &ModelInfo,
-    form: &[(String, String)],
-    adding: bool,
-) -> (Vec<(usize, Value)>, FieldErrors) {
-    let mut values = Vec::new();
-    let mut errors = HashMap::new();
-    for (_, indices) in &info.fieldsets {
-        for &i in indices {
-            let field: &Field = &info.fields[i];
-            if !field.editable(adding) {
-                continue;
-            }
-            let raw = form_value(form, &field.name);
-            match field.parse_form(raw.as_deref()) {
-                Ok(Some(v)) => values.push((i, v)),
-                Ok(None) => {}
-                Err(message) => {
-                    errors.insert(field.name.clone(), vec![message]);
-                }
-            }
-        }
-    }
-    (values, errors)
-}
-
-/// Saves (inserting when `existing` is `None`) and records the history entry, in one
-/// transaction.
-pub(crate) async fn save_row(
-    inner: &Inner,
-    staff: &Staff,
-    reg: &Registered,
-    existing: Option<&Row>,
-    values: Vec<(usize, Value)>,
-    m2m: &M2mSets,
-) -> Result<Row, SaveError> {
-    let (open, message) = OpenSave::begin(inner, staff, reg, existing, values, m2m).await?;
-    open.finish(reg, message).await
-}
-
-/// A save under way: the row written, its many-to-many sets rewritten, the history
-/// entry not yet recorded and nothing committed. Dropping it rolls everything back.
-struct OpenSave {
-    txn: DatabaseTransaction,
-    row: Row,
-    user_id: i32,
-    adding: bool,
-}
-
-impl OpenSave {
-    /// Opens the transaction and writes the row and its many-to-many sets; returns
-    /// Django's message for the row itself (its changed fields, or "Added.").
-    async fn begin(
-        inner: &Inner,
-        staff: &Staff,
-        reg: &Registered,
-        existing: Option<&Row>,
-        values: Vec<(usize, Value)>,
-        m2m: &M2mSets,
-    ) -> Result<(Self, ChangeMessage), SaveError> {
-        let info = reg.model.info();
-        let user_id = staff
-            .user_id()
-            .ok_or_else(|| SaveError::Invalid("Only users with integer ids can edit.".into()))?;
-        let mut changed = existing.map(|row| info.changed_labels(row, &values));
-        let txn = inner.db.begin().await?;
-        let row = match existing {
-            Some(old) => reg.model.update(&txn, &old.pk, values).await?,
-            None => reg.model.insert(&txn, values).await?,
-        };
-        let m2m_changed = crate::m2m::save(&txn, info, &row, m2m).await?;
-        let message = match &mut changed {
-            Some(fields) => {
-                fields.extend(m2m_changed);
-                ChangeMessage::changed(fields)
-            }
-            None => ChangeMessage::added(),
-        };
-        let open = Self {
-            txn,
-            row,
-            user_id,
-            adding: existing.is_none(),
-        };
-        Ok((open, message))
-    }
-
-    /// Records the history entry with `message` and commits.
-    async fn finish(self, reg: &Registered, message: ChangeMessage) -> Result<Row, SaveError> {
-        log::log_action(
-            &self.txn,
-            NewEntry {
-                user_id: self.user_id,
-                content_type_id: reg.content_type_id,
-                object_id: &self.row.pk,
-                object_repr: &self.row.repr,
-                flag: if self.adding {
-                    ActionFlag::Addition
-                } else {
-                    ActionFlag::Change
-                },
-                message,
-            },
-        )
-        .await?;
-        self.txn.commit().await?;
-        Ok(self.row)
-    }
 }
 
 // --- inlines ------------------------------------------------------------------------
@@ -749,11 +634,11 @@ fn checked(raw: Option<String>) -> bool {
 impl View<'_> {
     /// The child's registration, when the child is registered too.
     fn child_reg(&self, set: &InlineSet) -> Option<&Registered> {
-        self.inner.by_table(&set.model.info().table)
+        self.registry.by_table(&set.model.info().table)
     }
 
     /// Whether `staff` has the child model's permission for `action`.
-    fn child_perm(&self, staff: &Staff, set: &InlineSet, action: &str) -> bool {
+    fn child_perm(&self, staff: &Staff, set: &InlineSet, action: Action) -> bool {
         let info = self
             .child_reg(set)
             .map_or_else(|| set.model.info(), |r| r.model.info());
@@ -762,7 +647,7 @@ impl View<'_> {
 
     /// Whether `staff` may `action` this child row (the object hooks of the child's
     /// registration included).
-    fn child_may(&self, staff: &Staff, set: &InlineSet, row: &Row, action: &str) -> bool {
+    fn child_may(&self, staff: &Staff, set: &InlineSet, row: &Row, action: Action) -> bool {
         match self.child_reg(set) {
             Some(reg) => may(staff, reg, row, action),
             None => self.child_perm(staff, set, action),
@@ -779,7 +664,7 @@ impl View<'_> {
         let Some(value) = parent.and_then(|p| Self::parent_value(set, p)) else {
             return Ok(Vec::new());
         };
-        set.model.children(&self.inner.db, set.fk, value).await
+        set.model.children(&self.registry.db, set.fk, value).await
     }
 
     /// Parses every inline of `reg` from the post. `parent` is the row being changed
@@ -796,7 +681,8 @@ impl View<'_> {
     ) -> Result<Vec<PostedInline>, Response<AdminBody>> {
         let mut out = Vec::new();
         for set in reg.model.inlines() {
-            let visible = self.child_perm(staff, set, "view") || self.child_perm(staff, set, "add");
+            let visible = self.child_perm(staff, set, Action::View)
+                || self.child_perm(staff, set, Action::Add);
             let p = &set.prefix;
             let Some(total) = form_value(form, &format!("{p}-TOTAL_FORMS")) else {
                 out.push(PostedInline::default());
@@ -878,12 +764,15 @@ impl View<'_> {
                         posted.forms.push(pf);
                         continue;
                     }
-                    if !self.child_perm(staff, set, "add") {
+                    if !self.child_perm(staff, set, Action::Add) {
                         return Err(self.forbidden(staff).await);
                     }
                     // Never read: the fields this user may not set (issue 16).
                     let mut form = std::borrow::Cow::Borrowed(info);
-                    super::deny(&mut form, set.model.denied_fields(&*staff.user, None));
+                    crate::service::perms::deny(
+                        &mut form,
+                        set.model.denied_fields(&*staff.user, None),
+                    );
                     let (values, errors) = parse_form(&form, pairs, true);
                     pf.errors = errors;
                     self.check_dangling(info, &values, &mut pf.errors).await?;
@@ -904,7 +793,7 @@ impl View<'_> {
                     continue;
                 };
                 if delete {
-                    if !set.can_delete || !self.child_may(staff, set, &row, "delete") {
+                    if !set.can_delete || !self.child_may(staff, set, &row, Action::Delete) {
                         return Err(self.forbidden(staff).await);
                     }
                     remaining -= 1;
@@ -915,9 +804,12 @@ impl View<'_> {
                     posted.forms.push(pf);
                     continue;
                 }
-                if self.child_may(staff, set, &row, "change") {
+                if self.child_may(staff, set, &row, Action::Change) {
                     let mut form = std::borrow::Cow::Borrowed(info);
-                    super::deny(&mut form, set.model.denied_fields(&*staff.user, Some(&row)));
+                    crate::service::perms::deny(
+                        &mut form,
+                        set.model.denied_fields(&*staff.user, Some(&row)),
+                    );
                     let (values, errors) = parse_form(&form, pairs, false);
                     pf.errors = errors;
                     self.check_dangling(info, &values, &mut pf.errors).await?;
@@ -977,7 +869,7 @@ impl View<'_> {
         if !errors.is_empty() {
             return Ok(());
         }
-        let Ok(dangling) = self.inner.dangling_foreign_keys(info, values).await else {
+        let Ok(dangling) = self.registry.dangling_foreign_keys(info, values).await else {
             return Err(unavailable());
         };
         for (i, _) in dangling {
@@ -1002,7 +894,7 @@ impl View<'_> {
         }
         let info = reg.model.info();
         let (open, mut message) =
-            OpenSave::begin(self.inner, staff, reg, existing, values, m2m).await?;
+            OpenSave::begin(self.registry, staff, reg, existing, values, m2m).await?;
         let (txn, row) = (&open.txn, &open.row);
         for (set, posted) in reg.model.inlines().iter().zip(inlines.iter_mut()) {
             let child = set.model.info();
@@ -1043,33 +935,19 @@ impl View<'_> {
                 };
                 if let Err(e) = result {
                     let form = &mut posted.forms[position];
-                    match e {
-                        SaveError::Field(i, m) => {
-                            form.errors.insert(child.fields[i].name.clone(), vec![m]);
+                    match FormError::of(child, e) {
+                        FormError::Field { name, message, .. } => {
+                            form.errors.insert(name, vec![message]);
                         }
-                        SaveError::Invalid(m) => form.non_field.push(m),
-                        SaveError::Unique(m) => match child.unique_clash(&m) {
-                            (Some(field), text) => {
-                                form.errors.insert(field.to_owned(), vec![text]);
-                            }
-                            (None, text) => form.non_field.push(text),
-                        },
-                        SaveError::ForeignKey(m) => {
-                            tracing::info!(error = %m, "admin inline save refused by a foreign key");
-                            form.non_field
-                                .push("A related row does not exist, or still points here.".into());
-                        }
-                        SaveError::NotFound => form
+                        // An inline row may be refused for rows pointing at it, too.
+                        FormError::NonField { message, .. } if message == RELATED_MISSING => form
+                            .non_field
+                            .push("A related row does not exist, or still points here.".into()),
+                        FormError::NonField { message, .. } => form.non_field.push(message),
+                        FormError::NotFound => form
                             .non_field
                             .push(format!("This {} no longer exists.", child.verbose_name)),
-                        SaveError::Db(e) => {
-                            if matches!(e, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) {
-                                return Err(SaveError::Db(e));
-                            }
-                            tracing::warn!(error = %e, "admin inline save refused by the database");
-                            form.non_field
-                                .push("The database refused these values.".into());
-                        }
+                        FormError::Unavailable(e) => return Err(SaveError::Db(e)),
                     }
                     // Dropping the transaction rolls the parent and every row back.
                     return Ok(None);
@@ -1098,11 +976,11 @@ impl View<'_> {
         parent: Option<&Row>,
         posted: Option<Posted<'_>>,
         read_only: bool,
-    ) -> Result<Json, ()> {
+    ) -> Result<Json, Unavailable> {
         let mut out = Vec::new();
         for (k, set) in reg.model.inlines().iter().enumerate() {
-            let can_view = self.child_perm(staff, set, "view");
-            let can_add = self.child_perm(staff, set, "add") && !read_only;
+            let can_view = self.child_perm(staff, set, Action::View);
+            let can_add = self.child_perm(staff, set, Action::Add) && !read_only;
             if !can_view && !can_add {
                 continue;
             }
@@ -1125,7 +1003,7 @@ impl View<'_> {
                     .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
                 let rows: Vec<Row> = rows
                     .into_iter()
-                    .filter(|r| self.child_may(staff, set, r, "view"))
+                    .filter(|r| self.child_may(staff, set, r, Action::View))
                     .collect();
                 let mut new = if can_add { set.extra } else { 0 };
                 if can_add {
@@ -1159,7 +1037,7 @@ impl View<'_> {
                 let (row, delete) = (&f.row, f.delete);
                 let form_prefix = format!("{p}-{}", f.index);
                 let editable = match row {
-                    Some(r) => !read_only && self.child_may(staff, set, r, "change"),
+                    Some(r) => !read_only && self.child_may(staff, set, r, Action::Change),
                     None => can_add,
                 };
                 let on = FieldOn {
@@ -1182,14 +1060,16 @@ impl View<'_> {
                     form["pk"] = json!(r.pk);
                     form["repr"] = json!(r.repr);
                     form["can_delete"] = json!(
-                        !read_only && set.can_delete && self.child_may(staff, set, r, "delete")
+                        !read_only
+                            && set.can_delete
+                            && self.child_may(staff, set, r, Action::Delete)
                     );
                     if let Some(creg) = child_reg
-                        && self.child_may(staff, set, r, "view")
+                        && self.child_may(staff, set, r, Action::View)
                     {
                         form["url"] = json!(format!(
                             "{}change/",
-                            object_url(self.inner, creg.model.info(), &r.pk)
+                            object_url(self.site, creg.model.info(), &r.pk)
                         ));
                     }
                 }
@@ -1228,13 +1108,13 @@ impl View<'_> {
                 "prefix": p,
                 "style": match set.style { Style::Tabular => "tabular", Style::Stacked => "stacked" },
                 "name": info.verbose_name,
-                "name_plural": crate::field::label_of(&info.verbose_name_plural),
+                "name_plural": crate::model::field::label_of(&info.verbose_name_plural),
                 "columns": columns,
                 "forms": forms_json,
                 "empty_form": empty_form,
                 "errors": errors,
                 "can_add": can_add,
-                "can_delete": set.can_delete && self.child_perm(staff, set, "delete") && !read_only,
+                "can_delete": set.can_delete && self.child_perm(staff, set, Action::Delete) && !read_only,
                 "add_label": format!("Add another {}", info.verbose_name),
                 "management": {
                     "total": total,

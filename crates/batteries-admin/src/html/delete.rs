@@ -5,11 +5,15 @@ use sea_orm::{TransactionTrait, Value};
 use serde_json::{Value as Json, json};
 
 use super::{
-    SELECT_ACROSS_CAP, View, changelist_url, form_value, has_perm, may, object_url, unavailable,
+    Action, SELECT_ACROSS_CAP, Unavailable, View, changelist_url, form_value, has_perm, may,
+    may_run, may_run_on, object_url, unavailable,
 };
+use crate::body::AdminBody;
 use crate::log::{self, ActionFlag, ChangeMessage, NewEntry};
 use crate::model::{ListError, ModelInfo, Row, SaveError};
-use crate::site::{AdminBody, Registered, Staff, redirect};
+use crate::registry::Registered;
+use crate::response::redirect;
+use crate::service::request::Staff;
 
 impl View<'_> {
     pub(super) async fn action(&self, staff: &Staff, reg: &Registered) -> Response<AdminBody> {
@@ -17,7 +21,7 @@ impl View<'_> {
         let form = self.req.form_pairs();
         let back = format!(
             "{}{}",
-            changelist_url(self.inner, info),
+            changelist_url(self.site, info),
             if self.req.query.is_empty() {
                 String::new()
             } else {
@@ -36,7 +40,7 @@ impl View<'_> {
             let pairs = self.req.query_pairs();
             match reg
                 .model
-                .matching_pks(&self.inner.db, &pairs, SELECT_ACROSS_CAP)
+                .matching_pks(&self.registry.db, &pairs, SELECT_ACROSS_CAP)
                 .await
             {
                 Ok(Some(pks)) => selected = pks,
@@ -71,31 +75,31 @@ impl View<'_> {
         }
         let confirmed = form_value(&form, "post").as_deref() == Some("yes");
         if action == "delete_selected" {
-            if !has_perm(staff, info, "delete") {
+            if !has_perm(staff, info, Action::Delete) {
                 return self.forbidden(staff).await;
             }
             return self
                 .delete_rows(staff, reg, &selected, confirmed, &back, true)
                 .await;
         }
-        let Some((name, label, perm)) = info.actions.iter().find(|(n, _, _)| *n == action) else {
+        let Some((name, label, needs)) = info.actions.iter().find(|(n, _, _)| *n == action) else {
             return self
                 .error_page(Some(staff), StatusCode::BAD_REQUEST, "Unknown action.")
                 .await;
         };
-        if !has_perm(staff, info, perm) {
+        if !may_run(staff, info, *needs) {
             return self.forbidden(staff).await;
         }
         let rows = if confirmed && !reg.model.has_object_hooks() {
             Vec::new()
         } else {
-            let Ok(rows) = reg.model.get_many(&self.inner.db, &selected).await else {
+            let Ok(rows) = reg.model.get_many(&self.registry.db, &selected).await else {
                 return unavailable();
             };
             rows
         };
         // One row the user may not act on refuses the whole action.
-        if rows.iter().any(|row| !may(staff, reg, row, perm)) {
+        if rows.iter().any(|row| !may_run_on(staff, reg, row, *needs)) {
             return self.forbidden(staff).await;
         }
         if !confirmed {
@@ -113,7 +117,11 @@ impl View<'_> {
             );
             return self.render(StatusCode::OK, "action_confirmation.html", ctx);
         }
-        match reg.model.run_action(&self.inner.db, name, &selected).await {
+        match reg
+            .model
+            .run_action(&self.registry.db, name, &selected)
+            .await
+        {
             Ok(message) => self.push_message("success", &message).await,
             Err(message) => self.push_message("error", &message).await,
         }
@@ -126,7 +134,7 @@ impl View<'_> {
                 .map(|r| {
                     json!({
                         "repr": r.repr,
-                        "url": format!("{}change/", object_url(self.inner, info, &r.pk)),
+                        "url": format!("{}change/", object_url(self.site, info, &r.pk)),
                     })
                 })
                 .collect(),
@@ -139,10 +147,10 @@ impl View<'_> {
         &self,
         info: &ModelInfo,
         rows: &[Row],
-    ) -> Result<(Json, Vec<String>), ()> {
+    ) -> Result<(Json, Vec<String>), Unavailable> {
         let mut cascades = Vec::new();
         let mut protected = Vec::new();
-        for other in &self.inner.models {
+        for other in &self.registry.models {
             let oinfo = other.model.info();
             for (j, field) in oinfo.fields.iter().enumerate() {
                 let Some(fk) = &field.foreign_key else {
@@ -158,13 +166,13 @@ impl View<'_> {
                     rows.iter().map(|r| r.values[target_col].clone()).collect();
                 let (count, examples) = other
                     .model
-                    .related(&self.inner.db, j, values, 5)
+                    .related(&self.registry.db, j, values, 5)
                     .await
                     .map_err(|e| tracing::error!(error = %e, "admin related rows failed"))?;
                 if count == 0 {
                     continue;
                 }
-                let label = crate::field::label_of(if count == 1 {
+                let label = crate::model::field::label_of(if count == 1 {
                     &oinfo.verbose_name
                 } else {
                     &oinfo.verbose_name_plural
@@ -180,7 +188,7 @@ impl View<'_> {
             }
         }
         cascades.extend(
-            crate::m2m::cascades(self.inner, info, rows)
+            crate::service::m2m::cascades(self.registry, info, rows)
                 .await
                 .map_err(|e| tracing::error!(error = %e, "admin join rows failed"))?,
         );
@@ -197,7 +205,7 @@ impl View<'_> {
         bulk: bool,
     ) -> Response<AdminBody> {
         let info = reg.model.info();
-        let db = &self.inner.db;
+        let db = &self.registry.db;
         let Ok(rows) = reg.model.get_many(db, pks).await else {
             return unavailable();
         };
@@ -207,7 +215,7 @@ impl View<'_> {
             return redirect(back);
         }
         // One row the user may not delete refuses the whole deletion.
-        if rows.iter().any(|row| !may(staff, reg, row, "delete")) {
+        if rows.iter().any(|row| !may(staff, reg, row, Action::Delete)) {
             return self.forbidden(staff).await;
         }
         let Ok((cascades, protected)) = self.cascades(info, &rows).await else {
@@ -309,17 +317,17 @@ impl View<'_> {
         pk: &str,
     ) -> Response<AdminBody> {
         let info = reg.model.info();
-        if !has_perm(staff, info, "delete") {
+        if !has_perm(staff, info, Action::Delete) {
             return self.forbidden(staff).await;
         }
         let confirmed = self.req.method == Method::POST
             && form_value(&self.req.form_pairs(), "post").as_deref() == Some("yes");
-        match reg.model.get(&self.inner.db, pk).await {
+        match reg.model.get(&self.registry.db, pk).await {
             Ok(Some(_)) => {}
             Ok(None) => return self.not_found(staff, info, pk).await,
             Err(_) => return unavailable(),
         }
-        let back = changelist_url(self.inner, info);
+        let back = changelist_url(self.site, info);
         self.delete_rows(staff, reg, &[pk.to_owned()], confirmed, &back, false)
             .await
     }
@@ -332,8 +340,8 @@ impl View<'_> {
     ) -> Response<AdminBody> {
         let message = format!(
             "{} with ID “{}” doesn’t exist. Perhaps it was deleted?",
-            crate::field::label_of(&info.verbose_name),
-            crate::field::truncate(pk)
+            crate::model::field::label_of(&info.verbose_name),
+            crate::model::field::truncate(pk)
         );
         self.error_page(Some(staff), StatusCode::NOT_FOUND, &message)
             .await
