@@ -25,7 +25,7 @@
 //! # #[actix_web::main] async fn main() {
 //! use actix_web::{App, HttpResponse, test, web};
 //! use batteries_actix::Batteries;
-//! use batteries_auth::sessions::MemoryStore;
+//! use batteries_middleware::sessions::MemorySessionStore;
 //! use batteries_middleware::csrf::CsrfLayer;
 //! use batteries_middleware::headers::SecurityHeaders;
 //! use batteries_middleware::session::{SessionConfig, SessionManager};
@@ -35,7 +35,7 @@
 //!         .wrap(
 //!             Batteries::new()
 //!                 .security_headers(SecurityHeaders::new())
-//!                 .sessions(SessionManager::new(MemoryStore::new(), SessionConfig::new()))
+//!                 .sessions(SessionManager::new(MemorySessionStore::new(), SessionConfig::new()))
 //!                 .csrf(CsrfLayer::new()),
 //!         )
 //!         .route("/", web::get().to(|| async { HttpResponse::Ok().body("hello") }))

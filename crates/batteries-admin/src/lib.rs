@@ -55,7 +55,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use batteries_admin::{AdminSite, ModelAdmin};
 //! use batteries_auth::ModelBackend;
-//! use batteries_auth::sessions::{MemoryStore, SessionSecret};
+//! use batteries_auth::sessions::{MemorySessionStore, SessionSecret};
 //! use batteries_middleware::auth::AuthLayer;
 //! use batteries_middleware::session::{SessionConfig, SessionLayer};
 //! use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -85,7 +85,7 @@
 //!     .build(db.clone(), secret.clone())
 //!     .await?;
 //! let service = ServiceBuilder::new()
-//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(SessionLayer::new(MemorySessionStore::new(), SessionConfig::new()))
 //!     .layer(AuthLayer::new(ModelBackend::new(db.clone()), secret))
 //!     .service(admin);
 //!

@@ -31,7 +31,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_auth::Result<()> {
-//! use batteries_auth::permissions::{Permissions, ensure_model_permissions};
+//! use batteries_auth::permissions::{Permissions, PermissionsExt as _, ensure_model_permissions};
 //! use batteries_auth::{Authenticator, Credentials, ModelBackend, UserManager};
 //! use sea_orm_migration::{MigrationTrait, MigratorTrait};
 //!
@@ -70,12 +70,14 @@ pub mod backends;
 pub mod entities;
 pub mod error;
 pub mod hashers;
+/// JSON Web Tokens: the `batteries-jwt` crate (feature `jwt`).
 #[cfg(feature = "jwt")]
-pub mod jwt;
+pub use batteries_jwt as jwt;
 pub mod migrations;
 pub mod permissions;
+/// The Redis connection every batteries Redis store uses (from `batteries-core`).
 #[cfg(feature = "redis")]
-pub mod redis_conn;
+pub use batteries_core::redis_conn;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -87,5 +89,5 @@ pub use backends::{
     AuthBackend, Authenticator, Credentials, ModelBackend, UserLoader, authenticate,
 };
 pub use error::{Error, Result};
-pub use permissions::Permissions;
+pub use permissions::{Permissions, PermissionsExt};
 pub use user::{AuthUser, UserManager};

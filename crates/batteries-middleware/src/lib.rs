@@ -26,8 +26,7 @@
 //!
 //! | feature | enables |
 //! | --- | --- |
-//! | `sqlite` (default), `postgres`, `mysql` | database backends of the stores |
-//! | `redis` | Redis stores |
+//! | `redis` | the Redis store of the rate limiter |
 //! | `jwt` | JWT access tokens as bearer tokens in the auth layer |
 //! | `full` | all of the above |
 //!
@@ -38,7 +37,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use batteries_auth::sessions::MemoryStore;
+//! use batteries_sessions::MemorySessionStore;
 //! use batteries_middleware::csrf::CsrfLayer;
 //! use batteries_middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
 //! use batteries_middleware::session::{SessionConfig, SessionLayer};
@@ -49,7 +48,7 @@
 //!
 //! let app = ServiceBuilder::new()
 //!     .layer(SecurityHeadersLayer::new(SecurityHeaders::new()))
-//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(SessionLayer::new(MemorySessionStore::new(), SessionConfig::new()))
 //!     .layer(CsrfLayer::new())
 //!     .service(service_fn(|_request: Request<Full<Bytes>>| async {
 //!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("hello"))))
@@ -81,3 +80,8 @@ mod util;
 
 pub use preset::{BatteriesLayer, BatteriesService};
 pub use util::{UNAVAILABLE_RETRY_AFTER_SECS, cookie_value, unavailable, wants_html};
+
+/// The traits and types this crate builds on (`batteries-core`), for the adapters.
+pub use batteries_core as core;
+/// The sessions the session layer manages (`batteries-sessions`), for the adapters.
+pub use batteries_sessions as sessions;

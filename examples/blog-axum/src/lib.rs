@@ -18,7 +18,7 @@ use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use batteries::admin::{AdminSite, Inline, ManyToMany, ModelAdmin};
 use batteries::auth::entities::user;
-use batteries::auth::sessions::{DatabaseStore, SessionSecret};
+use batteries::auth::sessions::{DatabaseSessionStore, SessionSecret};
 use batteries::auth::throttle::{self, LoginThrottle};
 use batteries::auth::{Authenticator, ModelBackend, UserManager};
 use batteries::middleware::auth::AuthLayer;
@@ -237,7 +237,9 @@ pub async fn app(
     // One login throttle for both login forms: five failures lock a username out.
     let authenticator = Authenticator::new()
         .with_backend(ModelBackend::new(db.clone()))
-        .with_throttle(LoginThrottle::new(throttle::DatabaseStore::new(db.clone())));
+        .with_throttle(LoginThrottle::new(throttle::DatabaseThrottleStore::new(
+            db.clone(),
+        )));
     let admin = admin_site()
         .authenticator(authenticator.clone())
         .client_ip(client_ip())
@@ -251,7 +253,7 @@ pub async fn app(
     let layers = ServiceBuilder::new()
         .layer(SecurityHeadersLayer::new(headers))
         .layer(SessionLayer::new(
-            DatabaseStore::new(db.clone()),
+            DatabaseSessionStore::new(db.clone()),
             SessionConfig::new().with_secure(settings.https),
         ))
         .layer(AuthLayer::new(

@@ -158,14 +158,18 @@ async fn a_failed_rotation_leaves_the_token_unused(db: &TestDb) {
 }
 
 #[test]
-fn the_refresh_table_migration_follows_the_throttle_one() {
-    let set = batteries::auth::migrations::migrations();
-    let names = set.names();
-    let at = |name: &str| names.iter().position(|n| *n == name);
-    let throttle = at("m20261125_000100_auth_create_login_throttle").unwrap();
+fn the_refresh_table_migration_is_batteries_jwt_s_alone() {
+    let auth = batteries::auth::migrations::migrations();
+    assert!(
+        !auth
+            .names()
+            .contains(&"m20261125_000200_auth_create_jwt_refresh"),
+        "created only where the database refresh store is used"
+    );
     assert_eq!(
-        at("m20261125_000200_auth_create_jwt_refresh"),
-        Some(throttle + 1)
+        batteries::auth::jwt::migrations().names(),
+        ["m20261125_000200_auth_create_jwt_refresh"],
+        "the name it had in batteries-auth, so databases that have it see it as applied"
     );
 }
 
@@ -212,7 +216,11 @@ fn secret() -> SessionSecret {
 
 /// Creates Django's auth tables (and `batteries_jwt_refresh`) in `db`.
 async fn auth_tables(db: &DatabaseConnection) {
-    for migration in batteries::auth::migrations::migrations().into_migrations() {
+    let sets = [
+        batteries::auth::migrations::migrations(),
+        batteries::auth::jwt::migrations(),
+    ];
+    for migration in batteries::orm::migration::compose(sets).expect("unique names") {
         migration
             .up(&SchemaManager::new(db))
             .await

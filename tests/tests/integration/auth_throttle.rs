@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use batteries::auth::throttle::{
-    self, DatabaseStore, LoginThrottle, ManualClock, MemoryStore, RedisStore, ThrottleError,
-    ThrottleStore,
+    self, DatabaseThrottleStore, LoginThrottle, ManualClock, MemoryThrottleStore,
+    RedisThrottleStore, ThrottleError, ThrottleStore,
 };
 use batteries::orm::testing::TestDb;
 use chrono::DateTime;
@@ -29,7 +29,7 @@ macro_rules! on_every_store {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let store: std::sync::Arc<dyn super::ThrottleStore> =
-                        std::sync::Arc::new(super::MemoryStore::new());
+                        std::sync::Arc::new(super::MemoryThrottleStore::new());
                     super::$scenario((store.clone(), store)).await;
                 }
             )*
@@ -350,8 +350,8 @@ async fn database_stores(db: &TestDb) -> Stores {
         None => db.conn().clone(),
     };
     (
-        Arc::new(DatabaseStore::new(db.conn().clone())),
-        Arc::new(DatabaseStore::new(second)),
+        Arc::new(DatabaseThrottleStore::new(db.conn().clone())),
+        Arc::new(DatabaseThrottleStore::new(second)),
     )
 }
 
@@ -372,7 +372,7 @@ async fn redis_stores(test: &str) -> Option<Stores> {
         .map_or(0, |d| d.as_nanos());
     let prefix = format!("batteries-test:{}:{nanos}:{test}:", std::process::id());
     let open = || async {
-        match tokio::time::timeout(Duration::from_secs(5), RedisStore::open(&url)).await {
+        match tokio::time::timeout(Duration::from_secs(5), RedisThrottleStore::open(&url)).await {
             Ok(Ok(store)) => Ok(store.with_prefix(prefix.clone())),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("timed out connecting".to_owned()),

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use batteries::auth::migrations::migrations;
 use batteries::auth::sessions::{
-    DatabaseStore, MemoryStore, RedisSessionStore, SessionRecord, SessionStore,
+    DatabaseSessionStore, MemorySessionStore, RedisSessionStore, SessionRecord, SessionStore,
     is_valid_session_key, new_session_key,
 };
 use batteries::auth::throttle::ManualClock;
@@ -34,7 +34,7 @@ macro_rules! on_every_store {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let store: std::sync::Arc<dyn super::SessionStore> =
-                        std::sync::Arc::new(super::MemoryStore::new());
+                        std::sync::Arc::new(super::MemorySessionStore::new());
                     super::$scenario(super::Stores {
                         one: store.clone(),
                         two: store,
@@ -283,7 +283,7 @@ async fn expiry_is_exact_to_the_millisecond_in_the_database(db: &TestDb) {
     migrate(db.conn()).await;
     let expires_at = DateTime::from_timestamp_millis(1_800_000_000_123).unwrap();
     let clock = ManualClock::new(expires_at - chrono::Duration::milliseconds(1));
-    let store = DatabaseStore::new(db.conn().clone()).with_clock(clock.clone());
+    let store = DatabaseSessionStore::new(db.conn().clone()).with_clock(clock.clone());
     let mut data = Map::new();
     data.insert("k".into(), json!("v"));
     let record = SessionRecord { data, expires_at };
@@ -321,8 +321,8 @@ async fn database_stores(db: &TestDb) -> Stores {
         None => db.conn().clone(),
     };
     Stores {
-        one: Arc::new(DatabaseStore::new(db.conn().clone())),
-        two: Arc::new(DatabaseStore::new(second)),
+        one: Arc::new(DatabaseSessionStore::new(db.conn().clone())),
+        two: Arc::new(DatabaseSessionStore::new(second)),
         sweeps: true,
     }
 }
