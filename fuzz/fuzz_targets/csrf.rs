@@ -10,7 +10,7 @@
 use std::convert::Infallible;
 use std::sync::OnceLock;
 
-use batteries_auth::sessions::MemoryStore;
+use batteries_auth::sessions::MemorySessionStore;
 use batteries_fuzz::{runtime, split, text};
 use batteries_middleware::csrf::{CsrfLayer, form_field, token};
 use batteries_middleware::session::{SessionConfig, SessionLayer};
@@ -28,7 +28,7 @@ fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| {
         let service = ServiceBuilder::new()
-            .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+            .layer(SessionLayer::new(MemorySessionStore::new(), SessionConfig::new()))
             .layer(CsrfLayer::new().exempt("/hooks/"))
             .service_fn(|_: Request<Body>| async {
                 Ok::<_, Infallible>(Response::new(Body::default()))

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use batteries_auth::sessions::{CookieStore, SessionRecord, SessionStore};
+use batteries_auth::sessions::{CookieSessionStore, SessionRecord, SessionStore};
 use batteries_fuzz::{runtime, text};
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
@@ -34,10 +34,10 @@ fn signature(signed: &str) -> String {
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
-fn store() -> &'static CookieStore {
-    static STORE: OnceLock<CookieStore> = OnceLock::new();
+fn store() -> &'static CookieSessionStore {
+    static STORE: OnceLock<CookieSessionStore> = OnceLock::new();
     STORE.get_or_init(|| {
-        let store = CookieStore::new(SECRET).expect("a long enough secret");
+        let store = CookieSessionStore::new(SECRET).expect("a long enough secret");
         let mut data = serde_json::Map::new();
         data.insert("_auth_user_id".into(), "42".into());
         let record = SessionRecord {

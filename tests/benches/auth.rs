@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use batteries::auth::entities::{group, group_permissions, permission, user_groups};
 use batteries::auth::hashers::{Hashers, PasswordCheck};
 use batteries::auth::permissions::ensure_model_permissions;
-use batteries::auth::{Permissions, UserManager};
+use batteries::auth::{Permissions, PermissionsExt as _, UserManager};
 use criterion::Criterion;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};

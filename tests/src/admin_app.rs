@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 
 use batteries::admin::{Admin, AdminSite, Inline, ManyToMany, ModelAdmin};
 use batteries::auth::entities::{group, group_permissions, permission, user_permissions};
-use batteries::auth::sessions::{DatabaseStore, SessionSecret};
+use batteries::auth::sessions::{DatabaseSessionStore, SessionSecret};
 use batteries::auth::{ModelBackend, UserManager};
 use batteries::middleware::auth::AuthLayer;
 use batteries::middleware::csrf::CsrfLayer;
@@ -405,7 +405,7 @@ pub fn router(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) -> 
             SecurityHeaders::new().without_hsts(),
         ))
         .layer(SessionLayer::new(
-            DatabaseStore::new(db.clone()),
+            DatabaseSessionStore::new(db.clone()),
             SessionConfig::new().with_secure(false),
         ))
         .layer(AuthLayer::new(

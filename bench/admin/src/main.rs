@@ -41,7 +41,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use batteries_admin::{Admin, AdminSite, ModelAdmin};
 use batteries_auth::entities::user;
-use batteries_auth::sessions::{DatabaseStore, SessionSecret};
+use batteries_auth::sessions::{DatabaseSessionStore, SessionSecret};
 use batteries_auth::{ModelBackend, UserManager};
 use batteries_middleware::auth::AuthLayer;
 use batteries_middleware::csrf::CsrfLayer;
@@ -261,7 +261,7 @@ fn router(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) -> Rout
             SecurityHeaders::new().without_hsts(),
         ))
         .layer(SessionLayer::new(
-            DatabaseStore::new(db.clone()),
+            DatabaseSessionStore::new(db.clone()),
             SessionConfig::new().with_secure(false),
         ))
         .layer(AuthLayer::new(

@@ -17,7 +17,7 @@
 //! use batteries_actix::Batteries;
 //! use batteries_admin::AdminSite;
 //! use batteries_auth::Auth;
-//! use batteries_auth::sessions::{DatabaseStore, SessionSecret};
+//! use batteries_auth::sessions::{DatabaseSessionStore, SessionSecret};
 //! use batteries_middleware::auth::Authentication;
 //! use batteries_middleware::csrf::CsrfLayer;
 //! use batteries_middleware::session::{SessionConfig, SessionManager};
@@ -28,7 +28,7 @@
 //! let admin = AdminSite::new().build(db.clone(), &auth).await?;
 //! HttpServer::new(move || {
 //!     let batteries = Batteries::new()
-//!         .sessions(SessionManager::new(DatabaseStore::new(db.clone()), SessionConfig::new()))
+//!         .sessions(SessionManager::new(DatabaseSessionStore::new(db.clone()), SessionConfig::new()))
 //!         .auth(Authentication::new(auth.loader(), auth.secret().clone()))
 //!         .csrf(CsrfLayer::new());
 //!     App::new()
@@ -45,8 +45,8 @@ use actix_web::body::{BodyStream, BoxBody};
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Scope, web};
 use batteries_admin::{Admin, AdminBody};
-use batteries_auth::sessions::Session;
 use batteries_middleware::auth::CurrentUser;
+use batteries_middleware::sessions::Session;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http_body::Body as _;

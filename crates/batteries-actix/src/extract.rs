@@ -32,31 +32,52 @@ pub enum Rejection {
     Unavailable,
 }
 
+impl Rejection {
+    /// The HTTP status it answers with (the same as batteries-axum's `Rejection`).
+    ///
+    /// ```
+    /// use batteries_actix::Rejection;
+    ///
+    /// assert_eq!(Rejection::Forbidden.status(), http::StatusCode::FORBIDDEN);
+    /// assert_eq!(Rejection::Unavailable.to_string(), "try again later");
+    /// ```
+    pub fn status(&self) -> http::StatusCode {
+        self.to_core().status()
+    }
+
+    /// The framework-neutral rejection this one is: its status, message, headers and
+    /// body are `batteries-core`'s, shared with batteries-axum.
+    pub fn to_core(&self) -> batteries_core::Rejection {
+        match self {
+            Self::Unauthenticated => batteries_core::Rejection::Unauthenticated,
+            Self::Forbidden => batteries_core::Rejection::Forbidden,
+            Self::MissingLayer(part) => batteries_core::Rejection::MissingLayer(part),
+            Self::Unavailable => batteries_core::Rejection::Unavailable,
+        }
+    }
+}
+
+impl From<batteries_core::Rejection> for Rejection {
+    fn from(rejection: batteries_core::Rejection) -> Self {
+        match rejection {
+            batteries_core::Rejection::Unauthenticated => Self::Unauthenticated,
+            batteries_core::Rejection::Forbidden => Self::Forbidden,
+            batteries_core::Rejection::MissingLayer(part) => Self::MissingLayer(part),
+            _ => Self::Unavailable,
+        }
+    }
+}
+
 impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::MissingLayer(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
+        StatusCode::from_u16(self.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         if let Self::MissingLayer(part) = self {
             tracing::error!("the Batteries middleware has no {part} on this route");
         }
-        let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unauthenticated) {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
-        }
-        if matches!(self, Self::Unavailable) {
-            response.insert_header((
-                "Retry-After",
-                batteries_middleware::UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
-            ));
-        }
-        response.json(serde_json::json!({ "error": self.to_string() }))
+        crate::convert::response_out(self.to_core().response())
     }
 }
 
@@ -97,11 +118,8 @@ impl FromRequest for RequireUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(current_user(req).and_then(|user| {
-            if user.is_authenticated() {
-                Ok(Self(user))
-            } else {
-                Err(Rejection::Unauthenticated)
-            }
+            auth::require_login(&user)?;
+            Ok(Self(user))
         }))
     }
 }
@@ -126,32 +144,26 @@ impl<P: Permission> FromRequest for Perm<P> {
         let user = current_user(req);
         Box::pin(async move {
             let user = user?;
-            if !user.is_authenticated() {
-                return Err(Rejection::Unauthenticated);
-            }
-            match user.has_perm(P::NAME).await {
-                Ok(true) => Ok(Self(user, PhantomData)),
-                Ok(false) => Err(Rejection::Forbidden),
-                Err(_) => Err(Rejection::Unavailable),
-            }
+            auth::require_perm(&user, P::NAME).await?;
+            Ok(Self(user, PhantomData))
         })
     }
 }
 
 /// The request's session (Django's `request.session`).
 #[derive(Debug, Clone)]
-pub struct Session(pub batteries_auth::sessions::Session);
+pub struct Session(pub batteries_middleware::sessions::Session);
 
 impl Deref for Session {
-    type Target = batteries_auth::sessions::Session;
-    fn deref(&self) -> &batteries_auth::sessions::Session {
+    type Target = batteries_middleware::sessions::Session;
+    fn deref(&self) -> &batteries_middleware::sessions::Session {
         &self.0
     }
 }
 
-fn session(req: &HttpRequest) -> Result<batteries_auth::sessions::Session, Rejection> {
+fn session(req: &HttpRequest) -> Result<batteries_middleware::sessions::Session, Rejection> {
     req.extensions()
-        .get::<batteries_auth::sessions::Session>()
+        .get::<batteries_middleware::sessions::Session>()
         .cloned()
         .ok_or(Rejection::MissingLayer("sessions"))
 }

@@ -40,7 +40,7 @@ struct Config {
 /// use actix_web::{App, web};
 /// use batteries_actix::{Batteries, CurrentUser};
 /// use batteries_auth::ModelBackend;
-/// use batteries_auth::sessions::{MemoryStore, SessionSecret};
+/// use batteries_middleware::sessions::{MemorySessionStore, SessionSecret};
 /// use batteries_middleware::auth::Authentication;
 /// use batteries_middleware::csrf::CsrfLayer;
 /// use batteries_middleware::session::{SessionConfig, SessionManager};
@@ -48,7 +48,7 @@ struct Config {
 /// # async fn build(db: sea_orm::DatabaseConnection) -> Result<(), Box<dyn std::error::Error>> {
 /// let secret = SessionSecret::new("a secret key of at least 32 bytes!!")?;
 /// let batteries = Batteries::new()
-///     .sessions(SessionManager::new(MemoryStore::new(), SessionConfig::new()))
+///     .sessions(SessionManager::new(MemorySessionStore::new(), SessionConfig::new()))
 ///     .auth(Authentication::new(ModelBackend::new(db), secret))
 ///     .csrf(CsrfLayer::new());
 /// let app = App::new()
@@ -242,7 +242,7 @@ async fn pipeline<S, B>(
     config: Rc<Config>,
     mut req: ServiceRequest,
     headers: &http::HeaderMap,
-    session: Option<&batteries_auth::sessions::Session>,
+    session: Option<&batteries_middleware::sessions::Session>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,

@@ -10,11 +10,11 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use batteries_auth::Auth;
 //! use batteries_auth::sessions::SessionSecret;
-//! use batteries_auth::throttle::{LoginThrottle, MemoryStore};
+//! use batteries_auth::throttle::{LoginThrottle, MemoryThrottleStore};
 //!
 //! let db = batteries_orm::db::connect("sqlite::memory:").await?;
 //! let auth = Auth::new(db, SessionSecret::new("a secret key of at least 32 bytes!!")?)
-//!     .with_throttle(LoginThrottle::new(MemoryStore::new()));
+//!     .with_throttle(LoginThrottle::new(MemoryThrottleStore::new()));
 //! assert!(auth.authenticator().is_throttled());
 //! # Ok(()) }
 //! ```

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_auth::Result<()> {
-//! use batteries_auth::throttle::{LoginThrottle, MemoryStore};
+//! use batteries_auth::throttle::{LoginThrottle, MemoryThrottleStore};
 //! use batteries_auth::{Authenticator, Credentials, ModelBackend};
 //! # use sea_orm_migration::MigratorTrait;
 //! # struct M;
@@ -26,7 +26,7 @@
 //! # M::up(&db, None).await?;
 //! let auth = Authenticator::new()
 //!     .with_backend(ModelBackend::new(db.clone()))
-//!     .with_throttle(LoginThrottle::new(MemoryStore::new()));
+//!     .with_throttle(LoginThrottle::new(MemoryThrottleStore::new()));
 //! let refused = auth
 //!     .authenticate_from(&Credentials::new("nobody", "guess"), "203.0.113.7".parse().ok())
 //!     .await?;
@@ -50,7 +50,7 @@ use crate::error::Result;
 use crate::hashers::{Hashers, PasswordCheck};
 use crate::permissions::Permissions;
 use crate::throttle::{LoginThrottle, Subject, ThrottleError};
-use crate::user::{AuthUser, normalize_username};
+use crate::user::normalize_username;
 
 /// A username and a password, as a login form gives them.
 #[derive(Clone)]
@@ -105,29 +105,13 @@ pub trait AuthBackend<U>: Send + Sync {
     }
 }
 
-/// Loads a logged-in user by primary key, and their permissions: what the session and
-/// token middleware need on each request (Django's `backend.get_user()`).
+/// Loads a logged-in user by primary key, and their permissions (from
+/// `batteries-core`; its errors are [`batteries_core::Error`], into which this crate's
+/// [`Error`](crate::Error) converts with `?`).
 ///
 /// [`ModelBackend`] implements it for `auth_user`; a custom user model implements it
 /// for its own entity.
-#[async_trait]
-pub trait UserLoader: Send + Sync {
-    /// The user type.
-    type User: AuthUser + Clone + Send + Sync + 'static;
-
-    /// The user with primary key `pk` (as [`AuthUser::pk_string`] writes it), or `None`
-    /// if there is none or it may not log in (inactive). A malformed `pk` is `None`.
-    ///
-    /// # Errors
-    /// Only for failures of the backend itself.
-    async fn load_user(&self, pk: &str) -> Result<Option<Self::User>>;
-
-    /// The user's permissions (direct and through groups).
-    ///
-    /// # Errors
-    /// Only for failures of the backend itself.
-    async fn load_permissions(&self, user: &Self::User) -> Result<Permissions>;
-}
+pub use batteries_core::UserLoader;
 
 /// Checks usernames and passwords against `auth_user`.
 #[derive(Debug, Clone)]
@@ -208,18 +192,19 @@ impl AuthBackend<user::Model> for ModelBackend {
 impl UserLoader for ModelBackend {
     type User = user::Model;
 
-    async fn load_user(&self, pk: &str) -> Result<Option<user::Model>> {
+    async fn load_user(&self, pk: &str) -> batteries_core::Result<Option<user::Model>> {
         let Ok(id) = pk.parse::<i32>() else {
             return Ok(None);
         };
         Ok(user::Entity::find_by_id(id)
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::Error::from)?
             .filter(|u| u.is_active))
     }
 
-    async fn load_permissions(&self, user: &user::Model) -> Result<Permissions> {
-        Permissions::load(&self.db, user).await
+    async fn load_permissions(&self, user: &user::Model) -> batteries_core::Result<Permissions> {
+        Ok(crate::permissions::load(&self.db, user).await?)
     }
 }
 

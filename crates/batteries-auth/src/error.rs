@@ -44,7 +44,7 @@ pub enum Error {
     /// A JSON Web Token was refused, or its keys or store failed.
     #[cfg(feature = "jwt")]
     #[error(transparent)]
-    Jwt(#[from] crate::jwt::JwtError),
+    Jwt(#[from] batteries_jwt::JwtError),
 
     /// The session store failed.
     #[error(transparent)]
@@ -61,6 +61,26 @@ pub enum Error {
     /// An ORM helper failed.
     #[error(transparent)]
     Orm(#[from] batteries_orm::Error),
+
+    /// A loader ([`UserLoader`](crate::UserLoader)) failed, or a value of
+    /// `batteries-core` was refused (a [`SessionSecret`](batteries_core::SessionSecret)
+    /// too short, say).
+    #[error(transparent)]
+    Core(#[from] batteries_core::Error),
+}
+
+/// So that `?` works in a [`UserLoader`](crate::UserLoader) written with this crate:
+/// an error that [`is_unavailable`](Error::is_unavailable) is
+/// [`batteries_core::Error::Unavailable`] (answered with `503`), others
+/// [`batteries_core::Error::Other`]; a [`Error::Core`] is unwrapped.
+impl From<Error> for batteries_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Core(core) => core,
+            e if e.is_unavailable() => batteries_core::Error::unavailable(e),
+            e => batteries_core::Error::other(e),
+        }
+    }
 }
 
 impl From<crate::hashers::HashError> for Error {
@@ -93,6 +113,7 @@ impl Error {
         match self {
             Error::Busy | Error::Task(_) | Error::Db(_) => true,
             Error::Session(e) => e.is_unavailable(),
+            Error::Core(e) => e.is_unavailable(),
             Error::Throttle(e) => matches!(e, crate::throttle::ThrottleError::Store(_)),
             #[cfg(feature = "jwt")]
             Error::Jwt(e) => !e.is_token_error(),

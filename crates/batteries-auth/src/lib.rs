@@ -6,12 +6,14 @@ pub mod backends;
 pub mod entities;
 pub mod error;
 pub mod hashers;
+/// JSON Web Tokens: the `batteries-jwt` crate (feature `jwt`).
 #[cfg(feature = "jwt")]
-pub mod jwt;
+pub use batteries_jwt as jwt;
 pub mod migrations;
 pub mod permissions;
+/// The Redis connection every batteries Redis store uses (from `batteries-core`).
 #[cfg(feature = "redis")]
-pub mod redis_conn;
+pub use batteries_core::redis_conn;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -23,5 +25,5 @@ pub use backends::{
     AuthBackend, Authenticator, Credentials, ModelBackend, UserLoader, authenticate,
 };
 pub use error::{Error, Result};
-pub use permissions::Permissions;
+pub use permissions::{Permissions, PermissionsExt};
 pub use user::{AuthUser, UserManager};

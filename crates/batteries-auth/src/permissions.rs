@@ -2,13 +2,11 @@
 //!
 //! [`ensure_model_permissions`] creates a model's content type and Django's four default
 //! permissions (`add_`, `change_`, `delete_`, `view_`), idempotently.
-//! [`Permissions::load`] reads everything a user may do in one query; the result answers
+//! [`load`] (or `Permissions::load` with [`PermissionsExt`]) reads everything a user may do in one query; the result answers
 //! [`has_perm`](Permissions::has_perm), [`has_perms`](Permissions::has_perms),
 //! [`has_module_perms`](Permissions::has_module_perms) and
 //! [`all`](Permissions::all) without further queries, like Django's per-user cache.
 //! Superusers have every permission, inactive users none.
-
-use std::collections::BTreeSet;
 
 use batteries_orm::create::get_or_create;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -99,57 +97,51 @@ pub fn parse_perm(perm: &str) -> Result<(&str, &str)> {
     }
 }
 
-/// What one user may do: loaded once, then answered from memory.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Permissions {
-    active: bool,
-    superuser: bool,
-    /// `app_label.codename` of every permission granted directly or through a group.
-    granted: BTreeSet<String>,
-}
+/// What one user may do: loaded once, then answered from memory (the value type is
+/// `batteries-core`'s; [`load`] reads it from Django's tables).
+pub use batteries_core::Permissions;
 
-impl Permissions {
-    /// Loads `user`'s permissions (direct and through groups) in one query.
-    ///
-    /// Users whose primary key is not an integer (custom user models outside
-    /// `auth_user`) get only what `is_active` / `is_superuser` imply.
-    ///
-    /// # Errors
-    /// [`Error::Db`] when the query fails.
-    pub async fn load<U: AuthUser + ?Sized>(db: &impl ConnectionTrait, user: &U) -> Result<Self> {
-        let mut perms = Self {
-            active: user.is_active(),
-            superuser: user.is_superuser(),
-            granted: BTreeSet::new(),
-        };
-        // Inactive users have none and superusers have all: nothing to load.
-        if !perms.active || perms.superuser {
-            return Ok(perms);
-        }
-        let Ok(user_id) = user.pk_string().parse::<i32>() else {
-            return Ok(perms);
-        };
-        let direct = Query::select()
-            .column(user_permissions::Column::PermissionId)
-            .from(user_permissions::Entity)
-            .and_where(Expr::col(user_permissions::Column::UserId).eq(user_id))
-            .to_owned();
-        let via_groups = Query::select()
-            .column((
+/// Loads `user`'s permissions (direct and through groups) in one query.
+///
+/// Users whose primary key is not an integer (custom user models outside
+/// `auth_user`) get only what `is_active` / `is_superuser` imply.
+///
+/// # Errors
+/// [`Error::Db`] when the query fails.
+pub async fn load<U: AuthUser + ?Sized>(
+    db: &impl ConnectionTrait,
+    user: &U,
+) -> Result<Permissions> {
+    let perms = Permissions::for_user(user);
+    // Inactive users have none and superusers have all: nothing to load.
+    if !perms.is_active() || perms.is_superuser() {
+        return Ok(perms);
+    }
+    let Ok(user_id) = user.pk_string().parse::<i32>() else {
+        return Ok(perms);
+    };
+    let direct = Query::select()
+        .column(user_permissions::Column::PermissionId)
+        .from(user_permissions::Entity)
+        .and_where(Expr::col(user_permissions::Column::UserId).eq(user_id))
+        .to_owned();
+    let via_groups = Query::select()
+        .column((
+            group_permissions::Entity,
+            group_permissions::Column::PermissionId,
+        ))
+        .from(group_permissions::Entity)
+        .inner_join(
+            user_groups::Entity,
+            Expr::col((user_groups::Entity, user_groups::Column::GroupId)).equals((
                 group_permissions::Entity,
-                group_permissions::Column::PermissionId,
-            ))
-            .from(group_permissions::Entity)
-            .inner_join(
-                user_groups::Entity,
-                Expr::col((user_groups::Entity, user_groups::Column::GroupId)).equals((
-                    group_permissions::Entity,
-                    group_permissions::Column::GroupId,
-                )),
-            )
-            .and_where(Expr::col((user_groups::Entity, user_groups::Column::UserId)).eq(user_id))
-            .to_owned();
-        let query = Query::select()
+                group_permissions::Column::GroupId,
+            )),
+        )
+        .and_where(Expr::col((user_groups::Entity, user_groups::Column::UserId)).eq(user_id))
+        .to_owned();
+    let query =
+        Query::select()
             .column((content_type::Entity, content_type::Column::AppLabel))
             .column((permission::Entity, permission::Column::Codename))
             .from(permission::Entity)
@@ -165,43 +157,54 @@ impl Permissions {
                         .in_subquery(via_groups)),
             )
             .to_owned();
-        for row in db.query_all(&query).await? {
-            let app: String = row.try_get("", "app_label")?;
-            let code: String = row.try_get("", "codename")?;
-            perms.granted.insert(format!("{app}.{code}"));
-        }
-        Ok(perms)
+    let mut granted = Vec::new();
+    for row in db.query_all(&query).await? {
+        let app: String = row.try_get("", "app_label")?;
+        let code: String = row.try_get("", "codename")?;
+        granted.push(format!("{app}.{code}"));
     }
+    Ok(perms.with_granted(granted))
+}
 
-    /// Whether the user has `perm` (`app_label.codename`).
-    pub fn has_perm(&self, perm: &str) -> bool {
-        self.active && (self.superuser || self.granted.contains(perm))
-    }
+/// `Permissions::load(&db, &user)`: [`load`] as an associated function of
+/// [`Permissions`], which lives in `batteries-core` and so cannot have it as its own.
+/// In scope through `batteries_auth::PermissionsExt` (or
+/// `batteries_auth::permissions::PermissionsExt`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> batteries_auth::Result<()> {
+/// use batteries_auth::{Permissions, PermissionsExt as _};
+/// # use sea_orm_migration::MigratorTrait;
+/// # struct M;
+/// # impl MigratorTrait for M {
+/// #     fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+/// #         batteries_auth::migrations::migrations().into_migrations()
+/// #     }
+/// # }
+/// let db = batteries_orm::db::connect("sqlite::memory:").await?;
+/// # M::up(&db, None).await?;
+/// let ada = batteries_auth::UserManager::new().create_user(&db, "ada", None, None).await?;
+/// let perms = Permissions::load(&db, &ada).await?;
+/// assert!(!perms.has_perm("blog.add_post"));
+/// # Ok(()) }
+/// ```
+pub trait PermissionsExt {
+    /// Loads `user`'s permissions: see [`load`].
+    ///
+    /// # Errors
+    /// [`Error::Db`] when the query fails.
+    fn load<U: AuthUser + ?Sized>(
+        db: &impl ConnectionTrait,
+        user: &U,
+    ) -> impl std::future::Future<Output = Result<Permissions>> + Send;
+}
 
-    /// Whether the user has every one of `perms`.
-    pub fn has_perms<'a>(&self, perms: impl IntoIterator<Item = &'a str>) -> bool {
-        perms.into_iter().all(|p| self.has_perm(p))
-    }
-
-    /// Whether the user has any permission in `app_label` (the admin shows the app then).
-    pub fn has_module_perms(&self, app_label: &str) -> bool {
-        self.active
-            && (self.superuser
-                || self
-                    .granted
-                    .iter()
-                    .any(|p| p.split_once('.').is_some_and(|(app, _)| app == app_label)))
-    }
-
-    /// Every permission granted (for a superuser: only those stored; check
-    /// [`is_superuser`](Self::is_superuser) for "all").
-    pub fn all(&self) -> &BTreeSet<String> {
-        &self.granted
-    }
-
-    /// Whether these are a superuser's permissions.
-    pub fn is_superuser(&self) -> bool {
-        self.active && self.superuser
+impl PermissionsExt for Permissions {
+    fn load<U: AuthUser + ?Sized>(
+        db: &impl ConnectionTrait,
+        user: &U,
+    ) -> impl std::future::Future<Output = Result<Permissions>> + Send {
+        load(db, user)
     }
 }
 
@@ -215,22 +218,5 @@ mod tests {
         for bad in ["", "blog", ".add", "blog.", "a.b.c"] {
             assert!(parse_perm(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn inactive_users_have_nothing_and_superusers_everything() {
-        let mut p = Permissions {
-            active: true,
-            superuser: false,
-            granted: ["blog.add_post".to_owned()].into(),
-        };
-        assert!(p.has_perm("blog.add_post"));
-        assert!(!p.has_perm("blog.delete_post"));
-        assert!(p.has_module_perms("blog"));
-        assert!(!p.has_module_perms("shop"));
-        p.superuser = true;
-        assert!(p.has_perm("shop.anything") && p.has_module_perms("shop"));
-        p.active = false;
-        assert!(!p.has_perm("blog.add_post") && !p.has_module_perms("blog"));
     }
 }

@@ -70,8 +70,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
@@ -272,17 +270,7 @@ fn hash_value<U: AuthUser + ?Sized>(user: &U, timestamp: u64) -> String {
     )
 }
 
-/// Django's `salted_hmac(key_salt, value, secret, algorithm="sha256")`: HMAC-SHA256 of
-/// `value` keyed with `SHA256(key_salt + secret)`.
-pub(crate) fn salted_hmac_sha256(key_salt: &str, value: &[u8], secret: &[u8]) -> [u8; 32] {
-    let key = Sha256::new()
-        .chain_update(key_salt.as_bytes())
-        .chain_update(secret)
-        .finalize();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
-    mac.update(value);
-    mac.finalize().into_bytes().into()
-}
+pub(crate) use batteries_core::salted_hmac_sha256;
 
 /// Django's `int_to_base36`.
 fn u64_to_base36(mut n: u64) -> String {

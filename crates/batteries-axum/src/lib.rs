@@ -41,11 +41,28 @@ impl Rejection {
     /// assert_eq!(Rejection::Unavailable.to_string(), "try again later");
     /// ```
     pub fn status(&self) -> StatusCode {
+        self.to_core().status()
+    }
+
+    /// The framework-neutral rejection this one is: its status, message, headers and
+    /// body are `batteries-core`'s, shared with batteries-actix.
+    pub fn to_core(&self) -> batteries_core::Rejection {
         match self {
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::MissingLayer(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthenticated => batteries_core::Rejection::Unauthenticated,
+            Self::Forbidden => batteries_core::Rejection::Forbidden,
+            Self::MissingLayer(layer) => batteries_core::Rejection::MissingLayer(layer),
+            Self::Unavailable => batteries_core::Rejection::Unavailable,
+        }
+    }
+}
+
+impl From<batteries_core::Rejection> for Rejection {
+    fn from(rejection: batteries_core::Rejection) -> Self {
+        match rejection {
+            batteries_core::Rejection::Unauthenticated => Self::Unauthenticated,
+            batteries_core::Rejection::Forbidden => Self::Forbidden,
+            batteries_core::Rejection::MissingLayer(layer) => Self::MissingLayer(layer),
+            _ => Self::Unavailable,
         }
     }
 }
@@ -53,12 +70,7 @@ impl Rejection {
 /// The message the client gets (never the missing layer's name: that is logged).
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Unauthenticated => "authentication required",
-            Self::Forbidden => "permission denied",
-            Self::MissingLayer(_) => "server misconfigured",
-            Self::Unavailable => "try again later",
-        })
+        self.to_core().fmt(f)
     }
 }
 
@@ -69,22 +81,7 @@ impl IntoResponse for Rejection {
         if let Self::MissingLayer(layer) = self {
             tracing::error!("{layer} is not installed on this route");
         }
-        let (status, message) = (self.status(), self.to_string());
-        let mut response =
-            (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(batteries_middleware::UNAVAILABLE_RETRY_AFTER_SECS),
-            );
-        }
-        response
+        self.to_core().response::<axum::body::Body>()
     }
 }
 
@@ -121,11 +118,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        if user.is_authenticated() {
-            Ok(Self(user))
-        } else {
-            Err(Rejection::Unauthenticated)
-        }
+        auth::require_login(&user)?;
+        Ok(Self(user))
     }
 }
 
@@ -146,22 +140,19 @@ impl<P: Permission, S: Send + Sync> FromRequestParts<S> for Perm<P> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
-        let RequireUser(user) = RequireUser::from_request_parts(parts, state).await?;
-        match user.has_perm(P::NAME).await {
-            Ok(true) => Ok(Self(user, PhantomData)),
-            Ok(false) => Err(Rejection::Forbidden),
-            Err(_) => Err(Rejection::Unavailable),
-        }
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        auth::require_perm(&user, P::NAME).await?;
+        Ok(Self(user, PhantomData))
     }
 }
 
 /// The request's session (Django's `request.session`).
 #[derive(Debug, Clone)]
-pub struct Session(pub batteries_auth::sessions::Session);
+pub struct Session(pub batteries_middleware::sessions::Session);
 
 impl Deref for Session {
-    type Target = batteries_auth::sessions::Session;
-    fn deref(&self) -> &batteries_auth::sessions::Session {
+    type Target = batteries_middleware::sessions::Session;
+    fn deref(&self) -> &batteries_middleware::sessions::Session {
         &self.0
     }
 }
@@ -172,7 +163,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Rejection> {
         parts
             .extensions
-            .get::<batteries_auth::sessions::Session>()
+            .get::<batteries_middleware::sessions::Session>()
             .cloned()
             .map(Self)
             .ok_or(Rejection::MissingLayer("SessionLayer"))

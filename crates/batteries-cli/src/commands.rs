@@ -2,7 +2,7 @@
 
 use batteries_auth::UserManager;
 use batteries_auth::entities::user;
-use batteries_auth::sessions::{DatabaseStore, SessionStore};
+use batteries_auth::sessions::{DatabaseSessionStore, SessionStore};
 use batteries_auth::user::{normalize_username, validate_username};
 use batteries_auth::validators::Validators;
 use batteries_orm::fixtures::Fixtures;
@@ -66,7 +66,7 @@ pub(crate) async fn execute<M: MigratorTrait>(
         } => createsuperuser(&db, no_input, username, email, out).await,
         Command::Changepassword { username } => changepassword(&db, &username, out).await,
         Command::Clearsessions => {
-            let removed = DatabaseStore::new(db)
+            let removed = DatabaseSessionStore::new(db)
                 .clear_expired()
                 .await
                 .map_err(|e| CliError::Auth(batteries_auth::Error::from(e)))?;

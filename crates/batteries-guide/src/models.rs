@@ -323,18 +323,18 @@ pub mod account {
     impl UserLoader for Accounts {
         type User = Model;
 
-        async fn load_user(&self, pk: &str) -> batteries::auth::Result<Option<Model>> {
+        async fn load_user(&self, pk: &str) -> batteries::core::Result<Option<Model>> {
             let Ok(id) = pk.parse::<i64>() else {
                 return Ok(None);
             };
-            Ok(Entity::find_by_id(id)
-                .one(&self.db)
-                .await?
+            let found = Entity::find_by_id(id).one(&self.db).await;
+            Ok(found
+                .map_err(batteries::core::Error::unavailable)?
                 .filter(|a| a.is_active))
         }
 
-        async fn load_permissions(&self, user: &Model) -> batteries::auth::Result<Permissions> {
-            Permissions::load(&self.db, user).await
+        async fn load_permissions(&self, user: &Model) -> batteries::core::Result<Permissions> {
+            Ok(batteries::auth::permissions::load(&self.db, user).await?)
         }
     }
 

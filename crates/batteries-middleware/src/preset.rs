@@ -8,10 +8,10 @@
 //!
 //! | order (outside-in) | part | as |
 //! | --- | --- | --- |
-//! | 1 | security headers, on every answer (refusals included) | [`SecurityHeadersLayer`](crate::headers::SecurityHeadersLayer) |
-//! | 2 | the session: cookie in, `Set-Cookie` out | [`SessionLayer`](crate::session::SessionLayer) |
-//! | 3 | the current user, by session or bearer token | [`AuthLayer`](crate::auth::AuthLayer) |
-//! | 4 | the CSRF check of unsafe methods | [`CsrfLayer`](crate::csrf::CsrfLayer) |
+//! | 1 | security headers, on every answer (refusals included) | [`SecurityHeadersLayer`] |
+//! | 2 | the session: cookie in, `Set-Cookie` out | [`SessionLayer`] |
+//! | 3 | the current user, by session or bearer token | [`AuthLayer`] |
+//! | 4 | the CSRF check of unsafe methods | [`CsrfLayer`] |
 //!
 //! Guards (login or a permission required) and per-user rate limits go on the routes
 //! that need them, inside this layer; a rate limit by client IP goes outside it.
@@ -19,7 +19,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use batteries_auth::ModelBackend;
-//! use batteries_auth::sessions::{MemoryStore, SessionSecret};
+//! use batteries_auth::sessions::{MemorySessionStore, SessionSecret};
 //! use batteries_middleware::BatteriesLayer;
 //! use batteries_middleware::auth::{Authentication, CurrentUser};
 //! use batteries_middleware::session::{SessionConfig, SessionManager};
@@ -31,7 +31,7 @@
 //! # let db = batteries_orm::db::connect("sqlite::memory:").await?;
 //! let secret = SessionSecret::new("a secret key of at least 32 bytes!!")?;
 //! let batteries = BatteriesLayer::recommended(
-//!     SessionManager::new(MemoryStore::new(), SessionConfig::new()),
+//!     SessionManager::new(MemorySessionStore::new(), SessionConfig::new()),
 //!     Authentication::new(ModelBackend::new(db), secret),
 //! );
 //! let app = ServiceBuilder::new().layer(batteries).service(service_fn(

@@ -19,9 +19,9 @@ pub(crate) fn text<B: From<String>>(status: StatusCode, message: &str) -> Respon
     response
 }
 
-/// How long [`unavailable`] answers ask clients to wait (`Retry-After`), in seconds: a
-/// database restart or a Redis failover takes seconds, not minutes.
-pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+/// How long [`unavailable`] answers ask clients to wait (`Retry-After`), in seconds
+/// (from `batteries-core`).
+pub use batteries_core::UNAVAILABLE_RETRY_AFTER_SECS;
 
 /// `503 Service Unavailable` with `Retry-After` and a plain message: what every layer
 /// answers when a store or database it needs has failed. The cause is logged by the

@@ -8,6 +8,15 @@ pub use batteries_orm as orm;
 #[cfg(feature = "auth")]
 pub use batteries_auth as auth;
 
+/// The traits integrators implement (`AuthUser`, `UserLoader`), `Permissions`, `Clock`,
+/// `SessionSecret`, the loaders' `Error` (feature `auth`).
+#[cfg(feature = "auth")]
+pub use batteries_core as core;
+
+/// Sessions and their stores (feature `auth`; also at `batteries::auth::sessions`).
+#[cfg(feature = "auth")]
+pub use batteries_sessions as sessions;
+
 /// tower layers: sessions, authentication, guards, CSRF, security headers, rate limits.
 #[cfg(feature = "middleware")]
 pub use batteries_middleware as middleware;

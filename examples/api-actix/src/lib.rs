@@ -84,7 +84,12 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut all = batteries::auth::migrations::migrations().into_migrations();
+        // The refresh tokens live in the database: their table is batteries-jwt's.
+        let mut all = batteries::orm::migration::compose([
+            batteries::auth::migrations::migrations(),
+            batteries::auth::jwt::migrations(),
+        ])
+        .expect("unique migration names");
         all.push(Box::new(CreateNotes));
         all
     }

@@ -18,7 +18,7 @@ use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use batteries::admin::{AdminSite, Inline, ManyToMany, ModelAdmin};
 use batteries::auth::entities::user;
-use batteries::auth::sessions::{DatabaseStore, SessionSecret};
+use batteries::auth::sessions::{DatabaseSessionStore, SessionSecret};
 use batteries::auth::throttle::{self, LoginThrottle};
 use batteries::auth::{Auth, Authenticator, UserManager};
 use batteries::middleware::auth::AuthLayer;
@@ -236,8 +236,9 @@ pub async fn app(
 ) -> Result<Router, batteries::admin::Error> {
     // One owner of the secret and one login throttle for both login forms (the admin's
     // and the readers'): five failures lock a username out.
-    let auth = Auth::new(db.clone(), settings.secret.clone())
-        .with_throttle(LoginThrottle::new(throttle::DatabaseStore::new(db.clone())));
+    let auth = Auth::new(db.clone(), settings.secret.clone()).with_throttle(LoginThrottle::new(
+        throttle::DatabaseThrottleStore::new(db.clone()),
+    ));
     let authenticator = auth.authenticator().clone();
     let admin = admin_site()
         .client_ip(client_ip())
@@ -251,7 +252,7 @@ pub async fn app(
     let layers = ServiceBuilder::new()
         .layer(SecurityHeadersLayer::new(headers))
         .layer(SessionLayer::new(
-            DatabaseStore::new(db.clone()),
+            DatabaseSessionStore::new(db.clone()),
             SessionConfig::new().with_secure(settings.https),
         ))
         .layer(AuthLayer::new(auth.loader(), auth.secret().clone()))

@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use batteries::admin::{Admin, AdminSite, ModelAdmin};
 use batteries::auth::entities::group;
 use batteries::auth::hashers::BUSY_RETRY_AFTER;
-use batteries::auth::sessions::{self, DatabaseStore, Session, SessionSecret};
-use batteries::auth::throttle::{LoginThrottle, MemoryStore};
+use batteries::auth::sessions::{self, DatabaseSessionStore, Session, SessionSecret};
+use batteries::auth::throttle::{LoginThrottle, MemoryThrottleStore};
 use batteries::auth::{Authenticator, Credentials, ModelBackend};
 use batteries::middleware::auth::{AuthLayer, CurrentUser};
 use batteries::middleware::csrf::{CsrfLayer, csrf_token};
@@ -272,7 +272,7 @@ pub fn app(
     // in the request's extensions).
     let authenticator = Authenticator::new()
         .with_backend(backend.clone())
-        .with_throttle(LoginThrottle::new(MemoryStore::new()));
+        .with_throttle(LoginThrottle::new(MemoryThrottleStore::new()));
     let secret = config.secret.clone();
     let admin = config.admin.clone();
     let headers = if config.https {
@@ -283,7 +283,7 @@ pub fn app(
     let service = ServiceBuilder::new()
         .layer(SecurityHeadersLayer::new(headers))
         .layer(SessionLayer::new(
-            DatabaseStore::new(db.clone()),
+            DatabaseSessionStore::new(db.clone()),
             SessionConfig::new().with_secure(config.https),
         ))
         .layer(AuthLayer::new(backend, config.secret.clone()))

@@ -209,7 +209,12 @@ struct AuthMigrator;
 
 impl MigratorTrait for AuthMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        batteries::auth::migrations::migrations().into_migrations()
+        // The refresh-token store is the database one: its table comes from batteries-jwt.
+        batteries::orm::migration::compose([
+            batteries::auth::migrations::migrations(),
+            batteries::auth::jwt::migrations(),
+        ])
+        .expect("unique migration names")
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use batteries::auth::jwt::DatabaseRefreshStore;
-use batteries::auth::sessions::DatabaseStore;
+use batteries::auth::sessions::DatabaseSessionStore;
 use batteries::middleware::ratelimit::RedisRateLimitStore;
 use batteries_tests::apps::{self, Framework, Pieces};
 
@@ -29,7 +29,7 @@ async fn run() -> Result<(), String> {
         .with_prefix(format!("{prefix}rl:"));
     let pieces = Pieces::new(
         db.clone(),
-        Arc::new(DatabaseStore::new(db.clone())),
+        Arc::new(DatabaseSessionStore::new(db.clone())),
         env("SESSION_SECRET")?.as_bytes(),
     )
     .with_jwt_key(&env("JWT_KEY_PEM")?)

@@ -40,7 +40,7 @@ use crate::model::{AdminModel, EntityAdmin};
 /// # async fn run(db: sea_orm::DatabaseConnection, secret: batteries_auth::sessions::SessionSecret) -> Result<(), Box<dyn std::error::Error>> {
 /// use batteries_admin::{AdminSite, ModelAdmin};
 /// use batteries_auth::ModelBackend;
-/// use batteries_auth::sessions::DatabaseStore;
+/// use batteries_auth::sessions::DatabaseSessionStore;
 /// use batteries_middleware::{auth::AuthLayer, csrf::CsrfLayer, session::{SessionConfig, SessionLayer}};
 /// use tower::ServiceBuilder;
 ///
@@ -49,7 +49,7 @@ use crate::model::{AdminModel, EntityAdmin};
 ///     .build(db.clone(), secret.clone())
 ///     .await?;
 /// let service = ServiceBuilder::new()
-///     .layer(SessionLayer::new(DatabaseStore::new(db.clone()), SessionConfig::new()))
+///     .layer(SessionLayer::new(DatabaseSessionStore::new(db.clone()), SessionConfig::new()))
 ///     .layer(AuthLayer::new(ModelBackend::new(db.clone()), secret))
 ///     .layer(CsrfLayer::new())
 ///     .service(admin);

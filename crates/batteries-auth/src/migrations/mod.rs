@@ -25,19 +25,19 @@ mod m20261125_000001_auth_create_tables;
 mod m20261125_000200_auth_create_jwt_refresh;
 
 /// The migrations of `batteries-auth`, in order: Django's auth tables, the login
-/// throttle's table ([`crate::throttle::DatabaseStore`]), the JWT refresh tokens' table
-/// (`jwt::DatabaseRefreshStore`; created whether or not the `jwt` feature is on, so that
-/// turning it on later needs no out-of-order migration), the sessions' table
-/// ([`crate::sessions::DatabaseStore`]).
+/// throttle's table ([`crate::throttle::DatabaseThrottleStore`]), the sessions' table
+/// ([`crate::sessions::DatabaseSessionStore`], from `batteries-sessions`).
+///
+/// The JWT refresh tokens' table is no longer created here: it comes from
+/// `batteries_jwt::migrations()` (`batteries_auth::jwt::migrations()` with the `jwt`
+/// feature), which an application using `DatabaseRefreshStore` composes beside this
+/// set. The migration that used to create it here,
+/// `m20261125_000200_auth_create_jwt_refresh`, stays in this set and does nothing, so
+/// that databases which recorded it migrate as before.
 pub fn migrations() -> MigrationSet {
     MigrationSet::new("batteries-auth")
         .with(m20261125_000001_auth_create_tables::Migration)
         .with(crate::throttle::migration())
-        .with(jwt_refresh())
+        .with(m20261125_000200_auth_create_jwt_refresh::Migration)
         .with(crate::sessions::migration())
-}
-
-/// The migration creating `batteries_jwt_refresh`.
-pub(crate) fn jwt_refresh() -> impl sea_orm_migration::MigrationTrait {
-    m20261125_000200_auth_create_jwt_refresh::Migration
 }

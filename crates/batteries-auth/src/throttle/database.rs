@@ -1,4 +1,4 @@
-//! [`DatabaseStore`]: counters in the `batteries_login_throttle` table.
+//! [`DatabaseThrottleStore`]: counters in the `batteries_login_throttle` table.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,24 +32,24 @@ const MAX_TRIES: usize = 8;
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use batteries_auth::throttle::{self, DatabaseStore, LoginThrottle};
+/// use batteries_auth::throttle::{self, DatabaseThrottleStore, LoginThrottle};
 /// use sea_orm_migration::{MigrationTrait, SchemaManager};
 ///
 /// let db = batteries_orm::db::connect("sqlite::memory:").await?;
 /// throttle::migration().up(&SchemaManager::new(&db)).await?;
 ///
-/// let throttle = LoginThrottle::new(DatabaseStore::new(db));
+/// let throttle = LoginThrottle::new(DatabaseThrottleStore::new(db));
 /// throttle.record_failure("alice", None).await?;
 /// assert_eq!(throttle.username_attempts("alice").await?.failures, 1);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct DatabaseStore {
+pub struct DatabaseThrottleStore {
     db: DatabaseConnection,
     failures: AtomicU64,
 }
 
-impl DatabaseStore {
+impl DatabaseThrottleStore {
     /// A store on `db`, whose schema has `batteries_login_throttle`.
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
@@ -149,7 +149,7 @@ impl<T> OrStore<T> for Result<T, DbErr> {
 }
 
 #[async_trait]
-impl ThrottleStore for DatabaseStore {
+impl ThrottleStore for DatabaseThrottleStore {
     async fn record_failure(
         &self,
         key: &str,

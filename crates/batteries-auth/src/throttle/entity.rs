@@ -1,4 +1,4 @@
-//! `batteries_login_throttle`: the table of [`DatabaseStore`](super::DatabaseStore), one
+//! `batteries_login_throttle`: the table of [`DatabaseThrottleStore`](super::DatabaseThrottleStore), one
 //! row per throttled key. Created by [`migration()`](super::migration).
 
 use sea_orm::entity::prelude::*;

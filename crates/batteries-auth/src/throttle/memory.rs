@@ -1,4 +1,4 @@
-//! [`MemoryStore`]: counters in this process's memory.
+//! [`MemoryThrottleStore`]: counters in this process's memory.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -13,16 +13,16 @@ use super::{Attempts, Limit, ThrottleError, ThrottleStore};
 const MIN_SWEEP: usize = 1024;
 
 /// A [`ThrottleStore`] in this process's memory: for tests and single-process apps.
-/// Several app instances each have their own counters; share a [`DatabaseStore`] or
-/// `RedisStore` between them instead.
+/// Several app instances each have their own counters; share a [`DatabaseThrottleStore`] or
+/// `RedisThrottleStore` between them instead.
 ///
 /// Keys expire a window after their last failure and lockout. Expired keys are swept
 /// whenever the map has doubled since the last sweep, so it holds at most about twice
 /// the keys that are live (and at least 1024 before the first sweep).
 ///
-/// [`DatabaseStore`]: super::DatabaseStore
+/// [`DatabaseThrottleStore`]: super::DatabaseThrottleStore
 #[derive(Debug)]
-pub struct MemoryStore {
+pub struct MemoryThrottleStore {
     inner: Mutex<Inner>,
 }
 
@@ -40,13 +40,13 @@ struct Entry {
     expires_at: i64,
 }
 
-impl Default for MemoryStore {
+impl Default for MemoryThrottleStore {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl MemoryStore {
+impl MemoryThrottleStore {
     /// An empty store.
     pub fn new() -> Self {
         Self {
@@ -89,7 +89,7 @@ fn sweep(keys: &mut HashMap<String, Entry>, now: i64) -> usize {
 }
 
 #[async_trait]
-impl ThrottleStore for MemoryStore {
+impl ThrottleStore for MemoryThrottleStore {
     async fn record_failure(
         &self,
         key: &str,
@@ -158,7 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn counts_failures_and_locks_at_the_limit() {
-        let store = MemoryStore::new();
+        let store = MemoryThrottleStore::new();
         let limit = limit();
         for i in 1..=2 {
             let a = store.record_failure("k", at(i), &limit).await.unwrap();
@@ -180,7 +180,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_failure_at_the_limit_doubles_the_lockout() {
-        let store = MemoryStore::new();
+        let store = MemoryThrottleStore::new();
         let limit = limit();
         for i in 0..3 {
             store.record_failure("k", at(i), &limit).await.unwrap();
@@ -194,7 +194,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_slide_out_of_the_window() {
-        let store = MemoryStore::new();
+        let store = MemoryThrottleStore::new();
         let limit = limit();
         store.record_failure("k", at(0), &limit).await.unwrap();
         store.record_failure("k", at(60), &limit).await.unwrap();
@@ -209,7 +209,7 @@ mod tests {
 
     #[tokio::test]
     async fn backoff_is_forgotten_after_a_quiet_window() {
-        let store = MemoryStore::new();
+        let store = MemoryThrottleStore::new();
         let limit = limit();
         for i in 0..4 {
             store.record_failure("k", at(i), &limit).await.unwrap();
@@ -232,7 +232,7 @@ mod tests {
 
     #[tokio::test]
     async fn clear_forgets_the_key() {
-        let store = MemoryStore::new();
+        let store = MemoryThrottleStore::new();
         let limit = limit();
         for i in 0..3 {
             store.record_failure("k", at(i), &limit).await.unwrap();
@@ -248,7 +248,7 @@ mod tests {
 
     #[tokio::test]
     async fn expired_keys_are_swept_so_the_map_stays_bounded() {
-        let store = MemoryStore::new();
+        let store = MemoryThrottleStore::new();
         let limit = limit();
         // One failure per key, a new key every second, for far longer than the window:
         // only the keys of the last window are live.

@@ -6,9 +6,9 @@
 //!
 //! | store | for |
 //! | --- | --- |
-//! | [`MemoryStore`] | tests and a single process |
-//! | [`DatabaseStore`] | many app instances sharing a database (table `batteries_login_throttle`, created by [`migration()`]) |
-//! | `RedisStore` (feature `redis`) | many app instances sharing Redis |
+//! | [`MemoryThrottleStore`] | tests and a single process |
+//! | [`DatabaseThrottleStore`] | many app instances sharing a database (table `batteries_login_throttle`, created by [`migration()`]) |
+//! | `RedisThrottleStore` (feature `redis`) | many app instances sharing Redis |
 //!
 //! Every store updates a key atomically, so app instances sharing a database or Redis
 //! count every failure exactly once.
@@ -21,9 +21,9 @@
 //! use std::net::IpAddr;
 //! use std::time::Duration;
 //!
-//! use batteries_auth::throttle::{LoginThrottle, MemoryStore, ThrottleError};
+//! use batteries_auth::throttle::{LoginThrottle, MemoryThrottleStore, ThrottleError};
 //!
-//! let throttle = LoginThrottle::new(MemoryStore::new())
+//! let throttle = LoginThrottle::new(MemoryThrottleStore::new())
 //!     .with_username_limit(3, Duration::from_mins(15))
 //!     .with_ip_limit(20, Duration::from_mins(15))
 //!     .with_lockout(Duration::from_mins(1), Duration::from_hours(1));
@@ -73,7 +73,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -88,12 +88,23 @@ mod record;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub use database::DatabaseStore;
-pub use memory::MemoryStore;
+pub use database::DatabaseThrottleStore;
+pub use memory::MemoryThrottleStore;
 #[cfg(feature = "redis")]
-pub use redis::RedisStore;
+pub use redis::RedisThrottleStore;
 
-/// The migration creating `batteries_login_throttle`, the table of [`DatabaseStore`]
+/// The old name of [`MemoryThrottleStore`].
+#[deprecated(note = "renamed to `MemoryThrottleStore`")]
+pub type MemoryStore = MemoryThrottleStore;
+/// The old name of [`DatabaseThrottleStore`].
+#[deprecated(note = "renamed to `DatabaseThrottleStore`")]
+pub type DatabaseStore = DatabaseThrottleStore;
+/// The old name of [`RedisThrottleStore`].
+#[cfg(feature = "redis")]
+#[deprecated(note = "renamed to `RedisThrottleStore`")]
+pub type RedisStore<C = crate::redis_conn::RedisConn> = RedisThrottleStore<C>;
+
+/// The migration creating `batteries_login_throttle`, the table of [`DatabaseThrottleStore`]
 /// (named `m20261125_000100_auth_create_login_throttle`).
 ///
 /// ```
@@ -269,72 +280,8 @@ impl<T: ThrottleStore + ?Sized> ThrottleStore for Arc<T> {
     }
 }
 
-/// The source of the current time.
-pub trait Clock: Send + Sync {
-    /// Now.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system's clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that moves only when told to, for tests. Clones share the time.
-///
-/// ```
-/// use std::time::Duration;
-/// use batteries_auth::throttle::{Clock, ManualClock};
-///
-/// let clock = ManualClock::new(chrono::DateTime::UNIX_EPOCH);
-/// clock.advance(Duration::from_secs(90));
-/// assert_eq!(clock.now().timestamp(), 90);
-/// ```
-#[derive(Debug, Clone)]
-pub struct ManualClock {
-    now: Arc<Mutex<DateTime<Utc>>>,
-}
-
-impl ManualClock {
-    /// A clock standing at `start`.
-    pub fn new(start: DateTime<Utc>) -> Self {
-        Self {
-            now: Arc::new(Mutex::new(start)),
-        }
-    }
-
-    /// Moves the clock forward by `by`.
-    pub fn advance(&self, by: Duration) {
-        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
-        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        *now = now
-            .checked_add_signed(by)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    }
-
-    /// Sets the clock to `now`.
-    pub fn set(&self, now: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = now;
-    }
-}
-
-impl Default for ManualClock {
-    /// A clock standing at the system's current time.
-    fn default() -> Self {
-        Self::new(Utc::now())
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+/// The clocks (from `batteries-core`): where the throttle takes the time from.
+pub use batteries_core::{Clock, ManualClock, SystemClock};
 
 /// Whose budget a login attempt spends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -658,7 +605,7 @@ mod tests {
 
     #[test]
     fn ip_keys_group_ipv6_by_network() {
-        let throttle = LoginThrottle::new(MemoryStore::new());
+        let throttle = LoginThrottle::new(MemoryThrottleStore::new());
         let key = |s: &str| throttle.ip_key(s.parse().unwrap());
         assert_eq!(key("203.0.113.7"), "ip:203.0.113.7");
         assert_eq!(key("::ffff:203.0.113.7"), "ip:203.0.113.7");

@@ -1,4 +1,4 @@
-//! [`RedisStore`]: counters in Redis (feature `redis`).
+//! [`RedisThrottleStore`]: counters in Redis (feature `redis`).
 
 use crate::redis_conn::{self, RedisConn, RedisOptions};
 use async_trait::async_trait;
@@ -88,21 +88,21 @@ return {f, lockouts, l}
 /// [`open_with`](Self::open_with) takes other [`RedisOptions`], and [`new`](Self::new)
 /// takes your connection (a clone of one `RedisConn` shared by all stores, say).
 #[derive(Clone)]
-pub struct RedisStore<C = RedisConn> {
+pub struct RedisThrottleStore<C = RedisConn> {
     conn: C,
     prefix: String,
     script: redis::Script,
 }
 
-impl<C> std::fmt::Debug for RedisStore<C> {
+impl<C> std::fmt::Debug for RedisThrottleStore<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore")
+        f.debug_struct("RedisThrottleStore")
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
 }
 
-impl RedisStore<RedisConn> {
+impl RedisThrottleStore<RedisConn> {
     /// Connects to Redis at `url` (`redis://127.0.0.1:6379/`) with the default
     /// [`RedisOptions`].
     ///
@@ -123,7 +123,7 @@ impl RedisStore<RedisConn> {
     }
 }
 
-impl<C> RedisStore<C>
+impl<C> RedisThrottleStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
@@ -169,7 +169,7 @@ fn parse_lock(l: &str) -> Result<Option<i64>, ThrottleError> {
 }
 
 #[async_trait]
-impl<C> ThrottleStore for RedisStore<C>
+impl<C> ThrottleStore for RedisThrottleStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {

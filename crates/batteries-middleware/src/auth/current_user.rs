@@ -4,8 +4,8 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use batteries_auth::permissions::Permissions;
-use batteries_auth::{AuthUser, UserLoader};
+use batteries_core::Permissions;
+use batteries_core::{AuthUser, UserLoader};
 use tokio::sync::OnceCell;
 
 use crate::util::BoxFuture;
@@ -40,19 +40,19 @@ impl LoadedUser {
 /// A [`UserLoader`] with its user type erased, so that [`CurrentUser`] is one type
 /// whatever the application's user model.
 pub(crate) trait ErasedLoader: Send + Sync {
-    fn load_user(&self, pk: String) -> BoxFuture<batteries_auth::Result<Option<LoadedUser>>>;
-    fn load_permissions(&self, user: LoadedUser) -> BoxFuture<batteries_auth::Result<Permissions>>;
+    fn load_user(&self, pk: String) -> BoxFuture<batteries_core::Result<Option<LoadedUser>>>;
+    fn load_permissions(&self, user: LoadedUser) -> BoxFuture<batteries_core::Result<Permissions>>;
 }
 
 pub(crate) struct Erased<L>(pub(crate) Arc<L>);
 
 impl<L: UserLoader + 'static> ErasedLoader for Erased<L> {
-    fn load_user(&self, pk: String) -> BoxFuture<batteries_auth::Result<Option<LoadedUser>>> {
+    fn load_user(&self, pk: String) -> BoxFuture<batteries_core::Result<Option<LoadedUser>>> {
         let loader = self.0.clone();
         Box::pin(async move { Ok(loader.load_user(&pk).await?.map(LoadedUser::new)) })
     }
 
-    fn load_permissions(&self, user: LoadedUser) -> BoxFuture<batteries_auth::Result<Permissions>> {
+    fn load_permissions(&self, user: LoadedUser) -> BoxFuture<batteries_core::Result<Permissions>> {
         let loader = self.0.clone();
         Box::pin(async move {
             match user.any.downcast_ref::<L::User>() {
@@ -97,7 +97,7 @@ impl fmt::Debug for CurrentUser {
 /// A loader or its store failed while answering about the current user.
 #[derive(Debug, thiserror::Error)]
 #[error("could not load the current user: {0}")]
-pub struct UserLoadError(#[from] pub batteries_auth::Error);
+pub struct UserLoadError(#[from] pub batteries_core::Error);
 
 impl CurrentUser {
     /// The anonymous user.

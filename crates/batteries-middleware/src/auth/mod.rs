@@ -20,7 +20,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::convert::Infallible;
 //! use batteries_auth::ModelBackend;
-//! use batteries_auth::sessions::{MemoryStore, SessionSecret};
+//! use batteries_sessions::{MemorySessionStore, SessionSecret};
 //! use batteries_middleware::auth::{AuthLayer, CurrentUser};
 //! use batteries_middleware::session::{SessionConfig, SessionLayer};
 //! use http::{Request, Response};
@@ -29,7 +29,7 @@
 //! let db = batteries_orm::db::connect("sqlite::memory:").await?;
 //! let secret = SessionSecret::new("a secret key of at least 32 bytes!!")?;
 //! let app = ServiceBuilder::new()
-//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(SessionLayer::new(MemorySessionStore::new(), SessionConfig::new()))
 //!     .layer(AuthLayer::new(ModelBackend::new(db), secret))
 //!     .service_fn(|req: Request<String>| async move {
 //!         let user = req.extensions().get::<CurrentUser>().expect("added by AuthLayer");
@@ -41,24 +41,26 @@
 //! ```
 
 mod current_user;
+mod require;
 mod service;
 
 use std::fmt;
 use std::sync::Arc;
 
-use batteries_auth::UserLoader;
-use batteries_auth::sessions::{Session, SessionSecret};
+use batteries_core::UserLoader;
+use batteries_sessions::{Session, SessionSecret};
 use http::{HeaderMap, header};
 
 pub use current_user::{AuthMethod, CurrentUser, UserLoadError};
+pub use require::{require_login, require_perm};
 pub use service::{AuthLayer, AuthService};
 
 use current_user::{Erased, ErasedLoader, LoadedUser};
 
 /// Verifies bearer tokens for the auth layer: a token in, the user's primary key out.
 ///
-/// With the `jwt` feature, implemented for `batteries_auth::jwt::Jwt` (this app's
-/// access tokens) and `batteries_auth::jwt::ExternalIssuer` (another issuer's tokens,
+/// With the `jwt` feature, implemented for `batteries_jwt::Jwt` (this app's
+/// access tokens) and `batteries_jwt::ExternalIssuer` (another issuer's tokens,
 /// checked against its JWKS); implement it to accept tokens of another kind. The error is only logged: the client always gets the same
 /// plain `401`.
 pub trait BearerVerifier: Send + Sync + 'static {
@@ -70,16 +72,16 @@ pub trait BearerVerifier: Send + Sync + 'static {
 }
 
 #[cfg(feature = "jwt")]
-impl BearerVerifier for batteries_auth::jwt::Jwt {
+impl BearerVerifier for batteries_jwt::Jwt {
     fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
         Ok(self.verify_access_subject(token)?)
     }
 }
 
 #[cfg(feature = "jwt")]
-impl BearerVerifier for batteries_auth::jwt::ExternalIssuer {
+impl BearerVerifier for batteries_jwt::ExternalIssuer {
     fn verify(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(batteries_auth::jwt::ExternalIssuer::verify(self, token)?.sub)
+        Ok(batteries_jwt::ExternalIssuer::verify(self, token)?.sub)
     }
 }
 
@@ -207,7 +209,7 @@ impl Authentication {
             return Ok(CurrentUser::anonymous());
         };
         let loader = SessionLoader(&*self.inner.loader);
-        match batteries_auth::sessions::get_user(session, &loader, &self.inner.secret).await {
+        match batteries_sessions::get_user(session, &loader, &self.inner.secret).await {
             Ok(Some(user)) => Ok(CurrentUser::loaded(
                 user.user.pk_string(),
                 AuthMethod::Session,
@@ -240,19 +242,19 @@ struct SessionLoader<'a>(&'a dyn ErasedLoader);
 impl UserLoader for SessionLoader<'_> {
     type User = LoadedUser;
 
-    async fn load_user(&self, pk: &str) -> batteries_auth::Result<Option<LoadedUser>> {
+    async fn load_user(&self, pk: &str) -> batteries_core::Result<Option<LoadedUser>> {
         self.0.load_user(pk.to_owned()).await
     }
 
     async fn load_permissions(
         &self,
         user: &LoadedUser,
-    ) -> batteries_auth::Result<batteries_auth::Permissions> {
+    ) -> batteries_core::Result<batteries_core::Permissions> {
         self.0.load_permissions(user.clone()).await
     }
 }
 
-impl batteries_auth::AuthUser for LoadedUser {
+impl batteries_core::AuthUser for LoadedUser {
     fn pk_string(&self) -> String {
         self.user.pk_string()
     }
@@ -312,7 +314,7 @@ mod jwt_tests {
     use std::convert::Infallible;
 
     use batteries_auth::ModelBackend;
-    use batteries_auth::jwt::{
+    use batteries_jwt::{
         Algorithm, ExternalIssuer, Jwt, JwtConfig, JwtKey, KeySet, MemoryRefreshStore,
     };
     use http::{Request, Response, StatusCode};

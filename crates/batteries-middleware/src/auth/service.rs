@@ -2,8 +2,8 @@
 
 use std::task::{Context, Poll};
 
-use batteries_auth::UserLoader;
-use batteries_auth::sessions::{Session, SessionSecret};
+use batteries_core::UserLoader;
+use batteries_sessions::{Session, SessionSecret};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use tower_layer::Layer;
 use tower_service::Service;

@@ -18,7 +18,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::convert::Infallible;
-//! use batteries_auth::sessions::MemoryStore;
+//! use batteries_sessions::MemorySessionStore;
 //! use batteries_middleware::csrf::CsrfLayer;
 //! use batteries_middleware::session::{SessionConfig, SessionLayer};
 //! use bytes::Bytes;
@@ -28,7 +28,7 @@
 //!
 //! type Body = Full<Bytes>;
 //! let app = ServiceBuilder::new()
-//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+//!     .layer(SessionLayer::new(MemorySessionStore::new(), SessionConfig::new()))
 //!     .layer(CsrfLayer::new())
 //!     .service_fn(|_: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::default())) });
 //!
@@ -52,7 +52,7 @@
 mod service;
 pub mod token;
 
-use batteries_auth::sessions::{CSRF_KEY, Session, SessionError};
+use batteries_sessions::{CSRF_KEY, Session, SessionError};
 
 pub use service::{CsrfLayer, CsrfService};
 
@@ -63,7 +63,7 @@ pub const HEADER: &str = "x-csrftoken";
 
 /// The token to put in a form (`<input type="hidden" name="csrfmiddlewaretoken" ...>`)
 /// or to hand to JavaScript: the session's CSRF secret, masked afresh. Creates the
-/// secret (and so the session) on first use; [`batteries_auth::sessions::login`]
+/// secret (and so the session) on first use; [`batteries_sessions::login`]
 /// replaces it.
 ///
 /// # Errors
@@ -137,7 +137,7 @@ pub fn form_field(body: &[u8], field: &str) -> Option<String> {
 mod tests {
     use std::convert::Infallible;
 
-    use batteries_auth::sessions::MemoryStore;
+    use batteries_sessions::MemorySessionStore;
     use bytes::Bytes;
     use http::{Request, Response, StatusCode};
     use http_body_util::Full;
@@ -155,7 +155,10 @@ mod tests {
         body: &str,
     ) -> StatusCode {
         let app = ServiceBuilder::new()
-            .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+            .layer(SessionLayer::new(
+                MemorySessionStore::new(),
+                SessionConfig::new(),
+            ))
             .layer(layer)
             .service_fn(|_: Request<Body>| async {
                 Ok::<_, Infallible>(Response::new(Body::default()))
@@ -173,23 +176,23 @@ mod tests {
     struct DownStore;
 
     #[async_trait::async_trait]
-    impl batteries_auth::sessions::SessionStore for DownStore {
+    impl batteries_sessions::SessionStore for DownStore {
         async fn load(
             &self,
             _: &str,
-        ) -> Result<Option<batteries_auth::sessions::SessionRecord>, SessionError> {
+        ) -> Result<Option<batteries_sessions::SessionRecord>, SessionError> {
             Err(SessionError::Store("connection refused".into()))
         }
         async fn create(
             &self,
-            _: &batteries_auth::sessions::SessionRecord,
+            _: &batteries_sessions::SessionRecord,
         ) -> Result<String, SessionError> {
             Err(SessionError::Store("connection refused".into()))
         }
         async fn save(
             &self,
             _: &str,
-            _: &batteries_auth::sessions::SessionRecord,
+            _: &batteries_sessions::SessionRecord,
         ) -> Result<String, SessionError> {
             Err(SessionError::Store("connection refused".into()))
         }
@@ -260,11 +263,13 @@ mod tests {
             .create_user(&db, "ada", None, Some("ada's long password"))
             .await
             .expect("user");
-        let secret =
-            batteries_auth::sessions::SessionSecret::new("a secret of at least 32 bytes!!!")
-                .expect("secret");
+        let secret = batteries_sessions::SessionSecret::new("a secret of at least 32 bytes!!!")
+            .expect("secret");
         let app = ServiceBuilder::new()
-            .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::new()))
+            .layer(SessionLayer::new(
+                MemorySessionStore::new(),
+                SessionConfig::new(),
+            ))
             .layer(
                 crate::auth::AuthLayer::new(batteries_auth::ModelBackend::new(db), secret)
                     .with_bearer(AcceptAbc),

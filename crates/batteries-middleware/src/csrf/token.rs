@@ -24,7 +24,7 @@ fn index(c: u8) -> Option<usize> {
 
 /// A new random secret (the one login also makes).
 pub fn new_secret() -> String {
-    batteries_auth::sessions::new_csrf_secret()
+    batteries_sessions::new_csrf_secret()
 }
 
 /// `secret` masked with a fresh random mask: Django's `_mask_cipher_secret`.

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::io::Write;
 
 use batteries_auth::ModelBackend;
-use batteries_auth::sessions::{MemoryStore, SessionSecret};
+use batteries_sessions::{MemorySessionStore, SessionSecret};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
@@ -206,7 +206,8 @@ async fn every_layer_answers_a_panic_inside_it_with_a_plain_500() {
         (
             "session",
             BoxCloneSyncService::new(
-                SessionLayer::new(MemoryStore::new(), SessionConfig::new()).layer(panicking()),
+                SessionLayer::new(MemorySessionStore::new(), SessionConfig::new())
+                    .layer(panicking()),
             ),
         ),
         (

@@ -47,7 +47,7 @@
 //! Neither sends the store's error to the client.
 //!
 //! Either way the answer is quick: `RedisRateLimitStore` talks through a
-//! `batteries_auth::redis_conn::RedisConn`, which gives each command 500 ms and then
+//! `batteries_core::redis_conn::RedisConn`, which gives each command 500 ms and then
 //! opens a circuit breaker, so that while Redis is down the store fails in microseconds
 //! instead of waiting for a connection per request.
 //!
@@ -140,7 +140,7 @@ pub use self::memory::MemoryRateLimitStore;
 pub use self::redis::RedisRateLimitStore;
 pub use self::service::RateLimit;
 /// The clocks of login throttling serve here too: [`ManualClock`] in tests.
-pub use batteries_auth::throttle::{Clock, ManualClock, SystemClock};
+pub use batteries_core::{Clock, ManualClock, SystemClock};
 
 /// `RateLimit-Limit`: the bucket's capacity.
 pub const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");

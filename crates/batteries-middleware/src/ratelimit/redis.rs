@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use batteries_auth::redis_conn::{self, RedisConn, RedisOptions};
+use batteries_core::redis_conn::{self, RedisConn, RedisOptions};
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionLike;
 
@@ -43,7 +43,7 @@ return {1, math.floor((now - allow_at) / interval)}
 /// Works on any async connection: [`open`](Self::open) makes a [`RedisConn`], which
 /// reconnects by itself after Redis restarts and bounds what an outage costs (a
 /// 500 ms timeout per command, and a circuit breaker that then fails commands at
-/// once: see [`redis_conn`](batteries_auth::redis_conn));
+/// once: see [`redis_conn`](batteries_core::redis_conn));
 /// [`open_with`](Self::open_with) takes other [`RedisOptions`], and [`new`](Self::new)
 /// takes your connection (a clone of one `RedisConn` shared by all stores, say).
 #[derive(Clone)]

@@ -10,12 +10,12 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::convert::Infallible;
-//! use batteries_auth::sessions::{MemoryStore, Session};
+//! use batteries_sessions::{MemorySessionStore, Session};
 //! use batteries_middleware::session::{SessionConfig, SessionLayer};
 //! use http::{Request, Response, header};
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
-//! let layer = SessionLayer::new(MemoryStore::new(), SessionConfig::new().with_secure(false));
+//! let layer = SessionLayer::new(MemorySessionStore::new(), SessionConfig::new().with_secure(false));
 //! let app = ServiceBuilder::new().layer(layer).service_fn(|req: Request<String>| async move {
 //!     let session = req.extensions().get::<Session>().expect("the layer adds it").clone();
 //!     let visits: u32 = session.get("visits").await.unwrap().unwrap_or(0);
@@ -35,9 +35,7 @@ mod service;
 use std::sync::Arc;
 use std::time::Duration;
 
-use batteries_auth::sessions::{
-    CookieAction, DEFAULT_SESSION_AGE, Session, SessionError, SessionStore,
-};
+use batteries_sessions::{CookieAction, DEFAULT_SESSION_AGE, Session, SessionError, SessionStore};
 use cookie::{Cookie, SameSite};
 use http::{HeaderMap, HeaderValue, header};
 
@@ -229,7 +227,7 @@ mod tests {
     use std::convert::Infallible;
 
     use async_trait::async_trait;
-    use batteries_auth::sessions::{MemoryStore, SessionRecord};
+    use batteries_sessions::{MemorySessionStore, SessionRecord};
     use http::{Request, Response, StatusCode};
     use tower::{ServiceBuilder, ServiceExt};
 
@@ -257,7 +255,7 @@ mod tests {
     #[tokio::test]
     async fn cookies_are_secure_http_only_and_lax_by_default() {
         let response = touch(
-            SessionLayer::new(MemoryStore::new(), SessionConfig::new()),
+            SessionLayer::new(MemorySessionStore::new(), SessionConfig::new()),
             None,
         )
         .await;
@@ -284,7 +282,7 @@ mod tests {
             .with_same_site(SameSite::Strict)
             .with_domain("example.com")
             .with_expire_at_browser_close(true);
-        let response = touch(SessionLayer::new(MemoryStore::new(), config), None).await;
+        let response = touch(SessionLayer::new(MemorySessionStore::new(), config), None).await;
         let cookie = response.headers()[header::SET_COOKIE]
             .to_str()
             .expect("ascii");

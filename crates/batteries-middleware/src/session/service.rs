@@ -2,7 +2,7 @@
 
 use std::task::{Context, Poll};
 
-use batteries_auth::sessions::SessionStore;
+use batteries_sessions::SessionStore;
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -11,7 +11,7 @@ use super::{SessionConfig, SessionManager};
 use crate::panic::{PanicReply, ResponseFuture};
 use crate::util::{BoxFuture, unavailable};
 
-/// Adds a [`Session`](batteries_auth::sessions::Session) to every request and saves it
+/// Adds a [`Session`](batteries_sessions::Session) to every request and saves it
 /// after the response. See the [module docs](super).
 #[derive(Debug, Clone)]
 pub struct SessionLayer {

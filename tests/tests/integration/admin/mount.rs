@@ -11,7 +11,7 @@ use actix_web::{App, HttpServer};
 use batteries::actix::Batteries;
 use batteries::admin::Admin;
 use batteries::auth::ModelBackend;
-use batteries::auth::sessions::{DatabaseStore, SessionSecret};
+use batteries::auth::sessions::{DatabaseSessionStore, SessionSecret};
 use batteries::middleware::auth::{AuthLayer, Authentication};
 use batteries::middleware::csrf::CsrfLayer;
 use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
@@ -91,7 +91,7 @@ fn serve_actix(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) ->
     let listener = listener();
     let addr = listener.local_addr().expect("addr");
     let sessions = SessionManager::new(
-        DatabaseStore::new(db.clone()),
+        DatabaseSessionStore::new(db.clone()),
         SessionConfig::new().with_secure(false),
     );
     let auth = Authentication::new(ModelBackend::new(db.clone()), secret.clone());
@@ -132,7 +132,7 @@ fn serve_hyper(db: &DatabaseConnection, admin: Admin, secret: &SessionSecret) ->
             SecurityHeaders::new().without_hsts(),
         ))
         .layer(SessionLayer::new(
-            DatabaseStore::new(db.clone()),
+            DatabaseSessionStore::new(db.clone()),
             SessionConfig::new().with_secure(false),
         ))
         .layer(AuthLayer::new(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use batteries::auth::entities::user;
-use batteries::auth::throttle::{LoginThrottle, MemoryStore};
+use batteries::auth::throttle::{LoginThrottle, MemoryThrottleStore};
 use batteries::auth::{AuthBackend, Authenticator, Credentials, ModelBackend, UserManager};
 use batteries::middleware::ratelimit::ClientIp;
 use batteries::orm::testing::{Backend, TestDb};
@@ -32,7 +32,7 @@ fn throttled(db: &TestDb) -> Authenticator<user::Model> {
     Authenticator::new()
         .with_backend(ModelBackend::new(db.conn().clone()))
         .with_throttle(
-            LoginThrottle::new(MemoryStore::new())
+            LoginThrottle::new(MemoryThrottleStore::new())
                 .with_username_limit(5, Duration::from_mins(15))
                 .with_ip_limit(20, Duration::from_mins(15)),
         )

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use batteries::auth::throttle::{
-    self, DatabaseStore, LoginThrottle, ManualClock, MemoryStore, RedisStore, ThrottleError,
-    ThrottleStore,
+    self, DatabaseThrottleStore, LoginThrottle, ManualClock, MemoryThrottleStore,
+    RedisThrottleStore, ThrottleError, ThrottleStore,
 };
 use batteries::orm::testing::TestDb;
 use chrono::DateTime;
@@ -40,7 +40,7 @@ batteries_tests::on_every_store!(
 type Stores = (Arc<dyn ThrottleStore>, Arc<dyn ThrottleStore>);
 
 fn memory_stores() -> Stores {
-    let store: Arc<dyn ThrottleStore> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn ThrottleStore> = Arc::new(MemoryThrottleStore::new());
     (store.clone(), store)
 }
 
@@ -323,8 +323,8 @@ async fn database_stores(db: &TestDb) -> Stores {
         None => db.conn().clone(),
     };
     (
-        Arc::new(DatabaseStore::new(db.conn().clone())),
-        Arc::new(DatabaseStore::new(second)),
+        Arc::new(DatabaseThrottleStore::new(db.conn().clone())),
+        Arc::new(DatabaseThrottleStore::new(second)),
     )
 }
 
@@ -335,7 +335,7 @@ async fn database_stores(db: &TestDb) -> Stores {
 /// Under CI, when Redis is unreachable.
 async fn redis_stores(test: &str) -> Option<Stores> {
     let (a, b, _) = batteries_tests::redis_pair(test, |url, prefix| async move {
-        RedisStore::open(&url)
+        RedisThrottleStore::open(&url)
             .await
             .map(|store| store.with_prefix(prefix))
     })

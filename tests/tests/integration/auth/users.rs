@@ -9,7 +9,9 @@ use batteries::auth::entities::{
 use batteries::auth::hashers::Hashers;
 use batteries::auth::migrations::migrations;
 use batteries::auth::permissions::ensure_model_permissions;
-use batteries::auth::{AuthUser, Credentials, Permissions, UserManager, authenticate};
+use batteries::auth::{
+    AuthUser, Credentials, Permissions, PermissionsExt as _, UserManager, authenticate,
+};
 use batteries::orm::migration::compose;
 use batteries::orm::testing::{Backend, TestDb};
 use batteries_tests::backend_tests;
@@ -42,7 +44,7 @@ backend_tests!(
 );
 
 async fn locked_out_logins_look_like_wrong_passwords(db: &TestDb) {
-    use batteries::auth::throttle::{DatabaseStore, LoginThrottle, ManualClock};
+    use batteries::auth::throttle::{DatabaseThrottleStore, LoginThrottle, ManualClock};
     use batteries::auth::{Authenticator, ModelBackend};
     use std::time::Duration;
 
@@ -56,7 +58,7 @@ async fn locked_out_logins_look_like_wrong_passwords(db: &TestDb) {
     let auth = Authenticator::new()
         .with_backend(ModelBackend::new(conn.clone()))
         .with_throttle(
-            LoginThrottle::new(DatabaseStore::new(conn.clone()))
+            LoginThrottle::new(DatabaseThrottleStore::new(conn.clone()))
                 .with_username_limit(3, Duration::from_mins(15))
                 .with_clock(clock.clone()),
         );

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use batteries::auth::jwt::{DatabaseRefreshStore, RedisRefreshStore};
-use batteries::auth::sessions::{DatabaseStore, MemoryStore, RedisSessionStore, SessionStore};
+use batteries::auth::sessions::{
+    DatabaseSessionStore, MemorySessionStore, RedisSessionStore, SessionStore,
+};
 use batteries::middleware::ratelimit::RedisRateLimitStore;
 use batteries::orm::testing::{Backend, TestDb};
 use batteries_tests::apps::{self, Framework, PASSWORD, Pieces};
@@ -58,8 +60,8 @@ where
     apps::seed(&db).await;
     let mut redis = None;
     let sessions: Arc<dyn SessionStore> = match store {
-        Store::Memory => Arc::new(MemoryStore::new()),
-        Store::Database(_) => Arc::new(DatabaseStore::new(db.clone())),
+        Store::Memory => Arc::new(MemorySessionStore::new()),
+        Store::Database(_) => Arc::new(DatabaseSessionStore::new(db.clone())),
         Store::Redis => {
             let Some(url) = batteries_tests::redis_url().await else {
                 return;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use batteries::auth::jwt::DatabaseRefreshStore;
-use batteries::auth::sessions::DatabaseStore;
+use batteries::auth::sessions::DatabaseSessionStore;
 use batteries::orm::db::DbConfig;
 use batteries_tests::apps::{self, Framework, PASSWORD, Pieces};
 use batteries_tests::browser::{Browser, Reply};
@@ -137,8 +137,12 @@ async fn outage(framework: Framework) {
         .await
         .expect("connect");
     apps::seed(&db).await;
-    let pieces = Pieces::new(db.clone(), Arc::new(DatabaseStore::new(db.clone())), SECRET)
-        .with_refresh_store(DatabaseRefreshStore::new(db.clone()));
+    let pieces = Pieces::new(
+        db.clone(),
+        Arc::new(DatabaseSessionStore::new(db.clone())),
+        SECRET,
+    )
+    .with_refresh_store(DatabaseRefreshStore::new(db.clone()));
     let running = apps::serve(framework, pieces).await;
 
     // Before the outage: a logged-in browser, an API client with a token pair, and a

@@ -90,15 +90,83 @@ async fn a_failed_rotation_leaves_the_token_unused(db: &TestDb) {
 }
 
 #[test]
-fn the_refresh_table_migration_follows_the_throttle_one() {
-    let set = batteries::auth::migrations::migrations();
-    let names = set.names();
-    let at = |name: &str| names.iter().position(|n| *n == name);
-    let throttle = at("m20261125_000100_auth_create_login_throttle").unwrap();
-    assert_eq!(
-        at("m20261125_000200_auth_create_jwt_refresh"),
-        Some(throttle + 1)
+fn the_refresh_table_migration_is_batteries_jwt_s_alone() {
+    let auth = batteries::auth::migrations::migrations();
+    assert!(
+        auth.names()
+            .contains(&"m20261125_000200_auth_create_jwt_refresh"),
+        "the old name stays in batteries-auth (doing nothing), so databases that recorded it still migrate"
     );
+    assert_eq!(
+        batteries::auth::jwt::migrations().names(),
+        ["m20261208_000001_jwt_create_refresh"],
+        "the table is created only where the database refresh store is used"
+    );
+}
+
+/// A database migrated when batteries-auth still created the refresh table (its
+/// migration recorded, the table there) migrates with batteries-auth's set alone, and
+/// then with batteries-jwt's too, keeping its refresh tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_migrated_before_the_split_still_migrates() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+    struct AuthOnly;
+    impl MigratorTrait for AuthOnly {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            batteries::auth::migrations::migrations().into_migrations()
+        }
+    }
+    struct WithJwt;
+    impl MigratorTrait for WithJwt {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            batteries::orm::migration::compose([
+                batteries::auth::migrations::migrations(),
+                batteries::auth::jwt::migrations(),
+            ])
+            .expect("unique migration names")
+        }
+    }
+
+    let db = batteries::orm::db::connect("sqlite::memory:")
+        .await
+        .expect("in-memory SQLite");
+    AuthOnly::up(&db, None).await.expect("auth's migrations");
+    // The state the old batteries-auth left: its migration recorded, the table there.
+    WithJwt::up(&db, None).await.expect("jwt's migration");
+    db.execute_unprepared(
+        "DELETE FROM seaql_migrations WHERE version = 'm20261208_000001_jwt_create_refresh'",
+    )
+    .await
+    .expect("forget the new migration");
+    db.execute_unprepared(
+        "INSERT OR IGNORE INTO seaql_migrations (version, applied_at) \
+         VALUES ('m20261125_000200_auth_create_jwt_refresh', 0)",
+    )
+    .await
+    .expect("the old migration recorded");
+    db.execute_unprepared(
+        "INSERT INTO batteries_jwt_refresh (jti, family, subject, expires_at, revoked) \
+         VALUES ('j', 'f', '42', 1, false)",
+    )
+    .await
+    .expect("a refresh token of before");
+
+    AuthOnly::up(&db, None)
+        .await
+        .expect("auth's set alone knows every migration it recorded");
+    WithJwt::up(&db, None)
+        .await
+        .expect("jwt's migration finds the table and keeps it");
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT jti FROM batteries_jwt_refresh",
+        ))
+        .await
+        .expect("the table is there");
+    assert_eq!(rows.len(), 1, "the old refresh token survived");
 }
 
 /// Two handles on one store's state, as two app instances hold them.
@@ -166,7 +234,11 @@ fn secret() -> SessionSecret {
 
 /// Creates Django's auth tables (and `batteries_jwt_refresh`) in `db`.
 async fn auth_tables(db: &DatabaseConnection) {
-    for migration in batteries::auth::migrations::migrations().into_migrations() {
+    let sets = [
+        batteries::auth::migrations::migrations(),
+        batteries::auth::jwt::migrations(),
+    ];
+    for migration in batteries::orm::migration::compose(sets).expect("unique names") {
         migration
             .up(&SchemaManager::new(db))
             .await

@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 
 use batteries::auth::jwt::{RedisRefreshStore, RefreshStore};
 use batteries::auth::redis_conn::{BreakerConfig, BreakerState, RedisConn, RedisOptions};
-use batteries::auth::sessions::{MemoryStore, RedisSessionStore, SessionRecord, SessionStore};
-use batteries::auth::throttle::{Limit, RedisStore, ThrottleStore};
+use batteries::auth::sessions::{
+    MemorySessionStore, RedisSessionStore, SessionRecord, SessionStore,
+};
+use batteries::auth::throttle::{Limit, RedisThrottleStore, ThrottleStore};
 use batteries::middleware::ratelimit::{FailureMode, RedisRateLimitStore};
 use batteries::orm::testing::{Backend, TestDb};
 use batteries_tests::apps::{self, Framework, Pieces, Running};
@@ -129,7 +131,7 @@ async fn serve(
     redis: &RedisConn,
     mode: FailureMode,
 ) -> Running {
-    let pieces = Pieces::new(db.clone(), Arc::new(MemoryStore::new()), SECRET)
+    let pieces = Pieces::new(db.clone(), Arc::new(MemorySessionStore::new()), SECRET)
         .with_rate_limit_store(
             RedisRateLimitStore::new(redis.clone())
                 .with_prefix(batteries_tests::unique_prefix(&format!("outage-{mode:?}"))),
@@ -233,7 +235,7 @@ async fn redis_stores_fail_within_the_timeout_then_at_once_and_recover() {
     .expect("redis");
     let sessions = RedisSessionStore::new(redis.clone());
     let refresh = RedisRefreshStore::new(redis.clone());
-    let throttle = RedisStore::new(redis.clone());
+    let throttle = RedisThrottleStore::new(redis.clone());
     let limit = Limit::new(5, Duration::from_mins(5));
     let key = sessions.create(&record()).await.expect("Redis is up");
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use batteries::auth::jwt::{RedisRefreshStore, RefreshStore};
 use batteries::auth::sessions::{RedisSessionStore, SessionRecord, SessionStore};
-use batteries::auth::throttle::{RedisStore, ThrottleStore};
+use batteries::auth::throttle::{RedisThrottleStore, ThrottleStore};
 use batteries::middleware::ratelimit::{RateLimitStore, RedisRateLimitStore};
 
 /// A `redis-server` of the test's own, without persistence, on `port`.
@@ -150,7 +150,7 @@ async fn redis_stores_reconnect_after_a_restart() {
     server.wait_ready().await;
     let url = server.url();
     let sessions = RedisSessionStore::open(&url).await.expect("sessions");
-    let throttle = RedisStore::open(&url).await.expect("throttle");
+    let throttle = RedisThrottleStore::open(&url).await.expect("throttle");
     let refresh = RedisRefreshStore::open(&url).await.expect("refresh");
     let limits = RedisRateLimitStore::open(&url).await.expect("limits");
     let key = sessions.create(&record()).await.expect("works before");

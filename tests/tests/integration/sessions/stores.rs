@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use batteries::auth::migrations::migrations;
 use batteries::auth::sessions::{
-    DatabaseStore, MemoryStore, RedisSessionStore, SessionRecord, SessionStore,
+    DatabaseSessionStore, MemorySessionStore, RedisSessionStore, SessionRecord, SessionStore,
     is_valid_session_key, new_session_key,
 };
 use batteries::auth::throttle::ManualClock;
@@ -51,7 +51,7 @@ struct Stores {
 }
 
 fn memory_stores() -> Stores {
-    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn SessionStore> = Arc::new(MemorySessionStore::new());
     Stores {
         one: store.clone(),
         two: store,
@@ -255,7 +255,7 @@ async fn expiry_is_exact_to_the_millisecond_in_the_database(db: &TestDb) {
     migrate(db.conn()).await;
     let expires_at = DateTime::from_timestamp_millis(1_800_000_000_123).unwrap();
     let clock = ManualClock::new(expires_at - chrono::Duration::milliseconds(1));
-    let store = DatabaseStore::new(db.conn().clone()).with_clock(clock.clone());
+    let store = DatabaseSessionStore::new(db.conn().clone()).with_clock(clock.clone());
     let mut data = Map::new();
     data.insert("k".into(), json!("v"));
     let record = SessionRecord { data, expires_at };
@@ -293,8 +293,8 @@ async fn database_stores(db: &TestDb) -> Stores {
         None => db.conn().clone(),
     };
     Stores {
-        one: Arc::new(DatabaseStore::new(db.conn().clone())),
-        two: Arc::new(DatabaseStore::new(second)),
+        one: Arc::new(DatabaseSessionStore::new(db.conn().clone())),
+        two: Arc::new(DatabaseSessionStore::new(second)),
         sweeps: true,
     }
 }
