@@ -35,9 +35,9 @@ use crate::{Error, Result};
 /// `SECRET_KEY` (as a [`SessionSecret`]), `AUTHENTICATION_BACKENDS` and the login throttle,
 /// in one value that is cheap to clone.
 ///
-/// Build the auth layer from [`loader`](Self::loader) and [`secret`](Self::secret) (or
-/// the middleware crate's `BatteriesLayer::from_auth`), the admin with
-/// `AdminSite::build(db, &auth)`, and log users in with [`login`](Self::login).
+/// Build the auth layer from it (`Authentication::from(&auth)` in batteries-middleware,
+/// through [`batteries_core::AuthSource`]), the admin with `AdminSite::build(db, &auth)`,
+/// and log users in with [`login`](Self::login).
 #[derive(Clone)]
 pub struct Auth {
     db: DatabaseConnection,
@@ -155,6 +155,18 @@ impl Auth {
             .await
             .map_err(Error::from)?;
         Ok(Some(user))
+    }
+}
+
+impl batteries_core::AuthSource for Auth {
+    type Loader = ModelBackend;
+
+    fn loader(&self) -> ModelBackend {
+        self.backend.clone()
+    }
+
+    fn secret(&self) -> &SessionSecret {
+        &self.secret
     }
 }
 

@@ -13,7 +13,7 @@ pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
-pub use loader::UserLoader;
+pub use loader::{AuthSource, UserLoader};
 pub use permissions::Permissions;
 pub use rejection::{Rejection, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use secret::{SessionSecret, salted_hmac_sha256};

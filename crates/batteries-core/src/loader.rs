@@ -64,3 +64,25 @@ pub trait UserLoader: Send + Sync {
     /// Only for failures of the backend itself.
     async fn load_permissions(&self, user: &Self::User) -> Result<Permissions>;
 }
+
+/// The owner of an application's users and secret key, from which the auth layer is
+/// built: batteries-auth's `Auth` implements it, so the secret is given once, to `Auth`,
+/// and the auth layer, the admin and login views all take it from there.
+///
+/// ```
+/// use batteries_core::{AuthSource, SessionSecret, UserLoader};
+///
+/// fn secret_of(source: &impl AuthSource) -> &SessionSecret {
+///     source.secret()
+/// }
+/// ```
+pub trait AuthSource {
+    /// The loader of the users of sessions and bearer tokens.
+    type Loader: UserLoader + 'static;
+
+    /// The loader (cheap to clone: a database handle).
+    fn loader(&self) -> Self::Loader;
+
+    /// The secret key: signs session cookies and keys the session auth hash.
+    fn secret(&self) -> &crate::SessionSecret;
+}

@@ -18,10 +18,10 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use batteries_auth::ModelBackend;
+//! use batteries_auth::Auth;
 //! use batteries_auth::sessions::{MemorySessionStore, SessionSecret};
 //! use batteries_middleware::BatteriesLayer;
-//! use batteries_middleware::auth::{Authentication, CurrentUser};
+//! use batteries_middleware::auth::CurrentUser;
 //! use batteries_middleware::session::{SessionConfig, SessionManager};
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
@@ -29,10 +29,11 @@
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
 //! # let db = batteries_orm::db::connect("sqlite::memory:").await?;
-//! let secret = SessionSecret::new("a secret key of at least 32 bytes!!")?;
+//! // The one owner of the secret key, also given to the admin and to login views.
+//! let auth = Auth::new(db, SessionSecret::new("a secret key of at least 32 bytes!!")?);
 //! let batteries = BatteriesLayer::recommended(
 //!     SessionManager::new(MemorySessionStore::new(), SessionConfig::new()),
-//!     Authentication::new(ModelBackend::new(db), secret),
+//!     &auth,
 //! );
 //! let app = ServiceBuilder::new().layer(batteries).service(service_fn(
 //!     |request: Request<Full<Bytes>>| async move {
@@ -103,12 +104,13 @@ impl BatteriesLayer {
     /// All four parts: Django's security headers ([`SecurityHeaders::new`], with HSTS:
     /// call [`security_headers`](Self::security_headers) with
     /// `SecurityHeaders::new().without_hsts()` for plain-HTTP development), `sessions`,
-    /// `auth` and the CSRF check ([`CsrfLayer::new`]).
-    pub fn recommended(sessions: SessionManager, auth: Authentication) -> Self {
+    /// `auth` (an [`Authentication`], or `&Auth` of batteries-auth) and the CSRF check
+    /// ([`CsrfLayer::new`]).
+    pub fn recommended(sessions: SessionManager, auth: impl Into<Authentication>) -> Self {
         Self::new()
             .security_headers(SecurityHeaders::new())
             .sessions(sessions)
-            .auth(auth)
+            .auth(auth.into())
             .csrf(CsrfLayer::new())
     }
 

@@ -20,17 +20,15 @@ use batteries::admin::{AdminSite, Inline, ManyToMany, ModelAdmin};
 use batteries::auth::entities::user;
 use batteries::auth::sessions::{DatabaseSessionStore, SessionSecret};
 use batteries::auth::throttle::{self, LoginThrottle};
-use batteries::auth::{Auth, Authenticator, UserManager};
-use batteries::middleware::auth::AuthLayer;
-use batteries::middleware::csrf::CsrfLayer;
-use batteries::middleware::headers::{SecurityHeaders, SecurityHeadersLayer};
+use batteries::auth::{Auth, UserManager};
+use batteries::middleware::BatteriesLayer;
+use batteries::middleware::headers::SecurityHeaders;
 use batteries::middleware::ratelimit::ClientIp;
-use batteries::middleware::session::{SessionConfig, SessionLayer};
+use batteries::middleware::session::{SessionConfig, SessionManager};
 use batteries::orm::filter::FilterSet;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sea_orm_migration::MigratorTrait;
-use tower::ServiceBuilder;
 
 pub mod api;
 pub mod comment;
@@ -47,9 +45,8 @@ pub struct AppState {
     db: DatabaseConnection,
     filters: Arc<FilterSet<post::Entity>>,
     templates: Arc<minijinja::Environment<'static>>,
-    authenticator: Arc<Authenticator<user::Model>>,
+    auth: Auth,
     client_ip: ClientIp,
-    secret: SessionSecret,
 }
 
 /// How the login forms find the client's address, which the login throttle counts
@@ -239,7 +236,6 @@ pub async fn app(
     let auth = Auth::new(db.clone(), settings.secret.clone()).with_throttle(LoginThrottle::new(
         throttle::DatabaseThrottleStore::new(db.clone()),
     ));
-    let authenticator = auth.authenticator().clone();
     let admin = admin_site()
         .client_ip(client_ip())
         .build(db.clone(), &auth)
@@ -249,21 +245,21 @@ pub async fn app(
     } else {
         SecurityHeaders::new().without_hsts()
     };
-    let layers = ServiceBuilder::new()
-        .layer(SecurityHeadersLayer::new(headers))
-        .layer(SessionLayer::new(
+    // Security headers, sessions, the current user and CSRF, in that order.
+    let layers = BatteriesLayer::recommended(
+        SessionManager::new(
             DatabaseSessionStore::new(db.clone()),
             SessionConfig::new().with_secure(settings.https),
-        ))
-        .layer(AuthLayer::new(auth.loader(), auth.secret().clone()))
-        .layer(CsrfLayer::new());
+        ),
+        &auth,
+    )
+    .security_headers(headers);
     let state = AppState {
         db,
         filters: Arc::new(post_filters()),
         templates: Arc::new(pages::templates()),
-        authenticator: Arc::new(authenticator),
+        auth,
         client_ip: client_ip(),
-        secret: settings.secret.clone(),
     };
     let pages = Router::new()
         .route("/", get(pages::index))

@@ -639,13 +639,10 @@ pub async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let credentials = Credentials::new(form.username.as_str(), form.password.as_str());
-    match state
-        .authenticator
-        .authenticate_from(&credentials, ip)
-        .await?
-    {
+    // Django's authenticate() then login(): the throttle, a new session key, the
+    // session auth hash.
+    match state.auth.login(&session, &credentials, ip).await? {
         Some(found) => {
-            sessions::login(&session, &found, &state.secret).await?;
             push_message(
                 &session,
                 "success",

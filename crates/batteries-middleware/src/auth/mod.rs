@@ -129,6 +129,14 @@ impl fmt::Debug for Authentication {
     }
 }
 
+/// The users and secret of an [`AuthSource`](batteries_core::AuthSource), such as
+/// batteries-auth's `Auth`: the secret is given once, to the source.
+impl<A: batteries_core::AuthSource> From<&A> for Authentication {
+    fn from(source: &A) -> Self {
+        Self::new(source.loader(), source.secret().clone())
+    }
+}
+
 impl Authentication {
     /// Users from `loader`; session auth hashes checked with `secret`.
     pub fn new<L: UserLoader + 'static>(loader: L, secret: SessionSecret) -> Self {
