@@ -129,25 +129,14 @@ impl View<'_> {
         reg: &Registered,
         pk: Option<&str>,
     ) -> Response<AdminBody> {
-        let info = reg.model.info();
-        let db = &self.registry.db;
-        // As Django: the model permission first, so a user who may not see the model
-        // cannot tell which keys exist (404) from which do not (403).
-        if pk.is_some() && !has_perm(staff, info, Action::View) {
-            return self.forbidden(staff).await;
-        }
-        let existing = match pk {
-            Some(pk) => match reg.model.get(db, pk).await {
-                Ok(Some(row)) => Some(row),
-                Ok(None) => return self.not_found(staff, info, pk).await,
-                Err(_) => return unavailable(),
-            },
-            None => None,
+        let existing = match self.load_for_form(staff, reg, pk).await {
+            Ok(existing) => existing,
+            Err(response) => return response,
         };
         let adding = existing.is_none();
         // The model permissions, then the object hooks for this row.
         let (allowed, can_change) = match &existing {
-            None => (has_perm(staff, info, Action::Add), false),
+            None => (has_perm(staff, reg.model.info(), Action::Add), false),
             Some(row) => (
                 may(staff, reg, row, Action::View),
                 may(staff, reg, row, Action::Change),
@@ -161,79 +150,144 @@ impl View<'_> {
         // `fieldsets_for` hook's, and the fields this user may not set made read-only.
         let form_info = super::form_info(&*staff.user, reg, existing.as_ref());
         let info: &ModelInfo = &form_info;
-        let mut errors: HashMap<String, Vec<String>> = HashMap::new();
-        let mut non_field: Vec<String> = Vec::new();
-        let mut posted: Option<Vec<(String, String)>> = None;
-        let mut save_as_new = false;
-        let mut posted_inlines: Vec<PostedInline> = Vec::new();
+        let mut posted = None;
         if self.req.method == Method::POST {
             if read_only {
                 return self.forbidden(staff).await;
             }
-            let mut form = self.req.form_pairs();
-            // "Save as new": the posted values become a new row; the original stays.
-            save_as_new = !adding && info.save_as && form_value(&form, "_saveasnew").is_some();
-            if save_as_new && !has_perm(staff, info, Action::Add) {
-                return self.forbidden(staff).await;
-            }
-            let saving = if save_as_new { None } else { existing.as_ref() };
-            let (mut values, mut errs) = parse_form(info, &form, saving.is_none());
-            if adding {
-                crate::service::password::add_form_password(
-                    info,
-                    &mut form,
-                    &mut values,
-                    &mut errs,
-                )
-                .await;
-            }
-            let m2m_posted = super::m2m::parse_form(info, &form);
-            let Ok(m2m) =
-                crate::service::m2m::check_form(self.registry, info, m2m_posted, &mut errs).await
-            else {
-                return unavailable();
-            };
-            if let Err(response) = self.check_dangling(info, &values, &mut errs).await {
-                return response;
-            }
-            posted_inlines = match self
-                .parse_inlines(staff, reg, saving, &form, save_as_new)
+            posted = match self
+                .bind_and_save(staff, reg, info, existing.as_ref(), pk)
                 .await
             {
-                Ok(p) => p,
+                Ok(refused) => Some(refused),
                 Err(response) => return response,
             };
-            if errs.is_empty() && !posted_inlines.iter().any(PostedInline::has_errors) {
-                match self
-                    .save_all(staff, reg, saving, values, &m2m, &mut posted_inlines)
-                    .await
-                {
-                    Ok(Some(row)) => {
-                        return self.after_save(info, &row, saving.is_none(), &form).await;
-                    }
-                    // An inline row was refused; its error is on the row.
-                    Ok(None) => {}
-                    Err(e) => match FormError::of(info, e) {
-                        FormError::Field { name, message, .. } => {
-                            errs.insert(name, vec![message]);
-                        }
-                        FormError::NonField { message, .. } => non_field.push(message),
-                        FormError::NotFound => {
-                            return self.not_found(staff, info, pk.unwrap_or_default()).await;
-                        }
-                        FormError::Unavailable(_) => return unavailable(),
-                    },
-                }
-            }
-            errors = errs;
-            posted = Some(form);
         }
         // A "save as new" with errors shows the add form it was.
-        let (adding, existing) = if save_as_new {
+        let (adding, existing) = if posted.as_ref().is_some_and(|p| p.save_as_new) {
             (true, None)
         } else {
             (adding, existing)
         };
+        let shown = ShownForm {
+            info,
+            existing: existing.as_ref(),
+            posted: posted.as_ref(),
+            adding,
+            read_only,
+        };
+        self.render_change_form(staff, reg, &shown).await
+    }
+
+    /// Loads the row a change form edits (`None` for the add form), or the response that
+    /// refuses it: 403 without the view permission, 404 for a key with no row.
+    async fn load_for_form(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        pk: Option<&str>,
+    ) -> Result<Option<Row>, Response<AdminBody>> {
+        let info = reg.model.info();
+        // As Django: the model permission first, so a user who may not see the model
+        // cannot tell which keys exist (404) from which do not (403).
+        if pk.is_some() && !has_perm(staff, info, Action::View) {
+            return Err(self.forbidden(staff).await);
+        }
+        match pk {
+            Some(pk) => match reg.model.get(&self.registry.db, pk).await {
+                Ok(Some(row)) => Ok(Some(row)),
+                Ok(None) => Err(self.not_found(staff, info, pk).await),
+                Err(_) => Err(unavailable()),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Binds the posted form (fields, password, many-to-many, inlines), validates it and
+    /// saves it. `Err` is the response to send: the redirect after a save, or a refusal;
+    /// `Ok` is the refused post, to show again with its errors.
+    async fn bind_and_save(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        info: &ModelInfo,
+        existing: Option<&Row>,
+        pk: Option<&str>,
+    ) -> Result<RefusedPost, Response<AdminBody>> {
+        let adding = existing.is_none();
+        let mut non_field: Vec<String> = Vec::new();
+        let mut form = self.req.form_pairs();
+        // "Save as new": the posted values become a new row; the original stays.
+        let save_as_new = !adding && info.save_as && form_value(&form, "_saveasnew").is_some();
+        if save_as_new && !has_perm(staff, info, Action::Add) {
+            return Err(self.forbidden(staff).await);
+        }
+        let saving = if save_as_new { None } else { existing };
+        let (mut values, mut errs) = parse_form(info, &form, saving.is_none());
+        if adding {
+            crate::service::password::add_form_password(info, &mut form, &mut values, &mut errs)
+                .await;
+        }
+        let m2m_posted = super::m2m::parse_form(info, &form);
+        let Ok(m2m) =
+            crate::service::m2m::check_form(self.registry, info, m2m_posted, &mut errs).await
+        else {
+            return Err(unavailable());
+        };
+        self.check_dangling(info, &values, &mut errs).await?;
+        let mut inlines = self
+            .parse_inlines(staff, reg, saving, &form, save_as_new)
+            .await?;
+        if errs.is_empty() && !inlines.iter().any(PostedInline::has_errors) {
+            match self
+                .save_all(staff, reg, saving, values, &m2m, &mut inlines)
+                .await
+            {
+                Ok(Some(row)) => {
+                    return Err(self.after_save(info, &row, saving.is_none(), &form).await);
+                }
+                // An inline row was refused; its error is on the row.
+                Ok(None) => {}
+                Err(e) => match FormError::of(info, e) {
+                    FormError::Field { name, message, .. } => {
+                        errs.insert(name, vec![message]);
+                    }
+                    FormError::NonField { message, .. } => non_field.push(message),
+                    FormError::NotFound => {
+                        return Err(self.not_found(staff, info, pk.unwrap_or_default()).await);
+                    }
+                    FormError::Unavailable(_) => return Err(unavailable()),
+                },
+            }
+        }
+        Ok(RefusedPost {
+            form,
+            errors: errs,
+            non_field,
+            save_as_new,
+            inlines,
+        })
+    }
+
+    /// Renders the add/change form, with the refused post's values and errors if any.
+    async fn render_change_form(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        shown: &ShownForm<'_>,
+    ) -> Response<AdminBody> {
+        let &ShownForm {
+            info,
+            existing,
+            posted,
+            adding,
+            read_only,
+        } = shown;
+        let no_errors = HashMap::new();
+        let errors = posted.map_or(&no_errors, |p| &p.errors);
+        let non_field: &[String] = posted.map_or(&[], |p| &p.non_field);
+        let posted_inlines: &[PostedInline] = posted.map_or(&[], |p| &p.inlines);
+        let posted_form = posted.map(|p| p.form.as_slice());
         let verb = if adding {
             "Add"
         } else if read_only {
@@ -243,7 +297,7 @@ impl View<'_> {
         };
         let title = format!("{verb} {}", info.verbose_name);
         let mut ctx = self.model_context(Some(staff), &title, Some(info)).await;
-        let crumb = match &existing {
+        let crumb = match existing {
             Some(row) => row.repr.clone(),
             None => format!("Add {}", info.verbose_name),
         };
@@ -252,38 +306,23 @@ impl View<'_> {
             self.breadcrumbs(Some(info), &[(crumb.as_str(), None)]),
         );
         ctx.insert("model".into(), self.model_json(staff, info));
-        if let Some(row) = &existing {
+        if let Some(row) = existing {
             ctx.insert("object".into(), self.object_json(staff, reg, row));
         }
         let Ok(mut fieldsets) = self
-            .fieldsets(
-                info,
-                existing.as_ref(),
-                posted.as_deref(),
-                &errors,
-                adding,
-                read_only,
-            )
+            .fieldsets(info, existing, posted_form, errors, adding, read_only)
             .await
         else {
             return unavailable();
         };
-        super::password::password_fields(
-            info,
-            &mut fieldsets,
-            existing.as_ref(),
-            &errors,
-            read_only,
-        );
+        super::password::password_fields(info, &mut fieldsets, existing, errors, read_only);
         ctx.insert("fieldsets".into(), fieldsets);
         let Ok(inlines) = self
             .inlines_json(
                 staff,
                 reg,
-                existing.as_ref(),
-                posted
-                    .as_deref()
-                    .map(|form| (posted_inlines.as_slice(), form)),
+                existing,
+                posted_form.map(|form| (posted_inlines, form)),
                 read_only,
             )
             .await
@@ -297,19 +336,19 @@ impl View<'_> {
         ctx.insert("errors".into(), json!(non_field));
         ctx.insert("has_errors".into(), json!(has_errors));
         ctx.insert("read_only".into(), json!(read_only));
-        let mut buttons = json!({
-            "save": !read_only,
-            "save_add_another": !read_only && has_perm(staff, info, Action::Add),
-            "save_continue": !read_only,
-            "save_as_new": !read_only && !adding && info.save_as && has_perm(staff, info, Action::Add),
-        });
-        if let Some(row) = &existing
-            && may(staff, reg, row, Action::Delete)
-        {
-            buttons["delete_url"] =
-                json!(format!("{}delete/", object_url(self.site, info, &row.pk)));
-        }
-        ctx.insert("buttons".into(), buttons);
+        let buttons = FormButtons {
+            save: !read_only,
+            save_add_another: !read_only && has_perm(staff, info, Action::Add),
+            save_continue: !read_only,
+            save_as_new: !read_only
+                && !adding
+                && info.save_as
+                && has_perm(staff, info, Action::Add),
+            delete_url: existing
+                .filter(|row| may(staff, reg, row, Action::Delete))
+                .map(|row| format!("{}delete/", object_url(self.site, info, &row.pk))),
+        };
+        ctx.insert("buttons".into(), json!(buttons));
         let status = if has_errors {
             StatusCode::BAD_REQUEST
         } else {
@@ -597,6 +636,41 @@ pub(super) enum ChildWrite {
     Insert(usize, Vec<(usize, Value)>),
     Update(usize, Row, Vec<(usize, Value)>, Vec<String>),
     Delete(usize, Row),
+}
+
+/// A posted add/change form that was not saved: its values and errors, shown again.
+struct RefusedPost {
+    form: Vec<(String, String)>,
+    errors: HashMap<String, Vec<String>>,
+    /// Errors of the whole row (a database constraint, a hook's refusal).
+    non_field: Vec<String>,
+    /// Whether the post was "Save as new" (its errors show the add form).
+    save_as_new: bool,
+    inlines: Vec<PostedInline>,
+}
+
+/// What the add/change form shows: which row, how, and the refused post if any.
+struct ShownForm<'a> {
+    info: &'a ModelInfo,
+    existing: Option<&'a Row>,
+    posted: Option<&'a RefusedPost>,
+    adding: bool,
+    read_only: bool,
+}
+
+/// The form's submit row (`buttons` in `change_form.html`).
+#[derive(serde::Serialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one flag per button the template shows"
+)]
+struct FormButtons {
+    save: bool,
+    save_add_another: bool,
+    save_continue: bool,
+    save_as_new: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete_url: Option<String>,
 }
 
 /// One inline as posted.
