@@ -727,65 +727,132 @@ impl View<'_> {
         if !has_perm(staff, info, Action::Change) {
             return self.forbidden(staff).await;
         }
-        let bad = |m: String| async move {
-            self.error_page(Some(staff), StatusCode::BAD_REQUEST, &m)
-                .await
-        };
         let form = self.req.form_pairs();
         let total = match form_value(&form, "form-TOTAL_FORMS").map(|v| v.trim().parse::<usize>()) {
             Some(Ok(n)) if n <= 1000 => n,
-            _ => return bad(
-                "form-TOTAL_FORMS is missing or not a number from 0 to 1000; nothing was saved."
-                    .into(),
-            )
-            .await,
+            _ => {
+                return self
+                    .bad_edit(
+                        staff,
+                        "form-TOTAL_FORMS is missing or not a number from 0 to 1000; nothing was saved.",
+                    )
+                    .await;
+            }
         };
+        let page = match self.editable_page(staff, reg).await {
+            Ok(page) => page,
+            Err(response) => return response,
+        };
+        let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut non_field = Vec::new();
+        let edits = match self
+            .bind_row_edits(staff, reg, &form, total, &page, &mut errors)
+            .await
+        {
+            Ok(edits) => edits,
+            Err(response) => return response,
+        };
+        if errors.is_empty() {
+            match self.write_edits(staff, reg, &edits).await {
+                Ok(()) => return self.edits_saved(info, edits.len()).await,
+                Err(EditError::Unavailable) => return unavailable(),
+                Err(EditError::Field(pk, name, message)) => {
+                    errors.insert((pk, name), vec![message]);
+                }
+                Err(EditError::Row(message)) => non_field.push(message),
+            }
+        }
+        let edits = Edits {
+            form,
+            errors,
+            non_field,
+        };
+        self.changelist_page(staff, reg, Some(&edits)).await
+    }
+
+    /// The 400 page of a `list_editable` post refused as a whole.
+    async fn bad_edit(&self, staff: &Staff, message: &str) -> Response<AdminBody> {
+        self.error_page(Some(staff), StatusCode::BAD_REQUEST, message)
+            .await
+    }
+
+    /// The changelist page the `list_editable` form was posted from (its query string's
+    /// filters, ordering and page number).
+    async fn editable_page(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+    ) -> Result<ListPage, Response<AdminBody>> {
         let pairs: Vec<(String, String)> = self
             .req
             .query_pairs()
             .into_iter()
             .filter(|(k, _)| k != "_changelist_filters")
             .collect();
-        let page = match reg
+        match reg
             .model
             .list(&self.registry.db, &pairs, self.site.count_limit)
             .await
         {
-            Ok(page) => page,
-            Err(ListError::Query(m)) => return bad(m).await,
+            Ok(page) => Ok(page),
+            Err(ListError::Query(m)) => Err(self.bad_edit(staff, &m).await),
             Err(ListError::Db(e)) => {
                 tracing::error!(error = %e, "admin changelist query failed");
-                return unavailable();
+                Err(unavailable())
             }
-        };
+        }
+    }
+
+    /// Binds and validates the `total` posted rows of the `list_editable` form against
+    /// the `page` they were posted from: the changed rows, with the values refused put
+    /// in `errors`; `Err` refuses the whole post (a row missing, repeated, not on the
+    /// page or not changeable by the user).
+    async fn bind_row_edits<'p>(
+        &self,
+        staff: &Staff,
+        reg: &'p Registered,
+        form: &[(String, String)],
+        total: usize,
+        page: &'p ListPage,
+        errors: &mut HashMap<(String, String), Vec<String>>,
+    ) -> Result<Vec<RowEdit<'p>>, Response<AdminBody>> {
+        let info = reg.model.info();
         // The posted values by name (the first of each, as `form_value` reads them),
         // looked up in constant time: a big post costs one pass, not one per field.
         let mut by_name: HashMap<&str, &str> = HashMap::with_capacity(form.len());
-        for (k, v) in &form {
+        for (k, v) in form {
             by_name.entry(k.as_str()).or_insert(v.as_str());
         }
         let posted = |name: &str| by_name.get(name).map(|v| (*v).to_owned());
-        let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
-        let mut non_field = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut edits: Vec<RowEdit<'_>> = Vec::new();
+        let mut edits: Vec<RowEdit<'p>> = Vec::new();
         for k in 0..total {
             let Some(pk) = posted(&format!("form-{k}-id")) else {
-                return bad(format!("form-{k}-id is missing; nothing was saved.")).await;
+                return Err(self
+                    .bad_edit(
+                        staff,
+                        &format!("form-{k}-id is missing; nothing was saved."),
+                    )
+                    .await);
             };
             let Some(row) = page.rows.iter().find(|r| r.pk == pk) else {
-                return bad(format!(
+                return Err(self.bad_edit(staff, &format!(
                     "The {} with primary key {} is not on this page (it may have been deleted or moved); nothing was saved. Reload the page and try again.",
                     info.verbose_name,
                     crate::model::field::truncate(&pk)
                 ))
-                .await;
+                .await);
             };
             if !seen.insert(pk.clone()) {
-                return bad(format!("form-{k}-id repeats a row; nothing was saved.")).await;
+                return Err(self
+                    .bad_edit(
+                        staff,
+                        &format!("form-{k}-id repeats a row; nothing was saved."),
+                    )
+                    .await);
             }
             if !may(staff, reg, row, Action::Change) {
-                return self.forbidden(staff).await;
+                return Err(self.forbidden(staff).await);
             }
             let mut values = Vec::new();
             // Never read: the fields this user may not set on this row (issue 16).
@@ -805,7 +872,7 @@ impl View<'_> {
                 }
             }
             let Ok(dangling) = self.registry.dangling_foreign_keys(info, &values).await else {
-                return unavailable();
+                return Err(unavailable());
             };
             for (i, _) in dangling {
                 errors.insert(
@@ -818,42 +885,30 @@ impl View<'_> {
                 edits.push((row, values, changed));
             }
         }
-        if errors.is_empty() {
-            match self.write_edits(staff, reg, &edits).await {
-                Ok(()) => {
-                    let n = edits.len();
-                    if n > 0 {
-                        let (name, verb) = if n == 1 {
-                            (&info.verbose_name, "was")
-                        } else {
-                            (&info.verbose_name_plural, "were")
-                        };
-                        self.push_message(
-                            "success",
-                            &format!("{n} {name} {verb} changed successfully."),
-                        )
-                        .await;
-                    }
-                    let back = if self.req.query.is_empty() {
-                        changelist_url(self.site, info)
-                    } else {
-                        format!("{}?{}", changelist_url(self.site, info), self.req.query)
-                    };
-                    return redirect(&back);
-                }
-                Err(EditError::Unavailable) => return unavailable(),
-                Err(EditError::Field(pk, name, message)) => {
-                    errors.insert((pk, name), vec![message]);
-                }
-                Err(EditError::Row(message)) => non_field.push(message),
-            }
+        Ok(edits)
+    }
+
+    /// After `n` rows of the `list_editable` form were saved: the message, and back to
+    /// the changelist with its query string.
+    async fn edits_saved(&self, info: &ModelInfo, n: usize) -> Response<AdminBody> {
+        if n > 0 {
+            let (name, verb) = if n == 1 {
+                (&info.verbose_name, "was")
+            } else {
+                (&info.verbose_name_plural, "were")
+            };
+            self.push_message(
+                "success",
+                &format!("{n} {name} {verb} changed successfully."),
+            )
+            .await;
         }
-        let edits = Edits {
-            form,
-            errors,
-            non_field,
+        let back = if self.req.query.is_empty() {
+            changelist_url(self.site, info)
+        } else {
+            format!("{}?{}", changelist_url(self.site, info), self.req.query)
         };
-        self.changelist_page(staff, reg, Some(&edits)).await
+        redirect(&back)
     }
 
     async fn write_edits(
