@@ -94,37 +94,13 @@ impl View<'_> {
         }
         let ordering = Self::current_ordering(info, &pairs);
         ctx.insert("columns".into(), self.columns(info, &pairs, &ordering));
-        let mut rows = match &page {
-            Some(page) => match self.rows(info, &page.rows).await {
-                Ok(rows) => rows,
-                Err(Unavailable) => return unavailable(),
-            },
-            None => json!([]),
+        let rows = match self
+            .page_rows(staff, reg, page.as_ref(), edits, &pairs, &url, &mut ctx)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(response) => return response,
         };
-        if let Some(page) = &page {
-            let Ok(forms) = self
-                .editable_cells(staff, reg, &page.rows, &mut rows, edits)
-                .await
-            else {
-                return unavailable();
-            };
-            if forms > 0 {
-                ctx.insert("editable".into(), json!({"total_forms": forms}));
-            }
-            match self.date_hierarchy(reg, &pairs, &url).await {
-                Ok(Some(h)) => {
-                    ctx.insert("date_hierarchy".into(), h);
-                }
-                Ok(None) => {}
-                Err(ListError::Query(message)) => {
-                    ctx.insert("error".into(), json!(message));
-                }
-                Err(ListError::Db(e)) => {
-                    tracing::error!(error = %e, "admin date hierarchy query failed");
-                    return unavailable();
-                }
-            }
-        }
         let status = match edits {
             Some(edits) => {
                 ctx.insert("edit_errors".into(), json!(edits.non_field));
@@ -133,23 +109,7 @@ impl View<'_> {
             None => status,
         };
         ctx.insert("rows".into(), rows);
-        let hidden: Vec<Json> = pairs
-            .iter()
-            .filter(|(k, _)| k != "q" && k != "page")
-            .map(|(k, v)| json!({"name": k, "value": v}))
-            .collect();
-        ctx.insert(
-            "search".into(),
-            json!({
-                "enabled": !info.search.is_empty(),
-                "q": form_value(&pairs, "q").unwrap_or_default(),
-                "placeholder": format!(
-                    "Search {}",
-                    info.search.iter().map(|&i| info.fields[i].label.to_lowercase()).collect::<Vec<_>>().join(", ")
-                ),
-                "hidden": hidden,
-            }),
-        );
+        ctx.insert("search".into(), json!(search_box(info, &pairs)));
         match self.filters(info, &pairs, &url).await {
             Ok(filters) => ctx.insert("filters".into(), filters),
             Err(Unavailable) => return unavailable(),
@@ -167,20 +127,54 @@ impl View<'_> {
                 ),
             );
         }
-        let mut actions = Vec::new();
-        if has_perm(staff, info, Action::Delete) {
-            actions.push(json!({
-                "name": "delete_selected",
-                "label": format!("Delete selected {}", info.verbose_name_plural),
-            }));
+        ctx.insert("actions".into(), json!(action_choices(staff, info)));
+        self.render(status, "change_list.html", ctx)
+    }
+
+    /// The rows of the changelist `page` (`[]` without one), with their `list_editable`
+    /// inputs (the refused `edits` shown again) and the date hierarchy put in `ctx`.
+    #[allow(clippy::too_many_arguments, reason = "the page's parts, passed once")]
+    async fn page_rows(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        page: Option<&ListPage>,
+        edits: Option<&Edits>,
+        pairs: &[(String, String)],
+        url: &str,
+        ctx: &mut serde_json::Map<String, Json>,
+    ) -> Result<Json, Response<AdminBody>> {
+        let info = reg.model.info();
+        let Some(page) = page else {
+            return Ok(json!([]));
+        };
+        let mut rows = match self.rows(info, &page.rows).await {
+            Ok(rows) => rows,
+            Err(Unavailable) => return Err(unavailable()),
+        };
+        let Ok(forms) = self
+            .editable_cells(staff, reg, &page.rows, &mut rows, edits)
+            .await
+        else {
+            return Err(unavailable());
+        };
+        if forms > 0 {
+            ctx.insert("editable".into(), json!({"total_forms": forms}));
         }
-        for (name, label, needs) in &info.actions {
-            if may_run(staff, info, *needs) {
-                actions.push(json!({"name": name, "label": label}));
+        match self.date_hierarchy(reg, pairs, url).await {
+            Ok(Some(h)) => {
+                ctx.insert("date_hierarchy".into(), h);
+            }
+            Ok(None) => {}
+            Err(ListError::Query(message)) => {
+                ctx.insert("error".into(), json!(message));
+            }
+            Err(ListError::Db(e)) => {
+                tracing::error!(error = %e, "admin date hierarchy query failed");
+                return Err(unavailable());
             }
         }
-        ctx.insert("actions".into(), Json::Array(actions));
-        self.render(status, "change_list.html", ctx)
+        Ok(rows)
     }
 
     pub(super) fn model_json(&self, staff: &Staff, info: &ModelInfo) -> Json {
@@ -475,6 +469,73 @@ impl View<'_> {
 }
 
 /// One row to write: the row as read, its parsed values, the labels of those changed.
+/// The changelist's search box (`search` in `change_list.html`).
+#[derive(serde::Serialize)]
+struct SearchBox<'a> {
+    enabled: bool,
+    q: String,
+    placeholder: String,
+    /// The query string's other parameters (filters, ordering), kept by the search.
+    hidden: Vec<HiddenInput<'a>>,
+}
+
+/// A hidden `<input>`.
+#[derive(serde::Serialize)]
+struct HiddenInput<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+/// An action of the changelist's action menu.
+#[derive(serde::Serialize)]
+struct ActionChoice<'a> {
+    name: &'a str,
+    label: String,
+}
+
+/// The search box of the changelist of `info` for the query string `pairs`.
+fn search_box<'a>(info: &ModelInfo, pairs: &'a [(String, String)]) -> SearchBox<'a> {
+    let hidden = pairs
+        .iter()
+        .filter(|(k, _)| k != "q" && k != "page")
+        .map(|(k, v)| HiddenInput { name: k, value: v })
+        .collect();
+    SearchBox {
+        enabled: !info.search.is_empty(),
+        q: form_value(pairs, "q").unwrap_or_default(),
+        placeholder: format!(
+            "Search {}",
+            info.search
+                .iter()
+                .map(|&i| info.fields[i].label.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        hidden,
+    }
+}
+
+/// The actions `staff` may run on the changelist of `info`: "Delete selected" first,
+/// then the model admin's own.
+fn action_choices<'a>(staff: &Staff, info: &'a ModelInfo) -> Vec<ActionChoice<'a>> {
+    let mut actions = Vec::new();
+    if has_perm(staff, info, Action::Delete) {
+        actions.push(ActionChoice {
+            name: "delete_selected",
+            label: format!("Delete selected {}", info.verbose_name_plural),
+        });
+    }
+    for (name, label, needs) in &info.actions {
+        if may_run(staff, info, *needs) {
+            actions.push(ActionChoice {
+                name,
+                label: label.clone(),
+            });
+        }
+    }
+    actions
+}
+
 type RowEdit<'a> = (&'a Row, Vec<(usize, Value)>, Vec<&'a str>);
 
 /// `list_editable` values posted and refused: the form as posted, errors by
