@@ -695,6 +695,43 @@ impl PostedInline {
     }
 }
 
+/// One form of an inline as posted: its index, its fields (without their prefix), and
+/// the parent's rows it may name.
+struct InlineFormPost<'a> {
+    index: usize,
+    pairs: &'a [(String, String)],
+    existing: &'a [Row],
+    save_as_new: bool,
+}
+
+/// The fields of each form of the inline `prefix` below `total`, by form index and
+/// without their prefix, in one pass over the post.
+fn forms_by_index(
+    form: &[(String, String)],
+    prefix: &str,
+    total: usize,
+) -> HashMap<usize, Vec<(String, String)>> {
+    let mut by_form: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+    let head = format!("{prefix}-");
+    for (k, v) in form {
+        let Some(rest) = k.strip_prefix(&head) else {
+            continue;
+        };
+        let Some((n, name)) = rest.split_once('-') else {
+            continue;
+        };
+        if let Ok(n) = n.parse::<usize>()
+            && n < total
+        {
+            by_form
+                .entry(n)
+                .or_default()
+                .push((name.to_owned(), v.clone()));
+        }
+    }
+    by_form
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -755,181 +792,194 @@ impl View<'_> {
     ) -> Result<Vec<PostedInline>, Response<AdminBody>> {
         let mut out = Vec::new();
         for set in reg.model.inlines() {
-            let visible = self.child_perm(staff, set, Action::View)
-                || self.child_perm(staff, set, Action::Add);
-            let p = &set.prefix;
-            let Some(total) = form_value(form, &format!("{p}-TOTAL_FORMS")) else {
-                out.push(PostedInline::default());
-                continue;
-            };
-            if !visible {
-                // The page never showed this inline to this user.
-                return Err(self.forbidden(staff).await);
-            }
-            let mut posted = PostedInline {
-                submitted: true,
-                ..PostedInline::default()
-            };
-            let Ok(total) = total.trim().parse::<usize>() else {
-                posted.errors.push(MANAGEMENT_FORM.into());
-                out.push(posted);
-                continue;
-            };
-            if total > set.absolute_max() {
-                let max = set.max_num.unwrap_or(set.absolute_max());
-                posted
-                    .errors
-                    .push(format!("Please submit at most {max} form{}.", plural(max)));
-                out.push(posted);
-                continue;
-            }
-            let existing = if save_as_new {
-                Vec::new()
-            } else {
-                self.child_rows(set, parent).await.map_err(|e| {
-                    tracing::error!(error = %e, "admin inline rows failed");
-                    unavailable()
-                })?
-            };
-            // Each form's fields, without their prefix, in one pass over the post.
-            let mut by_form: HashMap<usize, Vec<(String, String)>> = HashMap::new();
-            let head = format!("{p}-");
-            for (k, v) in form {
-                let Some(rest) = k.strip_prefix(&head) else {
-                    continue;
-                };
-                let Some((n, name)) = rest.split_once('-') else {
-                    continue;
-                };
-                if let Ok(n) = n.parse::<usize>()
-                    && n < total
-                {
-                    by_form
-                        .entry(n)
-                        .or_default()
-                        .push((name.to_owned(), v.clone()));
-                }
-            }
-            let info = set.model.info();
-            let none: Vec<(String, String)> = Vec::new();
-            let mut remaining = existing.len();
-            for index in 0..total {
-                let pairs = by_form.get(&index).unwrap_or(&none);
-                let id = form_value(pairs, "id")
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty() && !save_as_new);
-                let delete = checked(form_value(pairs, "DELETE"));
-                let mut pf = PostedForm {
-                    index,
-                    row: None,
-                    errors: HashMap::new(),
-                    non_field: Vec::new(),
-                    delete,
-                };
-                let position = posted.forms.len();
-                let Some(id) = id else {
-                    // A new row: ignored when deleted or left empty.
-                    let empty = info.fieldsets.iter().flat_map(|(_, f)| f).all(|&i| {
-                        !info.fields[i].editable(true)
-                            || form_value(pairs, &info.fields[i].name)
-                                .is_none_or(|v| v.trim().is_empty())
-                    });
-                    if delete || empty {
-                        posted.forms.push(pf);
-                        continue;
-                    }
-                    if !self.child_perm(staff, set, Action::Add) {
-                        return Err(self.forbidden(staff).await);
-                    }
-                    // Never read: the fields this user may not set (issue 16).
-                    let mut form = std::borrow::Cow::Borrowed(info);
-                    crate::service::perms::deny(
-                        &mut form,
-                        set.model.denied_fields(&*staff.user, None),
-                    );
-                    let (values, errors) = parse_form(&form, pairs, true);
-                    pf.errors = errors;
-                    self.check_dangling(info, &values, &mut pf.errors).await?;
-                    if pf.errors.is_empty() {
-                        posted.writes.push(ChildWrite::Insert(position, values));
-                    }
-                    remaining += 1;
-                    posted.forms.push(pf);
-                    continue;
-                };
-                let Some(row) = existing.iter().find(|r| r.pk == id).cloned() else {
-                    // Not one of this parent's rows (another parent's, or gone).
-                    pf.non_field.push(format!(
-                        "This {} does not belong to this object, or no longer exists.",
-                        info.verbose_name
-                    ));
-                    posted.forms.push(pf);
-                    continue;
-                };
-                if delete {
-                    if !set.can_delete || !self.child_may(staff, set, &row, Action::Delete) {
-                        return Err(self.forbidden(staff).await);
-                    }
-                    remaining -= 1;
-                    posted
-                        .writes
-                        .push(ChildWrite::Delete(position, row.clone()));
-                    pf.row = Some(row);
-                    posted.forms.push(pf);
-                    continue;
-                }
-                if self.child_may(staff, set, &row, Action::Change) {
-                    let mut form = std::borrow::Cow::Borrowed(info);
-                    crate::service::perms::deny(
-                        &mut form,
-                        set.model.denied_fields(&*staff.user, Some(&row)),
-                    );
-                    let (values, errors) = parse_form(&form, pairs, false);
-                    pf.errors = errors;
-                    self.check_dangling(info, &values, &mut pf.errors).await?;
-                    let changed: Vec<String> = info
-                        .changed_labels(&row, &values)
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect();
-                    if pf.errors.is_empty() && !changed.is_empty() {
-                        posted.writes.push(ChildWrite::Update(
-                            position,
-                            row.clone(),
-                            values,
-                            changed,
-                        ));
-                    }
-                } else {
-                    // Shown read-only: its fields are never posted by the page.
-                    let touched = info.fieldsets.iter().flat_map(|(_, f)| f).any(|&i| {
-                        info.fields[i].editable(false)
-                            && form_value(pairs, &info.fields[i].name).is_some()
-                    });
-                    if touched {
-                        return Err(self.forbidden(staff).await);
-                    }
-                }
-                pf.row = Some(row);
-                posted.forms.push(pf);
-            }
-            if let Some(max) = set.max_num
-                && remaining > max
-            {
-                posted
-                    .errors
-                    .push(format!("Please submit at most {max} form{}.", plural(max)));
-            }
-            if remaining < set.min_num {
-                posted.errors.push(format!(
-                    "Please submit at least {} form{}.",
-                    set.min_num,
-                    plural(set.min_num)
-                ));
-            }
-            out.push(posted);
+            out.push(
+                self.parse_inline(staff, set, parent, form, save_as_new)
+                    .await?,
+            );
         }
         Ok(out)
+    }
+
+    /// Parses the inline `set` from the post (see `parse_inlines`).
+    async fn parse_inline(
+        &self,
+        staff: &Staff,
+        set: &InlineSet,
+        parent: Option<&Row>,
+        form: &[(String, String)],
+        save_as_new: bool,
+    ) -> Result<PostedInline, Response<AdminBody>> {
+        let visible =
+            self.child_perm(staff, set, Action::View) || self.child_perm(staff, set, Action::Add);
+        let p = &set.prefix;
+        let Some(total) = form_value(form, &format!("{p}-TOTAL_FORMS")) else {
+            return Ok(PostedInline::default());
+        };
+        if !visible {
+            // The page never showed this inline to this user.
+            return Err(self.forbidden(staff).await);
+        }
+        let mut posted = PostedInline {
+            submitted: true,
+            ..PostedInline::default()
+        };
+        let Ok(total) = total.trim().parse::<usize>() else {
+            posted.errors.push(MANAGEMENT_FORM.into());
+            return Ok(posted);
+        };
+        if total > set.absolute_max() {
+            let max = set.max_num.unwrap_or(set.absolute_max());
+            posted
+                .errors
+                .push(format!("Please submit at most {max} form{}.", plural(max)));
+            return Ok(posted);
+        }
+        let existing = if save_as_new {
+            Vec::new()
+        } else {
+            self.child_rows(set, parent).await.map_err(|e| {
+                tracing::error!(error = %e, "admin inline rows failed");
+                unavailable()
+            })?
+        };
+        let by_form = forms_by_index(form, p, total);
+        let none: Vec<(String, String)> = Vec::new();
+        let mut remaining = existing.len();
+        for index in 0..total {
+            let pairs = by_form.get(&index).unwrap_or(&none);
+            let each = InlineFormPost {
+                index,
+                pairs,
+                existing: &existing,
+                save_as_new,
+            };
+            self.parse_inline_form(staff, set, &each, &mut posted, &mut remaining)
+                .await?;
+        }
+        if let Some(max) = set.max_num
+            && remaining > max
+        {
+            posted
+                .errors
+                .push(format!("Please submit at most {max} form{}.", plural(max)));
+        }
+        if remaining < set.min_num {
+            posted.errors.push(format!(
+                "Please submit at least {} form{}.",
+                set.min_num,
+                plural(set.min_num)
+            ));
+        }
+        Ok(posted)
+    }
+
+    /// Parses one form of the inline `set` into `posted` (its write, if any), counting
+    /// the rows that will be left in `remaining`.
+    async fn parse_inline_form(
+        &self,
+        staff: &Staff,
+        set: &InlineSet,
+        each: &InlineFormPost<'_>,
+        posted: &mut PostedInline,
+        remaining: &mut usize,
+    ) -> Result<(), Response<AdminBody>> {
+        let info = set.model.info();
+        let &InlineFormPost {
+            index,
+            pairs,
+            existing,
+            save_as_new,
+        } = each;
+        let id = form_value(pairs, "id")
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty() && !save_as_new);
+        let delete = checked(form_value(pairs, "DELETE"));
+        let mut pf = PostedForm {
+            index,
+            row: None,
+            errors: HashMap::new(),
+            non_field: Vec::new(),
+            delete,
+        };
+        let position = posted.forms.len();
+        let Some(id) = id else {
+            // A new row: ignored when deleted or left empty.
+            let empty = info.fieldsets.iter().flat_map(|(_, f)| f).all(|&i| {
+                !info.fields[i].editable(true)
+                    || form_value(pairs, &info.fields[i].name).is_none_or(|v| v.trim().is_empty())
+            });
+            if delete || empty {
+                posted.forms.push(pf);
+                return Ok(());
+            }
+            if !self.child_perm(staff, set, Action::Add) {
+                return Err(self.forbidden(staff).await);
+            }
+            // Never read: the fields this user may not set (issue 16).
+            let mut form = std::borrow::Cow::Borrowed(info);
+            crate::service::perms::deny(&mut form, set.model.denied_fields(&*staff.user, None));
+            let (values, errors) = parse_form(&form, pairs, true);
+            pf.errors = errors;
+            self.check_dangling(info, &values, &mut pf.errors).await?;
+            if pf.errors.is_empty() {
+                posted.writes.push(ChildWrite::Insert(position, values));
+            }
+            *remaining += 1;
+            posted.forms.push(pf);
+            return Ok(());
+        };
+        let Some(row) = existing.iter().find(|r| r.pk == id).cloned() else {
+            // Not one of this parent's rows (another parent's, or gone).
+            pf.non_field.push(format!(
+                "This {} does not belong to this object, or no longer exists.",
+                info.verbose_name
+            ));
+            posted.forms.push(pf);
+            return Ok(());
+        };
+        if delete {
+            if !set.can_delete || !self.child_may(staff, set, &row, Action::Delete) {
+                return Err(self.forbidden(staff).await);
+            }
+            *remaining -= 1;
+            posted
+                .writes
+                .push(ChildWrite::Delete(position, row.clone()));
+            pf.row = Some(row);
+            posted.forms.push(pf);
+            return Ok(());
+        }
+        if self.child_may(staff, set, &row, Action::Change) {
+            let mut form = std::borrow::Cow::Borrowed(info);
+            crate::service::perms::deny(
+                &mut form,
+                set.model.denied_fields(&*staff.user, Some(&row)),
+            );
+            let (values, errors) = parse_form(&form, pairs, false);
+            pf.errors = errors;
+            self.check_dangling(info, &values, &mut pf.errors).await?;
+            let changed: Vec<String> = info
+                .changed_labels(&row, &values)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            if pf.errors.is_empty() && !changed.is_empty() {
+                posted
+                    .writes
+                    .push(ChildWrite::Update(position, row.clone(), values, changed));
+            }
+        } else {
+            // Shown read-only: its fields are never posted by the page.
+            let touched = info.fieldsets.iter().flat_map(|(_, f)| f).any(|&i| {
+                info.fields[i].editable(false) && form_value(pairs, &info.fields[i].name).is_some()
+            });
+            if touched {
+                return Err(self.forbidden(staff).await);
+            }
+        }
+        pf.row = Some(row);
+        posted.forms.push(pf);
+        Ok(())
     }
 
     /// Adds Django's "Select a valid choice" to the foreign keys of `values` that point
