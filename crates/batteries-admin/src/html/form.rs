@@ -732,6 +732,32 @@ fn forms_by_index(
     by_form
 }
 
+/// A column of a tabular inline (`columns` in `change_form.html`).
+#[derive(serde::Serialize)]
+struct InlineColumn<'a> {
+    name: &'a str,
+    label: &'a str,
+    required: bool,
+    help: Option<&'a str>,
+}
+
+/// The columns of an inline of the model `info`: its fieldsets' fields, in order.
+fn inline_columns(info: &ModelInfo) -> Vec<InlineColumn<'_>> {
+    info.fieldsets
+        .iter()
+        .flat_map(|(_, f)| f)
+        .map(|&i| {
+            let field = &info.fields[i];
+            InlineColumn {
+                name: &field.name,
+                label: &field.label,
+                required: field.editable(true) && field.required(),
+                help: field.help.as_deref(),
+            }
+        })
+        .collect()
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -1111,50 +1137,24 @@ impl View<'_> {
             let info = set.model.info();
             let p = &set.prefix;
             // Each form, and whether its values come from the post.
-            let mut forms: Vec<(PostedForm, bool)> = Vec::new();
+            let forms: Vec<(PostedForm, bool)>;
             let mut errors: Vec<String> = Vec::new();
             let submitted = posted
                 .and_then(|(all, form)| all.get(k).filter(|p| p.submitted).map(|p| (p, form)));
             let total;
             if let Some((pi, _)) = submitted {
                 errors.clone_from(&pi.errors);
-                forms.extend(pi.forms.iter().map(|f| (f.clone(), true)));
+                forms = pi.forms.iter().map(|f| (f.clone(), true)).collect();
                 total = pi.forms.iter().map(|f| f.index + 1).max().unwrap_or(0);
             } else {
-                let rows = self
-                    .child_rows(set, parent)
-                    .await
-                    .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
-                let rows: Vec<Row> = rows
-                    .into_iter()
-                    .filter(|r| self.child_may(staff, set, r, Action::View))
-                    .collect();
-                let mut new = if can_add { set.extra } else { 0 };
-                if can_add {
-                    new = new.max(set.min_num.saturating_sub(rows.len()));
-                }
-                if let Some(max) = set.max_num {
-                    new = new.min(max.saturating_sub(rows.len()));
-                }
-                let blank = |index: usize, row: Option<Row>| PostedForm {
-                    index,
-                    row,
-                    errors: HashMap::new(),
-                    non_field: Vec::new(),
-                    delete: false,
-                };
-                for row in rows {
-                    forms.push((blank(forms.len(), Some(row)), false));
-                }
-                for _ in 0..new {
-                    forms.push((blank(forms.len(), None), false));
-                }
+                forms = self
+                    .stored_inline_forms(staff, set, parent, can_add)
+                    .await?;
                 total = forms.len();
             }
             let rows: Vec<&Row> = forms.iter().filter_map(|(f, _)| f.row.as_ref()).collect();
             let lookups = self.fk_lookups(info, &rows, false, false).await?;
             let initial = rows.len();
-            let none: HashMap<String, Vec<String>> = HashMap::new();
             let child_reg = self.child_reg(set);
             let mut forms_json = Vec::new();
             for (f, was_posted) in &forms {
@@ -1200,34 +1200,11 @@ impl View<'_> {
                 forms_json.push(form);
             }
             let empty_form = if can_add {
-                let on = FieldOn {
-                    existing: None,
-                    posted: None,
-                    errors: &none,
-                    adding: true,
-                    read_only: false,
-                    prefix: &format!("{p}-__prefix__-"),
-                };
-                let mut form = self.inline_form_json(info, &on, &lookups);
-                form["prefix"] = json!(format!("{p}-__prefix__"));
-                form
+                self.empty_inline_form(set, &lookups)
             } else {
                 Json::Null
             };
-            let columns: Vec<Json> = info
-                .fieldsets
-                .iter()
-                .flat_map(|(_, f)| f)
-                .map(|&i| {
-                    let field = &info.fields[i];
-                    json!({
-                        "name": field.name,
-                        "label": field.label,
-                        "required": field.editable(true) && field.required(),
-                        "help": field.help,
-                    })
-                })
-                .collect();
+            let columns = inline_columns(info);
             out.push(json!({
                 "prefix": p,
                 "style": match set.style { Style::Tabular => "tabular", Style::Stacked => "stacked" },
@@ -1249,6 +1226,65 @@ impl View<'_> {
             }));
         }
         Ok(Json::Array(out))
+    }
+
+    /// The forms of the inline `set` when nothing was posted: the rows of `parent` the
+    /// user may see, then the empty forms (`extra`, at least `min_num`, at most
+    /// `max_num` in all). None of them comes from the post.
+    async fn stored_inline_forms(
+        &self,
+        staff: &Staff,
+        set: &InlineSet,
+        parent: Option<&Row>,
+        can_add: bool,
+    ) -> Result<Vec<(PostedForm, bool)>, Unavailable> {
+        let rows = self
+            .child_rows(set, parent)
+            .await
+            .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .filter(|r| self.child_may(staff, set, r, Action::View))
+            .collect();
+        let mut new = if can_add { set.extra } else { 0 };
+        if can_add {
+            new = new.max(set.min_num.saturating_sub(rows.len()));
+        }
+        if let Some(max) = set.max_num {
+            new = new.min(max.saturating_sub(rows.len()));
+        }
+        let blank = |index: usize, row: Option<Row>| PostedForm {
+            index,
+            row,
+            errors: HashMap::new(),
+            non_field: Vec::new(),
+            delete: false,
+        };
+        let mut forms = Vec::new();
+        for row in rows {
+            forms.push((blank(forms.len(), Some(row)), false));
+        }
+        for _ in 0..new {
+            forms.push((blank(forms.len(), None), false));
+        }
+        Ok(forms)
+    }
+
+    /// The inline's empty form, which the page's script copies for "Add another".
+    fn empty_inline_form(&self, set: &InlineSet, lookups: &FkLookups) -> Json {
+        let p = &set.prefix;
+        let none: HashMap<String, Vec<String>> = HashMap::new();
+        let on = FieldOn {
+            existing: None,
+            posted: None,
+            errors: &none,
+            adding: true,
+            read_only: false,
+            prefix: &format!("{p}-__prefix__-"),
+        };
+        let mut form = self.inline_form_json(set.model.info(), &on, lookups);
+        form["prefix"] = json!(format!("{p}-__prefix__"));
+        form
     }
 
     /// One inline form: its fields flat (`fields`, for a table row) and by fieldset
