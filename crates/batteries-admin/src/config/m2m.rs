@@ -207,6 +207,51 @@ pub(crate) trait PendingM2m: Send + Sync {
     ) -> Result<Arc<dyn M2mField>, String>;
 }
 
+/// The name of the primary key among `fields` (empty without one).
+fn pk_name(fields: &[Field]) -> String {
+    fields
+        .iter()
+        .find(|f| f.primary_key)
+        .map(|f| f.name.clone())
+        .unwrap_or_default()
+}
+
+/// The name of `T`'s primary key column, when it has exactly one.
+fn single_pk_column<T: EntityTrait>() -> Option<String> {
+    let mut pks = T::PrimaryKey::iter();
+    match (pks.next(), pks.next()) {
+        (Some(pk), None) => Some(pk.into_column().as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// The field of the target's key column `name`, as the many-to-many's choices hold it.
+fn key_field(name: &str, column_type: &sea_orm::ColumnType) -> Field {
+    let (kind, max_length, long_text) = Field::from_column_type(column_type);
+    Field {
+        name: name.to_owned(),
+        label: label_of(name),
+        kind,
+        nullable: false,
+        primary_key: true,
+        auto: false,
+        has_default: false,
+        max_length,
+        digits: Field::digits_of(column_type),
+        long_text,
+        unique: true,
+        foreign_key: None,
+        readonly: false,
+        blank: false,
+        autocomplete: false,
+        raw_id: false,
+        superuser_only: false,
+        default: None,
+        help: None,
+        choices: None,
+    }
+}
+
 impl<J, T> PendingM2m for ManyToMany<J, T>
 where
     J: EntityTrait,
@@ -281,29 +326,18 @@ where
                 None => Ok(None),
             }
         };
-        let parent_pk = parent_fields
-            .iter()
-            .find(|f| f.primary_key)
-            .map(|f| f.name.clone())
-            .unwrap_or_default();
-        let parent_col = points_at(&source, parent_table)?.unwrap_or(parent_pk);
+        let parent_col =
+            points_at(&source, parent_table)?.unwrap_or_else(|| pk_name(parent_fields));
         let Some(parent_field) = parent_fields.iter().position(|f| f.name == parent_col) else {
             return Err(format!(
                 "{whose}: `{parent_table}` has no column `{parent_col}`"
             ));
         };
-        let target_col = if let Some(c) = points_at(&target, &target_table)? {
-            c
-        } else {
-            let mut pks = T::PrimaryKey::iter();
-            match (pks.next(), pks.next()) {
-                (Some(pk), None) => pk.into_column().as_str().to_owned(),
-                _ => {
-                    return Err(format!(
-                        "{whose}: `{target_table}` needs a single-column primary key"
-                    ));
-                }
-            }
+        let target_col = match points_at(&target, &target_table)? {
+            Some(c) => c,
+            None => single_pk_column::<T>().ok_or_else(|| {
+                format!("{whose}: `{target_table}` needs a single-column primary key")
+            })?,
         };
         let Some(target_key) = T::Column::iter().find(|c| c.as_str() == target_col) else {
             return Err(format!(
@@ -311,29 +345,7 @@ where
             ));
         };
         let def = target_key.def();
-        let (kind, max_length, long_text) = Field::from_column_type(def.get_column_type());
-        let key_field = Field {
-            name: target_col.clone(),
-            label: label_of(&target_col),
-            kind,
-            nullable: false,
-            primary_key: true,
-            auto: false,
-            has_default: false,
-            max_length,
-            digits: Field::digits_of(def.get_column_type()),
-            long_text,
-            unique: true,
-            foreign_key: None,
-            readonly: false,
-            blank: false,
-            autocomplete: false,
-            raw_id: false,
-            superuser_only: false,
-            default: None,
-            help: None,
-            choices: None,
-        };
+        let key_field = key_field(&target_col, def.get_column_type());
         let meta = M2mMeta {
             label: self.label.unwrap_or_else(|| label_of(&self.name)),
             name: self.name,

@@ -94,37 +94,13 @@ impl View<'_> {
         }
         let ordering = Self::current_ordering(info, &pairs);
         ctx.insert("columns".into(), self.columns(info, &pairs, &ordering));
-        let mut rows = match &page {
-            Some(page) => match self.rows(info, &page.rows).await {
-                Ok(rows) => rows,
-                Err(Unavailable) => return unavailable(),
-            },
-            None => json!([]),
+        let rows = match self
+            .page_rows(staff, reg, page.as_ref(), edits, &pairs, &url, &mut ctx)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(response) => return response,
         };
-        if let Some(page) = &page {
-            let Ok(forms) = self
-                .editable_cells(staff, reg, &page.rows, &mut rows, edits)
-                .await
-            else {
-                return unavailable();
-            };
-            if forms > 0 {
-                ctx.insert("editable".into(), json!({"total_forms": forms}));
-            }
-            match self.date_hierarchy(reg, &pairs, &url).await {
-                Ok(Some(h)) => {
-                    ctx.insert("date_hierarchy".into(), h);
-                }
-                Ok(None) => {}
-                Err(ListError::Query(message)) => {
-                    ctx.insert("error".into(), json!(message));
-                }
-                Err(ListError::Db(e)) => {
-                    tracing::error!(error = %e, "admin date hierarchy query failed");
-                    return unavailable();
-                }
-            }
-        }
         let status = match edits {
             Some(edits) => {
                 ctx.insert("edit_errors".into(), json!(edits.non_field));
@@ -133,23 +109,7 @@ impl View<'_> {
             None => status,
         };
         ctx.insert("rows".into(), rows);
-        let hidden: Vec<Json> = pairs
-            .iter()
-            .filter(|(k, _)| k != "q" && k != "page")
-            .map(|(k, v)| json!({"name": k, "value": v}))
-            .collect();
-        ctx.insert(
-            "search".into(),
-            json!({
-                "enabled": !info.search.is_empty(),
-                "q": form_value(&pairs, "q").unwrap_or_default(),
-                "placeholder": format!(
-                    "Search {}",
-                    info.search.iter().map(|&i| info.fields[i].label.to_lowercase()).collect::<Vec<_>>().join(", ")
-                ),
-                "hidden": hidden,
-            }),
-        );
+        ctx.insert("search".into(), json!(search_box(info, &pairs)));
         match self.filters(info, &pairs, &url).await {
             Ok(filters) => ctx.insert("filters".into(), filters),
             Err(Unavailable) => return unavailable(),
@@ -167,20 +127,54 @@ impl View<'_> {
                 ),
             );
         }
-        let mut actions = Vec::new();
-        if has_perm(staff, info, Action::Delete) {
-            actions.push(json!({
-                "name": "delete_selected",
-                "label": format!("Delete selected {}", info.verbose_name_plural),
-            }));
+        ctx.insert("actions".into(), json!(action_choices(staff, info)));
+        self.render(status, "change_list.html", ctx)
+    }
+
+    /// The rows of the changelist `page` (`[]` without one), with their `list_editable`
+    /// inputs (the refused `edits` shown again) and the date hierarchy put in `ctx`.
+    #[allow(clippy::too_many_arguments, reason = "the page's parts, passed once")]
+    async fn page_rows(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        page: Option<&ListPage>,
+        edits: Option<&Edits>,
+        pairs: &[(String, String)],
+        url: &str,
+        ctx: &mut serde_json::Map<String, Json>,
+    ) -> Result<Json, Response<AdminBody>> {
+        let info = reg.model.info();
+        let Some(page) = page else {
+            return Ok(json!([]));
+        };
+        let mut rows = match self.rows(info, &page.rows).await {
+            Ok(rows) => rows,
+            Err(Unavailable) => return Err(unavailable()),
+        };
+        let Ok(forms) = self
+            .editable_cells(staff, reg, &page.rows, &mut rows, edits)
+            .await
+        else {
+            return Err(unavailable());
+        };
+        if forms > 0 {
+            ctx.insert("editable".into(), json!({"total_forms": forms}));
         }
-        for (name, label, needs) in &info.actions {
-            if may_run(staff, info, *needs) {
-                actions.push(json!({"name": name, "label": label}));
+        match self.date_hierarchy(reg, pairs, url).await {
+            Ok(Some(h)) => {
+                ctx.insert("date_hierarchy".into(), h);
+            }
+            Ok(None) => {}
+            Err(ListError::Query(message)) => {
+                ctx.insert("error".into(), json!(message));
+            }
+            Err(ListError::Db(e)) => {
+                tracing::error!(error = %e, "admin date hierarchy query failed");
+                return Err(unavailable());
             }
         }
-        ctx.insert("actions".into(), Json::Array(actions));
-        self.render(status, "change_list.html", ctx)
+        Ok(rows)
     }
 
     pub(super) fn model_json(&self, staff: &Staff, info: &ModelInfo) -> Json {
@@ -475,6 +469,73 @@ impl View<'_> {
 }
 
 /// One row to write: the row as read, its parsed values, the labels of those changed.
+/// The changelist's search box (`search` in `change_list.html`).
+#[derive(serde::Serialize)]
+struct SearchBox<'a> {
+    enabled: bool,
+    q: String,
+    placeholder: String,
+    /// The query string's other parameters (filters, ordering), kept by the search.
+    hidden: Vec<HiddenInput<'a>>,
+}
+
+/// A hidden `<input>`.
+#[derive(serde::Serialize)]
+struct HiddenInput<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+/// An action of the changelist's action menu.
+#[derive(serde::Serialize)]
+struct ActionChoice<'a> {
+    name: &'a str,
+    label: String,
+}
+
+/// The search box of the changelist of `info` for the query string `pairs`.
+fn search_box<'a>(info: &ModelInfo, pairs: &'a [(String, String)]) -> SearchBox<'a> {
+    let hidden = pairs
+        .iter()
+        .filter(|(k, _)| k != "q" && k != "page")
+        .map(|(k, v)| HiddenInput { name: k, value: v })
+        .collect();
+    SearchBox {
+        enabled: !info.search.is_empty(),
+        q: form_value(pairs, "q").unwrap_or_default(),
+        placeholder: format!(
+            "Search {}",
+            info.search
+                .iter()
+                .map(|&i| info.fields[i].label.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        hidden,
+    }
+}
+
+/// The actions `staff` may run on the changelist of `info`: "Delete selected" first,
+/// then the model admin's own.
+fn action_choices<'a>(staff: &Staff, info: &'a ModelInfo) -> Vec<ActionChoice<'a>> {
+    let mut actions = Vec::new();
+    if has_perm(staff, info, Action::Delete) {
+        actions.push(ActionChoice {
+            name: "delete_selected",
+            label: format!("Delete selected {}", info.verbose_name_plural),
+        });
+    }
+    for (name, label, needs) in &info.actions {
+        if may_run(staff, info, *needs) {
+            actions.push(ActionChoice {
+                name,
+                label: label.clone(),
+            });
+        }
+    }
+    actions
+}
+
 type RowEdit<'a> = (&'a Row, Vec<(usize, Value)>, Vec<&'a str>);
 
 /// `list_editable` values posted and refused: the form as posted, errors by
@@ -727,65 +788,132 @@ impl View<'_> {
         if !has_perm(staff, info, Action::Change) {
             return self.forbidden(staff).await;
         }
-        let bad = |m: String| async move {
-            self.error_page(Some(staff), StatusCode::BAD_REQUEST, &m)
-                .await
-        };
         let form = self.req.form_pairs();
         let total = match form_value(&form, "form-TOTAL_FORMS").map(|v| v.trim().parse::<usize>()) {
             Some(Ok(n)) if n <= 1000 => n,
-            _ => return bad(
-                "form-TOTAL_FORMS is missing or not a number from 0 to 1000; nothing was saved."
-                    .into(),
-            )
-            .await,
+            _ => {
+                return self
+                    .bad_edit(
+                        staff,
+                        "form-TOTAL_FORMS is missing or not a number from 0 to 1000; nothing was saved.",
+                    )
+                    .await;
+            }
         };
+        let page = match self.editable_page(staff, reg).await {
+            Ok(page) => page,
+            Err(response) => return response,
+        };
+        let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut non_field = Vec::new();
+        let edits = match self
+            .bind_row_edits(staff, reg, &form, total, &page, &mut errors)
+            .await
+        {
+            Ok(edits) => edits,
+            Err(response) => return response,
+        };
+        if errors.is_empty() {
+            match self.write_edits(staff, reg, &edits).await {
+                Ok(()) => return self.edits_saved(info, edits.len()).await,
+                Err(EditError::Unavailable) => return unavailable(),
+                Err(EditError::Field(pk, name, message)) => {
+                    errors.insert((pk, name), vec![message]);
+                }
+                Err(EditError::Row(message)) => non_field.push(message),
+            }
+        }
+        let edits = Edits {
+            form,
+            errors,
+            non_field,
+        };
+        self.changelist_page(staff, reg, Some(&edits)).await
+    }
+
+    /// The 400 page of a `list_editable` post refused as a whole.
+    async fn bad_edit(&self, staff: &Staff, message: &str) -> Response<AdminBody> {
+        self.error_page(Some(staff), StatusCode::BAD_REQUEST, message)
+            .await
+    }
+
+    /// The changelist page the `list_editable` form was posted from (its query string's
+    /// filters, ordering and page number).
+    async fn editable_page(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+    ) -> Result<ListPage, Response<AdminBody>> {
         let pairs: Vec<(String, String)> = self
             .req
             .query_pairs()
             .into_iter()
             .filter(|(k, _)| k != "_changelist_filters")
             .collect();
-        let page = match reg
+        match reg
             .model
             .list(&self.registry.db, &pairs, self.site.count_limit)
             .await
         {
-            Ok(page) => page,
-            Err(ListError::Query(m)) => return bad(m).await,
+            Ok(page) => Ok(page),
+            Err(ListError::Query(m)) => Err(self.bad_edit(staff, &m).await),
             Err(ListError::Db(e)) => {
                 tracing::error!(error = %e, "admin changelist query failed");
-                return unavailable();
+                Err(unavailable())
             }
-        };
+        }
+    }
+
+    /// Binds and validates the `total` posted rows of the `list_editable` form against
+    /// the `page` they were posted from: the changed rows, with the values refused put
+    /// in `errors`; `Err` refuses the whole post (a row missing, repeated, not on the
+    /// page or not changeable by the user).
+    async fn bind_row_edits<'p>(
+        &self,
+        staff: &Staff,
+        reg: &'p Registered,
+        form: &[(String, String)],
+        total: usize,
+        page: &'p ListPage,
+        errors: &mut HashMap<(String, String), Vec<String>>,
+    ) -> Result<Vec<RowEdit<'p>>, Response<AdminBody>> {
+        let info = reg.model.info();
         // The posted values by name (the first of each, as `form_value` reads them),
         // looked up in constant time: a big post costs one pass, not one per field.
         let mut by_name: HashMap<&str, &str> = HashMap::with_capacity(form.len());
-        for (k, v) in &form {
+        for (k, v) in form {
             by_name.entry(k.as_str()).or_insert(v.as_str());
         }
         let posted = |name: &str| by_name.get(name).map(|v| (*v).to_owned());
-        let mut errors: HashMap<(String, String), Vec<String>> = HashMap::new();
-        let mut non_field = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut edits: Vec<RowEdit<'_>> = Vec::new();
+        let mut edits: Vec<RowEdit<'p>> = Vec::new();
         for k in 0..total {
             let Some(pk) = posted(&format!("form-{k}-id")) else {
-                return bad(format!("form-{k}-id is missing; nothing was saved.")).await;
+                return Err(self
+                    .bad_edit(
+                        staff,
+                        &format!("form-{k}-id is missing; nothing was saved."),
+                    )
+                    .await);
             };
             let Some(row) = page.rows.iter().find(|r| r.pk == pk) else {
-                return bad(format!(
+                return Err(self.bad_edit(staff, &format!(
                     "The {} with primary key {} is not on this page (it may have been deleted or moved); nothing was saved. Reload the page and try again.",
                     info.verbose_name,
                     crate::model::field::truncate(&pk)
                 ))
-                .await;
+                .await);
             };
             if !seen.insert(pk.clone()) {
-                return bad(format!("form-{k}-id repeats a row; nothing was saved.")).await;
+                return Err(self
+                    .bad_edit(
+                        staff,
+                        &format!("form-{k}-id repeats a row; nothing was saved."),
+                    )
+                    .await);
             }
             if !may(staff, reg, row, Action::Change) {
-                return self.forbidden(staff).await;
+                return Err(self.forbidden(staff).await);
             }
             let mut values = Vec::new();
             // Never read: the fields this user may not set on this row (issue 16).
@@ -805,7 +933,7 @@ impl View<'_> {
                 }
             }
             let Ok(dangling) = self.registry.dangling_foreign_keys(info, &values).await else {
-                return unavailable();
+                return Err(unavailable());
             };
             for (i, _) in dangling {
                 errors.insert(
@@ -818,42 +946,30 @@ impl View<'_> {
                 edits.push((row, values, changed));
             }
         }
-        if errors.is_empty() {
-            match self.write_edits(staff, reg, &edits).await {
-                Ok(()) => {
-                    let n = edits.len();
-                    if n > 0 {
-                        let (name, verb) = if n == 1 {
-                            (&info.verbose_name, "was")
-                        } else {
-                            (&info.verbose_name_plural, "were")
-                        };
-                        self.push_message(
-                            "success",
-                            &format!("{n} {name} {verb} changed successfully."),
-                        )
-                        .await;
-                    }
-                    let back = if self.req.query.is_empty() {
-                        changelist_url(self.site, info)
-                    } else {
-                        format!("{}?{}", changelist_url(self.site, info), self.req.query)
-                    };
-                    return redirect(&back);
-                }
-                Err(EditError::Unavailable) => return unavailable(),
-                Err(EditError::Field(pk, name, message)) => {
-                    errors.insert((pk, name), vec![message]);
-                }
-                Err(EditError::Row(message)) => non_field.push(message),
-            }
+        Ok(edits)
+    }
+
+    /// After `n` rows of the `list_editable` form were saved: the message, and back to
+    /// the changelist with its query string.
+    async fn edits_saved(&self, info: &ModelInfo, n: usize) -> Response<AdminBody> {
+        if n > 0 {
+            let (name, verb) = if n == 1 {
+                (&info.verbose_name, "was")
+            } else {
+                (&info.verbose_name_plural, "were")
+            };
+            self.push_message(
+                "success",
+                &format!("{n} {name} {verb} changed successfully."),
+            )
+            .await;
         }
-        let edits = Edits {
-            form,
-            errors,
-            non_field,
+        let back = if self.req.query.is_empty() {
+            changelist_url(self.site, info)
+        } else {
+            format!("{}?{}", changelist_url(self.site, info), self.req.query)
         };
-        self.changelist_page(staff, reg, Some(&edits)).await
+        redirect(&back)
     }
 
     async fn write_edits(

@@ -29,38 +29,10 @@ impl View<'_> {
             }
         );
         let action = form_value(&form, "action").unwrap_or_default();
-        let mut selected: Vec<String> = form
-            .iter()
-            .filter(|(k, _)| k == "_selected_action")
-            .map(|(_, v)| v.clone())
-            .take(SELECT_ACROSS_CAP as usize)
-            .collect();
-        if form_value(&form, "select_across").as_deref() == Some("1") {
-            // Every row the changelist's filters select, not only this page's.
-            let pairs = self.req.query_pairs();
-            match reg
-                .model
-                .matching_pks(&self.registry.db, &pairs, SELECT_ACROSS_CAP)
-                .await
-            {
-                Ok(Some(pks)) => selected = pks,
-                Ok(None) => {
-                    self.push_message(
-                        "error",
-                        &format!(
-                            "More than {SELECT_ACROSS_CAP} rows are selected; narrow the list with filters first. Nothing was changed."
-                        ),
-                    )
-                    .await;
-                    return redirect(&back);
-                }
-                Err(ListError::Query(m)) => {
-                    self.push_message("error", &m).await;
-                    return redirect(&back);
-                }
-                Err(ListError::Db(_)) => return unavailable(),
-            }
-        }
+        let selected = match self.selected_pks(reg, &form, &back).await {
+            Ok(selected) => selected,
+            Err(response) => return response,
+        };
         if action.is_empty() {
             self.push_message("warning", "No action selected.").await;
             return redirect(&back);
@@ -103,19 +75,9 @@ impl View<'_> {
             return self.forbidden(staff).await;
         }
         if !confirmed {
-            let mut ctx = self.context(Some(staff), "Are you sure?").await;
-            ctx.insert(
-                "breadcrumbs".into(),
-                self.breadcrumbs(Some(info), &[(label.as_str(), None)]),
-            );
-            ctx.insert("model".into(), self.model_json(staff, info));
-            ctx.insert("action".into(), json!({"name": name, "label": label}));
-            ctx.insert("objects".into(), self.objects_json(info, &rows));
-            ctx.insert(
-                "selected".into(),
-                json!(rows.iter().map(|r| r.pk.clone()).collect::<Vec<_>>()),
-            );
-            return self.render(StatusCode::OK, "action_confirmation.html", ctx);
+            return self
+                .action_confirmation(staff, info, (name, label), &rows)
+                .await;
         }
         match reg
             .model
@@ -126,6 +88,73 @@ impl View<'_> {
             Err(message) => self.push_message("error", &message).await,
         }
         redirect(&back)
+    }
+
+    /// The primary keys an action runs on: the checked rows, or with `select_across`
+    /// every row the changelist's filters select. `Err` is the redirect `back` with a
+    /// message (too many rows, a bad filter) or a refusal.
+    async fn selected_pks(
+        &self,
+        reg: &Registered,
+        form: &[(String, String)],
+        back: &str,
+    ) -> Result<Vec<String>, Response<AdminBody>> {
+        let selected: Vec<String> = form
+            .iter()
+            .filter(|(k, _)| k == "_selected_action")
+            .map(|(_, v)| v.clone())
+            .take(SELECT_ACROSS_CAP as usize)
+            .collect();
+        if form_value(form, "select_across").as_deref() != Some("1") {
+            return Ok(selected);
+        }
+        // Every row the changelist's filters select, not only this page's.
+        let pairs = self.req.query_pairs();
+        match reg
+            .model
+            .matching_pks(&self.registry.db, &pairs, SELECT_ACROSS_CAP)
+            .await
+        {
+            Ok(Some(pks)) => Ok(pks),
+            Ok(None) => {
+                self.push_message(
+                    "error",
+                    &format!(
+                        "More than {SELECT_ACROSS_CAP} rows are selected; narrow the list with filters first. Nothing was changed."
+                    ),
+                )
+                .await;
+                Err(redirect(back))
+            }
+            Err(ListError::Query(m)) => {
+                self.push_message("error", &m).await;
+                Err(redirect(back))
+            }
+            Err(ListError::Db(_)) => Err(unavailable()),
+        }
+    }
+
+    /// The "Are you sure?" page of the action `(name, label)` on `rows`.
+    async fn action_confirmation(
+        &self,
+        staff: &Staff,
+        info: &ModelInfo,
+        (name, label): (&str, &str),
+        rows: &[Row],
+    ) -> Response<AdminBody> {
+        let mut ctx = self.context(Some(staff), "Are you sure?").await;
+        ctx.insert(
+            "breadcrumbs".into(),
+            self.breadcrumbs(Some(info), &[(label, None)]),
+        );
+        ctx.insert("model".into(), self.model_json(staff, info));
+        ctx.insert("action".into(), json!({"name": name, "label": label}));
+        ctx.insert("objects".into(), self.objects_json(info, rows));
+        ctx.insert(
+            "selected".into(),
+            json!(rows.iter().map(|r| r.pk.clone()).collect::<Vec<_>>()),
+        );
+        self.render(StatusCode::OK, "action_confirmation.html", ctx)
     }
 
     pub(super) fn objects_json(&self, info: &ModelInfo, rows: &[Row]) -> Json {
@@ -205,8 +234,7 @@ impl View<'_> {
         bulk: bool,
     ) -> Response<AdminBody> {
         let info = reg.model.info();
-        let db = &self.registry.db;
-        let Ok(rows) = reg.model.get_many(db, pks).await else {
+        let Ok(rows) = reg.model.get_many(&self.registry.db, pks).await else {
             return unavailable();
         };
         if rows.is_empty() {
@@ -222,58 +250,19 @@ impl View<'_> {
             return unavailable();
         };
         if !confirmed || !protected.is_empty() {
-            let mut ctx = self.context(Some(staff), "Are you sure?").await;
-            let crumb = if bulk {
-                "Delete multiple objects".to_owned()
-            } else {
-                rows[0].repr.clone()
+            let shown = DeleteConfirmation {
+                rows: &rows,
+                cascades,
+                protected,
+                confirmed,
+                bulk,
             };
-            ctx.insert(
-                "breadcrumbs".into(),
-                self.breadcrumbs(Some(info), &[(crumb.as_str(), None), ("Delete", None)]),
-            );
-            ctx.insert("model".into(), self.model_json(staff, info));
-            ctx.insert("objects".into(), self.objects_json(info, &rows));
-            ctx.insert("cascades".into(), cascades);
-            ctx.insert("protected".into(), json!(protected));
-            if bulk {
-                ctx.insert("action".into(), json!("delete_selected"));
-                ctx.insert(
-                    "selected".into(),
-                    json!(rows.iter().map(|r| r.pk.clone()).collect::<Vec<_>>()),
-                );
-            }
-            let status = if confirmed {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::OK
-            };
-            return self.render(status, "delete_confirmation.html", ctx);
+            return self.delete_confirmation(staff, info, shown).await;
         }
         let Some(user_id) = staff.user_id() else {
             return unavailable();
         };
-        let result = async {
-            let txn = db.begin().await.map_err(SaveError::from)?;
-            let n = reg.model.delete(&txn, pks).await?;
-            let entries: Vec<NewEntry<'_>> = rows
-                .iter()
-                .map(|r| NewEntry {
-                    user_id,
-                    content_type_id: reg.content_type_id,
-                    object_id: &r.pk,
-                    object_repr: &r.repr,
-                    flag: ActionFlag::Deletion,
-                    message: ChangeMessage::deleted(),
-                })
-                .collect();
-            log::log_actions(&txn, entries)
-                .await
-                .map_err(SaveError::from)?;
-            txn.commit().await.map_err(SaveError::from)?;
-            Ok::<u64, SaveError>(n)
-        }
-        .await;
+        let result = self.delete_with_history(reg, user_id, pks, &rows).await;
         match result {
             Ok(n) => {
                 let text = if bulk {
@@ -308,6 +297,79 @@ impl View<'_> {
             }
         }
         redirect(back)
+    }
+
+    /// The "Are you sure?" page of a deletion: what it takes with it and what stops it
+    /// (409 when a confirmed deletion is stopped by protected rows).
+    async fn delete_confirmation(
+        &self,
+        staff: &Staff,
+        info: &ModelInfo,
+        shown: DeleteConfirmation<'_>,
+    ) -> Response<AdminBody> {
+        let DeleteConfirmation {
+            rows,
+            cascades,
+            protected,
+            confirmed,
+            bulk,
+        } = shown;
+        let mut ctx = self.context(Some(staff), "Are you sure?").await;
+        let crumb = if bulk {
+            "Delete multiple objects".to_owned()
+        } else {
+            rows[0].repr.clone()
+        };
+        ctx.insert(
+            "breadcrumbs".into(),
+            self.breadcrumbs(Some(info), &[(crumb.as_str(), None), ("Delete", None)]),
+        );
+        ctx.insert("model".into(), self.model_json(staff, info));
+        ctx.insert("objects".into(), self.objects_json(info, rows));
+        ctx.insert("cascades".into(), cascades);
+        ctx.insert("protected".into(), json!(protected));
+        if bulk {
+            ctx.insert("action".into(), json!("delete_selected"));
+            ctx.insert(
+                "selected".into(),
+                json!(rows.iter().map(|r| r.pk.clone()).collect::<Vec<_>>()),
+            );
+        }
+        let status = if confirmed {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        };
+        self.render(status, "delete_confirmation.html", ctx)
+    }
+
+    /// Deletes the rows `pks` (read as `rows`) and writes one history entry each, in one
+    /// transaction; the number of rows deleted.
+    async fn delete_with_history(
+        &self,
+        reg: &Registered,
+        user_id: i32,
+        pks: &[String],
+        rows: &[Row],
+    ) -> Result<u64, SaveError> {
+        let txn = self.registry.db.begin().await.map_err(SaveError::from)?;
+        let n = reg.model.delete(&txn, pks).await?;
+        let entries: Vec<NewEntry<'_>> = rows
+            .iter()
+            .map(|r| NewEntry {
+                user_id,
+                content_type_id: reg.content_type_id,
+                object_id: &r.pk,
+                object_repr: &r.repr,
+                flag: ActionFlag::Deletion,
+                message: ChangeMessage::deleted(),
+            })
+            .collect();
+        log::log_actions(&txn, entries)
+            .await
+            .map_err(SaveError::from)?;
+        txn.commit().await.map_err(SaveError::from)?;
+        Ok(n)
     }
 
     pub(super) async fn delete(
@@ -346,4 +408,17 @@ impl View<'_> {
         self.error_page(Some(staff), StatusCode::NOT_FOUND, &message)
             .await
     }
+}
+
+/// What the deletion's "Are you sure?" page shows.
+struct DeleteConfirmation<'a> {
+    rows: &'a [Row],
+    /// What the deletion takes with it, by model.
+    cascades: Json,
+    /// The rows that stop it.
+    protected: Vec<String>,
+    /// Whether the deletion was confirmed (and is stopped by `protected`).
+    confirmed: bool,
+    /// Whether this is the bulk "delete selected" action.
+    bulk: bool,
 }

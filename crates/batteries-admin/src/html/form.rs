@@ -129,25 +129,14 @@ impl View<'_> {
         reg: &Registered,
         pk: Option<&str>,
     ) -> Response<AdminBody> {
-        let info = reg.model.info();
-        let db = &self.registry.db;
-        // As Django: the model permission first, so a user who may not see the model
-        // cannot tell which keys exist (404) from which do not (403).
-        if pk.is_some() && !has_perm(staff, info, Action::View) {
-            return self.forbidden(staff).await;
-        }
-        let existing = match pk {
-            Some(pk) => match reg.model.get(db, pk).await {
-                Ok(Some(row)) => Some(row),
-                Ok(None) => return self.not_found(staff, info, pk).await,
-                Err(_) => return unavailable(),
-            },
-            None => None,
+        let existing = match self.load_for_form(staff, reg, pk).await {
+            Ok(existing) => existing,
+            Err(response) => return response,
         };
         let adding = existing.is_none();
         // The model permissions, then the object hooks for this row.
         let (allowed, can_change) = match &existing {
-            None => (has_perm(staff, info, Action::Add), false),
+            None => (has_perm(staff, reg.model.info(), Action::Add), false),
             Some(row) => (
                 may(staff, reg, row, Action::View),
                 may(staff, reg, row, Action::Change),
@@ -161,79 +150,144 @@ impl View<'_> {
         // `fieldsets_for` hook's, and the fields this user may not set made read-only.
         let form_info = super::form_info(&*staff.user, reg, existing.as_ref());
         let info: &ModelInfo = &form_info;
-        let mut errors: HashMap<String, Vec<String>> = HashMap::new();
-        let mut non_field: Vec<String> = Vec::new();
-        let mut posted: Option<Vec<(String, String)>> = None;
-        let mut save_as_new = false;
-        let mut posted_inlines: Vec<PostedInline> = Vec::new();
+        let mut posted = None;
         if self.req.method == Method::POST {
             if read_only {
                 return self.forbidden(staff).await;
             }
-            let mut form = self.req.form_pairs();
-            // "Save as new": the posted values become a new row; the original stays.
-            save_as_new = !adding && info.save_as && form_value(&form, "_saveasnew").is_some();
-            if save_as_new && !has_perm(staff, info, Action::Add) {
-                return self.forbidden(staff).await;
-            }
-            let saving = if save_as_new { None } else { existing.as_ref() };
-            let (mut values, mut errs) = parse_form(info, &form, saving.is_none());
-            if adding {
-                crate::service::password::add_form_password(
-                    info,
-                    &mut form,
-                    &mut values,
-                    &mut errs,
-                )
-                .await;
-            }
-            let m2m_posted = super::m2m::parse_form(info, &form);
-            let Ok(m2m) =
-                crate::service::m2m::check_form(self.registry, info, m2m_posted, &mut errs).await
-            else {
-                return unavailable();
-            };
-            if let Err(response) = self.check_dangling(info, &values, &mut errs).await {
-                return response;
-            }
-            posted_inlines = match self
-                .parse_inlines(staff, reg, saving, &form, save_as_new)
+            posted = match self
+                .bind_and_save(staff, reg, info, existing.as_ref(), pk)
                 .await
             {
-                Ok(p) => p,
+                Ok(refused) => Some(refused),
                 Err(response) => return response,
             };
-            if errs.is_empty() && !posted_inlines.iter().any(PostedInline::has_errors) {
-                match self
-                    .save_all(staff, reg, saving, values, &m2m, &mut posted_inlines)
-                    .await
-                {
-                    Ok(Some(row)) => {
-                        return self.after_save(info, &row, saving.is_none(), &form).await;
-                    }
-                    // An inline row was refused; its error is on the row.
-                    Ok(None) => {}
-                    Err(e) => match FormError::of(info, e) {
-                        FormError::Field { name, message, .. } => {
-                            errs.insert(name, vec![message]);
-                        }
-                        FormError::NonField { message, .. } => non_field.push(message),
-                        FormError::NotFound => {
-                            return self.not_found(staff, info, pk.unwrap_or_default()).await;
-                        }
-                        FormError::Unavailable(_) => return unavailable(),
-                    },
-                }
-            }
-            errors = errs;
-            posted = Some(form);
         }
         // A "save as new" with errors shows the add form it was.
-        let (adding, existing) = if save_as_new {
+        let (adding, existing) = if posted.as_ref().is_some_and(|p| p.save_as_new) {
             (true, None)
         } else {
             (adding, existing)
         };
+        let shown = ShownForm {
+            info,
+            existing: existing.as_ref(),
+            posted: posted.as_ref(),
+            adding,
+            read_only,
+        };
+        self.render_change_form(staff, reg, &shown).await
+    }
+
+    /// Loads the row a change form edits (`None` for the add form), or the response that
+    /// refuses it: 403 without the view permission, 404 for a key with no row.
+    async fn load_for_form(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        pk: Option<&str>,
+    ) -> Result<Option<Row>, Response<AdminBody>> {
+        let info = reg.model.info();
+        // As Django: the model permission first, so a user who may not see the model
+        // cannot tell which keys exist (404) from which do not (403).
+        if pk.is_some() && !has_perm(staff, info, Action::View) {
+            return Err(self.forbidden(staff).await);
+        }
+        match pk {
+            Some(pk) => match reg.model.get(&self.registry.db, pk).await {
+                Ok(Some(row)) => Ok(Some(row)),
+                Ok(None) => Err(self.not_found(staff, info, pk).await),
+                Err(_) => Err(unavailable()),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Binds the posted form (fields, password, many-to-many, inlines), validates it and
+    /// saves it. `Err` is the response to send: the redirect after a save, or a refusal;
+    /// `Ok` is the refused post, to show again with its errors.
+    async fn bind_and_save(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        info: &ModelInfo,
+        existing: Option<&Row>,
+        pk: Option<&str>,
+    ) -> Result<RefusedPost, Response<AdminBody>> {
+        let adding = existing.is_none();
+        let mut non_field: Vec<String> = Vec::new();
+        let mut form = self.req.form_pairs();
+        // "Save as new": the posted values become a new row; the original stays.
+        let save_as_new = !adding && info.save_as && form_value(&form, "_saveasnew").is_some();
+        if save_as_new && !has_perm(staff, info, Action::Add) {
+            return Err(self.forbidden(staff).await);
+        }
+        let saving = if save_as_new { None } else { existing };
+        let (mut values, mut errs) = parse_form(info, &form, saving.is_none());
+        if adding {
+            crate::service::password::add_form_password(info, &mut form, &mut values, &mut errs)
+                .await;
+        }
+        let m2m_posted = super::m2m::parse_form(info, &form);
+        let Ok(m2m) =
+            crate::service::m2m::check_form(self.registry, info, m2m_posted, &mut errs).await
+        else {
+            return Err(unavailable());
+        };
+        self.check_dangling(info, &values, &mut errs).await?;
+        let mut inlines = self
+            .parse_inlines(staff, reg, saving, &form, save_as_new)
+            .await?;
+        if errs.is_empty() && !inlines.iter().any(PostedInline::has_errors) {
+            match self
+                .save_all(staff, reg, saving, values, &m2m, &mut inlines)
+                .await
+            {
+                Ok(Some(row)) => {
+                    return Err(self.after_save(info, &row, saving.is_none(), &form).await);
+                }
+                // An inline row was refused; its error is on the row.
+                Ok(None) => {}
+                Err(e) => match FormError::of(info, e) {
+                    FormError::Field { name, message, .. } => {
+                        errs.insert(name, vec![message]);
+                    }
+                    FormError::NonField { message, .. } => non_field.push(message),
+                    FormError::NotFound => {
+                        return Err(self.not_found(staff, info, pk.unwrap_or_default()).await);
+                    }
+                    FormError::Unavailable(_) => return Err(unavailable()),
+                },
+            }
+        }
+        Ok(RefusedPost {
+            form,
+            errors: errs,
+            non_field,
+            save_as_new,
+            inlines,
+        })
+    }
+
+    /// Renders the add/change form, with the refused post's values and errors if any.
+    async fn render_change_form(
+        &self,
+        staff: &Staff,
+        reg: &Registered,
+        shown: &ShownForm<'_>,
+    ) -> Response<AdminBody> {
+        let &ShownForm {
+            info,
+            existing,
+            posted,
+            adding,
+            read_only,
+        } = shown;
+        let no_errors = HashMap::new();
+        let errors = posted.map_or(&no_errors, |p| &p.errors);
+        let non_field: &[String] = posted.map_or(&[], |p| &p.non_field);
+        let posted_inlines: &[PostedInline] = posted.map_or(&[], |p| &p.inlines);
+        let posted_form = posted.map(|p| p.form.as_slice());
         let verb = if adding {
             "Add"
         } else if read_only {
@@ -243,7 +297,7 @@ impl View<'_> {
         };
         let title = format!("{verb} {}", info.verbose_name);
         let mut ctx = self.model_context(Some(staff), &title, Some(info)).await;
-        let crumb = match &existing {
+        let crumb = match existing {
             Some(row) => row.repr.clone(),
             None => format!("Add {}", info.verbose_name),
         };
@@ -252,38 +306,23 @@ impl View<'_> {
             self.breadcrumbs(Some(info), &[(crumb.as_str(), None)]),
         );
         ctx.insert("model".into(), self.model_json(staff, info));
-        if let Some(row) = &existing {
+        if let Some(row) = existing {
             ctx.insert("object".into(), self.object_json(staff, reg, row));
         }
         let Ok(mut fieldsets) = self
-            .fieldsets(
-                info,
-                existing.as_ref(),
-                posted.as_deref(),
-                &errors,
-                adding,
-                read_only,
-            )
+            .fieldsets(info, existing, posted_form, errors, adding, read_only)
             .await
         else {
             return unavailable();
         };
-        super::password::password_fields(
-            info,
-            &mut fieldsets,
-            existing.as_ref(),
-            &errors,
-            read_only,
-        );
+        super::password::password_fields(info, &mut fieldsets, existing, errors, read_only);
         ctx.insert("fieldsets".into(), fieldsets);
         let Ok(inlines) = self
             .inlines_json(
                 staff,
                 reg,
-                existing.as_ref(),
-                posted
-                    .as_deref()
-                    .map(|form| (posted_inlines.as_slice(), form)),
+                existing,
+                posted_form.map(|form| (posted_inlines, form)),
                 read_only,
             )
             .await
@@ -297,19 +336,19 @@ impl View<'_> {
         ctx.insert("errors".into(), json!(non_field));
         ctx.insert("has_errors".into(), json!(has_errors));
         ctx.insert("read_only".into(), json!(read_only));
-        let mut buttons = json!({
-            "save": !read_only,
-            "save_add_another": !read_only && has_perm(staff, info, Action::Add),
-            "save_continue": !read_only,
-            "save_as_new": !read_only && !adding && info.save_as && has_perm(staff, info, Action::Add),
-        });
-        if let Some(row) = &existing
-            && may(staff, reg, row, Action::Delete)
-        {
-            buttons["delete_url"] =
-                json!(format!("{}delete/", object_url(self.site, info, &row.pk)));
-        }
-        ctx.insert("buttons".into(), buttons);
+        let buttons = FormButtons {
+            save: !read_only,
+            save_add_another: !read_only && has_perm(staff, info, Action::Add),
+            save_continue: !read_only,
+            save_as_new: !read_only
+                && !adding
+                && info.save_as
+                && has_perm(staff, info, Action::Add),
+            delete_url: existing
+                .filter(|row| may(staff, reg, row, Action::Delete))
+                .map(|row| format!("{}delete/", object_url(self.site, info, &row.pk))),
+        };
+        ctx.insert("buttons".into(), json!(buttons));
         let status = if has_errors {
             StatusCode::BAD_REQUEST
         } else {
@@ -599,6 +638,41 @@ pub(super) enum ChildWrite {
     Delete(usize, Row),
 }
 
+/// A posted add/change form that was not saved: its values and errors, shown again.
+struct RefusedPost {
+    form: Vec<(String, String)>,
+    errors: HashMap<String, Vec<String>>,
+    /// Errors of the whole row (a database constraint, a hook's refusal).
+    non_field: Vec<String>,
+    /// Whether the post was "Save as new" (its errors show the add form).
+    save_as_new: bool,
+    inlines: Vec<PostedInline>,
+}
+
+/// What the add/change form shows: which row, how, and the refused post if any.
+struct ShownForm<'a> {
+    info: &'a ModelInfo,
+    existing: Option<&'a Row>,
+    posted: Option<&'a RefusedPost>,
+    adding: bool,
+    read_only: bool,
+}
+
+/// The form's submit row (`buttons` in `change_form.html`).
+#[derive(serde::Serialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one flag per button the template shows"
+)]
+struct FormButtons {
+    save: bool,
+    save_add_another: bool,
+    save_continue: bool,
+    save_as_new: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete_url: Option<String>,
+}
+
 /// One inline as posted.
 #[derive(Default)]
 pub(super) struct PostedInline {
@@ -619,6 +693,69 @@ impl PostedInline {
                 .iter()
                 .any(|f| !f.errors.is_empty() || !f.non_field.is_empty())
     }
+}
+
+/// One form of an inline as posted: its index, its fields (without their prefix), and
+/// the parent's rows it may name.
+struct InlineFormPost<'a> {
+    index: usize,
+    pairs: &'a [(String, String)],
+    existing: &'a [Row],
+    save_as_new: bool,
+}
+
+/// The fields of each form of the inline `prefix` below `total`, by form index and
+/// without their prefix, in one pass over the post.
+fn forms_by_index(
+    form: &[(String, String)],
+    prefix: &str,
+    total: usize,
+) -> HashMap<usize, Vec<(String, String)>> {
+    let mut by_form: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+    let head = format!("{prefix}-");
+    for (k, v) in form {
+        let Some(rest) = k.strip_prefix(&head) else {
+            continue;
+        };
+        let Some((n, name)) = rest.split_once('-') else {
+            continue;
+        };
+        if let Ok(n) = n.parse::<usize>()
+            && n < total
+        {
+            by_form
+                .entry(n)
+                .or_default()
+                .push((name.to_owned(), v.clone()));
+        }
+    }
+    by_form
+}
+
+/// A column of a tabular inline (`columns` in `change_form.html`).
+#[derive(serde::Serialize)]
+struct InlineColumn<'a> {
+    name: &'a str,
+    label: &'a str,
+    required: bool,
+    help: Option<&'a str>,
+}
+
+/// The columns of an inline of the model `info`: its fieldsets' fields, in order.
+fn inline_columns(info: &ModelInfo) -> Vec<InlineColumn<'_>> {
+    info.fieldsets
+        .iter()
+        .flat_map(|(_, f)| f)
+        .map(|&i| {
+            let field = &info.fields[i];
+            InlineColumn {
+                name: &field.name,
+                label: &field.label,
+                required: field.editable(true) && field.required(),
+                help: field.help.as_deref(),
+            }
+        })
+        .collect()
 }
 
 fn plural(n: usize) -> &'static str {
@@ -681,181 +818,194 @@ impl View<'_> {
     ) -> Result<Vec<PostedInline>, Response<AdminBody>> {
         let mut out = Vec::new();
         for set in reg.model.inlines() {
-            let visible = self.child_perm(staff, set, Action::View)
-                || self.child_perm(staff, set, Action::Add);
-            let p = &set.prefix;
-            let Some(total) = form_value(form, &format!("{p}-TOTAL_FORMS")) else {
-                out.push(PostedInline::default());
-                continue;
-            };
-            if !visible {
-                // The page never showed this inline to this user.
-                return Err(self.forbidden(staff).await);
-            }
-            let mut posted = PostedInline {
-                submitted: true,
-                ..PostedInline::default()
-            };
-            let Ok(total) = total.trim().parse::<usize>() else {
-                posted.errors.push(MANAGEMENT_FORM.into());
-                out.push(posted);
-                continue;
-            };
-            if total > set.absolute_max() {
-                let max = set.max_num.unwrap_or(set.absolute_max());
-                posted
-                    .errors
-                    .push(format!("Please submit at most {max} form{}.", plural(max)));
-                out.push(posted);
-                continue;
-            }
-            let existing = if save_as_new {
-                Vec::new()
-            } else {
-                self.child_rows(set, parent).await.map_err(|e| {
-                    tracing::error!(error = %e, "admin inline rows failed");
-                    unavailable()
-                })?
-            };
-            // Each form's fields, without their prefix, in one pass over the post.
-            let mut by_form: HashMap<usize, Vec<(String, String)>> = HashMap::new();
-            let head = format!("{p}-");
-            for (k, v) in form {
-                let Some(rest) = k.strip_prefix(&head) else {
-                    continue;
-                };
-                let Some((n, name)) = rest.split_once('-') else {
-                    continue;
-                };
-                if let Ok(n) = n.parse::<usize>()
-                    && n < total
-                {
-                    by_form
-                        .entry(n)
-                        .or_default()
-                        .push((name.to_owned(), v.clone()));
-                }
-            }
-            let info = set.model.info();
-            let none: Vec<(String, String)> = Vec::new();
-            let mut remaining = existing.len();
-            for index in 0..total {
-                let pairs = by_form.get(&index).unwrap_or(&none);
-                let id = form_value(pairs, "id")
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty() && !save_as_new);
-                let delete = checked(form_value(pairs, "DELETE"));
-                let mut pf = PostedForm {
-                    index,
-                    row: None,
-                    errors: HashMap::new(),
-                    non_field: Vec::new(),
-                    delete,
-                };
-                let position = posted.forms.len();
-                let Some(id) = id else {
-                    // A new row: ignored when deleted or left empty.
-                    let empty = info.fieldsets.iter().flat_map(|(_, f)| f).all(|&i| {
-                        !info.fields[i].editable(true)
-                            || form_value(pairs, &info.fields[i].name)
-                                .is_none_or(|v| v.trim().is_empty())
-                    });
-                    if delete || empty {
-                        posted.forms.push(pf);
-                        continue;
-                    }
-                    if !self.child_perm(staff, set, Action::Add) {
-                        return Err(self.forbidden(staff).await);
-                    }
-                    // Never read: the fields this user may not set (issue 16).
-                    let mut form = std::borrow::Cow::Borrowed(info);
-                    crate::service::perms::deny(
-                        &mut form,
-                        set.model.denied_fields(&*staff.user, None),
-                    );
-                    let (values, errors) = parse_form(&form, pairs, true);
-                    pf.errors = errors;
-                    self.check_dangling(info, &values, &mut pf.errors).await?;
-                    if pf.errors.is_empty() {
-                        posted.writes.push(ChildWrite::Insert(position, values));
-                    }
-                    remaining += 1;
-                    posted.forms.push(pf);
-                    continue;
-                };
-                let Some(row) = existing.iter().find(|r| r.pk == id).cloned() else {
-                    // Not one of this parent's rows (another parent's, or gone).
-                    pf.non_field.push(format!(
-                        "This {} does not belong to this object, or no longer exists.",
-                        info.verbose_name
-                    ));
-                    posted.forms.push(pf);
-                    continue;
-                };
-                if delete {
-                    if !set.can_delete || !self.child_may(staff, set, &row, Action::Delete) {
-                        return Err(self.forbidden(staff).await);
-                    }
-                    remaining -= 1;
-                    posted
-                        .writes
-                        .push(ChildWrite::Delete(position, row.clone()));
-                    pf.row = Some(row);
-                    posted.forms.push(pf);
-                    continue;
-                }
-                if self.child_may(staff, set, &row, Action::Change) {
-                    let mut form = std::borrow::Cow::Borrowed(info);
-                    crate::service::perms::deny(
-                        &mut form,
-                        set.model.denied_fields(&*staff.user, Some(&row)),
-                    );
-                    let (values, errors) = parse_form(&form, pairs, false);
-                    pf.errors = errors;
-                    self.check_dangling(info, &values, &mut pf.errors).await?;
-                    let changed: Vec<String> = info
-                        .changed_labels(&row, &values)
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect();
-                    if pf.errors.is_empty() && !changed.is_empty() {
-                        posted.writes.push(ChildWrite::Update(
-                            position,
-                            row.clone(),
-                            values,
-                            changed,
-                        ));
-                    }
-                } else {
-                    // Shown read-only: its fields are never posted by the page.
-                    let touched = info.fieldsets.iter().flat_map(|(_, f)| f).any(|&i| {
-                        info.fields[i].editable(false)
-                            && form_value(pairs, &info.fields[i].name).is_some()
-                    });
-                    if touched {
-                        return Err(self.forbidden(staff).await);
-                    }
-                }
-                pf.row = Some(row);
-                posted.forms.push(pf);
-            }
-            if let Some(max) = set.max_num
-                && remaining > max
-            {
-                posted
-                    .errors
-                    .push(format!("Please submit at most {max} form{}.", plural(max)));
-            }
-            if remaining < set.min_num {
-                posted.errors.push(format!(
-                    "Please submit at least {} form{}.",
-                    set.min_num,
-                    plural(set.min_num)
-                ));
-            }
-            out.push(posted);
+            out.push(
+                self.parse_inline(staff, set, parent, form, save_as_new)
+                    .await?,
+            );
         }
         Ok(out)
+    }
+
+    /// Parses the inline `set` from the post (see `parse_inlines`).
+    async fn parse_inline(
+        &self,
+        staff: &Staff,
+        set: &InlineSet,
+        parent: Option<&Row>,
+        form: &[(String, String)],
+        save_as_new: bool,
+    ) -> Result<PostedInline, Response<AdminBody>> {
+        let visible =
+            self.child_perm(staff, set, Action::View) || self.child_perm(staff, set, Action::Add);
+        let p = &set.prefix;
+        let Some(total) = form_value(form, &format!("{p}-TOTAL_FORMS")) else {
+            return Ok(PostedInline::default());
+        };
+        if !visible {
+            // The page never showed this inline to this user.
+            return Err(self.forbidden(staff).await);
+        }
+        let mut posted = PostedInline {
+            submitted: true,
+            ..PostedInline::default()
+        };
+        let Ok(total) = total.trim().parse::<usize>() else {
+            posted.errors.push(MANAGEMENT_FORM.into());
+            return Ok(posted);
+        };
+        if total > set.absolute_max() {
+            let max = set.max_num.unwrap_or(set.absolute_max());
+            posted
+                .errors
+                .push(format!("Please submit at most {max} form{}.", plural(max)));
+            return Ok(posted);
+        }
+        let existing = if save_as_new {
+            Vec::new()
+        } else {
+            self.child_rows(set, parent).await.map_err(|e| {
+                tracing::error!(error = %e, "admin inline rows failed");
+                unavailable()
+            })?
+        };
+        let by_form = forms_by_index(form, p, total);
+        let none: Vec<(String, String)> = Vec::new();
+        let mut remaining = existing.len();
+        for index in 0..total {
+            let pairs = by_form.get(&index).unwrap_or(&none);
+            let each = InlineFormPost {
+                index,
+                pairs,
+                existing: &existing,
+                save_as_new,
+            };
+            self.parse_inline_form(staff, set, &each, &mut posted, &mut remaining)
+                .await?;
+        }
+        if let Some(max) = set.max_num
+            && remaining > max
+        {
+            posted
+                .errors
+                .push(format!("Please submit at most {max} form{}.", plural(max)));
+        }
+        if remaining < set.min_num {
+            posted.errors.push(format!(
+                "Please submit at least {} form{}.",
+                set.min_num,
+                plural(set.min_num)
+            ));
+        }
+        Ok(posted)
+    }
+
+    /// Parses one form of the inline `set` into `posted` (its write, if any), counting
+    /// the rows that will be left in `remaining`.
+    async fn parse_inline_form(
+        &self,
+        staff: &Staff,
+        set: &InlineSet,
+        each: &InlineFormPost<'_>,
+        posted: &mut PostedInline,
+        remaining: &mut usize,
+    ) -> Result<(), Response<AdminBody>> {
+        let info = set.model.info();
+        let &InlineFormPost {
+            index,
+            pairs,
+            existing,
+            save_as_new,
+        } = each;
+        let id = form_value(pairs, "id")
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty() && !save_as_new);
+        let delete = checked(form_value(pairs, "DELETE"));
+        let mut pf = PostedForm {
+            index,
+            row: None,
+            errors: HashMap::new(),
+            non_field: Vec::new(),
+            delete,
+        };
+        let position = posted.forms.len();
+        let Some(id) = id else {
+            // A new row: ignored when deleted or left empty.
+            let empty = info.fieldsets.iter().flat_map(|(_, f)| f).all(|&i| {
+                !info.fields[i].editable(true)
+                    || form_value(pairs, &info.fields[i].name).is_none_or(|v| v.trim().is_empty())
+            });
+            if delete || empty {
+                posted.forms.push(pf);
+                return Ok(());
+            }
+            if !self.child_perm(staff, set, Action::Add) {
+                return Err(self.forbidden(staff).await);
+            }
+            // Never read: the fields this user may not set (issue 16).
+            let mut form = std::borrow::Cow::Borrowed(info);
+            crate::service::perms::deny(&mut form, set.model.denied_fields(&*staff.user, None));
+            let (values, errors) = parse_form(&form, pairs, true);
+            pf.errors = errors;
+            self.check_dangling(info, &values, &mut pf.errors).await?;
+            if pf.errors.is_empty() {
+                posted.writes.push(ChildWrite::Insert(position, values));
+            }
+            *remaining += 1;
+            posted.forms.push(pf);
+            return Ok(());
+        };
+        let Some(row) = existing.iter().find(|r| r.pk == id).cloned() else {
+            // Not one of this parent's rows (another parent's, or gone).
+            pf.non_field.push(format!(
+                "This {} does not belong to this object, or no longer exists.",
+                info.verbose_name
+            ));
+            posted.forms.push(pf);
+            return Ok(());
+        };
+        if delete {
+            if !set.can_delete || !self.child_may(staff, set, &row, Action::Delete) {
+                return Err(self.forbidden(staff).await);
+            }
+            *remaining -= 1;
+            posted
+                .writes
+                .push(ChildWrite::Delete(position, row.clone()));
+            pf.row = Some(row);
+            posted.forms.push(pf);
+            return Ok(());
+        }
+        if self.child_may(staff, set, &row, Action::Change) {
+            let mut form = std::borrow::Cow::Borrowed(info);
+            crate::service::perms::deny(
+                &mut form,
+                set.model.denied_fields(&*staff.user, Some(&row)),
+            );
+            let (values, errors) = parse_form(&form, pairs, false);
+            pf.errors = errors;
+            self.check_dangling(info, &values, &mut pf.errors).await?;
+            let changed: Vec<String> = info
+                .changed_labels(&row, &values)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            if pf.errors.is_empty() && !changed.is_empty() {
+                posted
+                    .writes
+                    .push(ChildWrite::Update(position, row.clone(), values, changed));
+            }
+        } else {
+            // Shown read-only: its fields are never posted by the page.
+            let touched = info.fieldsets.iter().flat_map(|(_, f)| f).any(|&i| {
+                info.fields[i].editable(false) && form_value(pairs, &info.fields[i].name).is_some()
+            });
+            if touched {
+                return Err(self.forbidden(staff).await);
+            }
+        }
+        pf.row = Some(row);
+        posted.forms.push(pf);
+        Ok(())
     }
 
     /// Adds Django's "Select a valid choice" to the foreign keys of `values` that point
@@ -987,50 +1137,24 @@ impl View<'_> {
             let info = set.model.info();
             let p = &set.prefix;
             // Each form, and whether its values come from the post.
-            let mut forms: Vec<(PostedForm, bool)> = Vec::new();
+            let forms: Vec<(PostedForm, bool)>;
             let mut errors: Vec<String> = Vec::new();
             let submitted = posted
                 .and_then(|(all, form)| all.get(k).filter(|p| p.submitted).map(|p| (p, form)));
             let total;
             if let Some((pi, _)) = submitted {
                 errors.clone_from(&pi.errors);
-                forms.extend(pi.forms.iter().map(|f| (f.clone(), true)));
+                forms = pi.forms.iter().map(|f| (f.clone(), true)).collect();
                 total = pi.forms.iter().map(|f| f.index + 1).max().unwrap_or(0);
             } else {
-                let rows = self
-                    .child_rows(set, parent)
-                    .await
-                    .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
-                let rows: Vec<Row> = rows
-                    .into_iter()
-                    .filter(|r| self.child_may(staff, set, r, Action::View))
-                    .collect();
-                let mut new = if can_add { set.extra } else { 0 };
-                if can_add {
-                    new = new.max(set.min_num.saturating_sub(rows.len()));
-                }
-                if let Some(max) = set.max_num {
-                    new = new.min(max.saturating_sub(rows.len()));
-                }
-                let blank = |index: usize, row: Option<Row>| PostedForm {
-                    index,
-                    row,
-                    errors: HashMap::new(),
-                    non_field: Vec::new(),
-                    delete: false,
-                };
-                for row in rows {
-                    forms.push((blank(forms.len(), Some(row)), false));
-                }
-                for _ in 0..new {
-                    forms.push((blank(forms.len(), None), false));
-                }
+                forms = self
+                    .stored_inline_forms(staff, set, parent, can_add)
+                    .await?;
                 total = forms.len();
             }
             let rows: Vec<&Row> = forms.iter().filter_map(|(f, _)| f.row.as_ref()).collect();
             let lookups = self.fk_lookups(info, &rows, false, false).await?;
             let initial = rows.len();
-            let none: HashMap<String, Vec<String>> = HashMap::new();
             let child_reg = self.child_reg(set);
             let mut forms_json = Vec::new();
             for (f, was_posted) in &forms {
@@ -1076,34 +1200,11 @@ impl View<'_> {
                 forms_json.push(form);
             }
             let empty_form = if can_add {
-                let on = FieldOn {
-                    existing: None,
-                    posted: None,
-                    errors: &none,
-                    adding: true,
-                    read_only: false,
-                    prefix: &format!("{p}-__prefix__-"),
-                };
-                let mut form = self.inline_form_json(info, &on, &lookups);
-                form["prefix"] = json!(format!("{p}-__prefix__"));
-                form
+                self.empty_inline_form(set, &lookups)
             } else {
                 Json::Null
             };
-            let columns: Vec<Json> = info
-                .fieldsets
-                .iter()
-                .flat_map(|(_, f)| f)
-                .map(|&i| {
-                    let field = &info.fields[i];
-                    json!({
-                        "name": field.name,
-                        "label": field.label,
-                        "required": field.editable(true) && field.required(),
-                        "help": field.help,
-                    })
-                })
-                .collect();
+            let columns = inline_columns(info);
             out.push(json!({
                 "prefix": p,
                 "style": match set.style { Style::Tabular => "tabular", Style::Stacked => "stacked" },
@@ -1125,6 +1226,65 @@ impl View<'_> {
             }));
         }
         Ok(Json::Array(out))
+    }
+
+    /// The forms of the inline `set` when nothing was posted: the rows of `parent` the
+    /// user may see, then the empty forms (`extra`, at least `min_num`, at most
+    /// `max_num` in all). None of them comes from the post.
+    async fn stored_inline_forms(
+        &self,
+        staff: &Staff,
+        set: &InlineSet,
+        parent: Option<&Row>,
+        can_add: bool,
+    ) -> Result<Vec<(PostedForm, bool)>, Unavailable> {
+        let rows = self
+            .child_rows(set, parent)
+            .await
+            .map_err(|e| tracing::error!(error = %e, "admin inline rows failed"))?;
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .filter(|r| self.child_may(staff, set, r, Action::View))
+            .collect();
+        let mut new = if can_add { set.extra } else { 0 };
+        if can_add {
+            new = new.max(set.min_num.saturating_sub(rows.len()));
+        }
+        if let Some(max) = set.max_num {
+            new = new.min(max.saturating_sub(rows.len()));
+        }
+        let blank = |index: usize, row: Option<Row>| PostedForm {
+            index,
+            row,
+            errors: HashMap::new(),
+            non_field: Vec::new(),
+            delete: false,
+        };
+        let mut forms = Vec::new();
+        for row in rows {
+            forms.push((blank(forms.len(), Some(row)), false));
+        }
+        for _ in 0..new {
+            forms.push((blank(forms.len(), None), false));
+        }
+        Ok(forms)
+    }
+
+    /// The inline's empty form, which the page's script copies for "Add another".
+    fn empty_inline_form(&self, set: &InlineSet, lookups: &FkLookups) -> Json {
+        let p = &set.prefix;
+        let none: HashMap<String, Vec<String>> = HashMap::new();
+        let on = FieldOn {
+            existing: None,
+            posted: None,
+            errors: &none,
+            adding: true,
+            read_only: false,
+            prefix: &format!("{p}-__prefix__-"),
+        };
+        let mut form = self.inline_form_json(set.model.info(), &on, lookups);
+        form["prefix"] = json!(format!("{p}-__prefix__"));
+        form
     }
 
     /// One inline form: its fields flat (`fields`, for a table row) and by fieldset

@@ -30,7 +30,7 @@ pub(crate) fn expand_date_params(
     info: &ModelInfo,
     pairs: &[(String, String)],
 ) -> Result<Vec<(String, String)>, String> {
-    use chrono::{Datelike, Months, NaiveDate};
+    use chrono::{Datelike, NaiveDate};
     let is_date = |name: &str| {
         info.field_index(name).filter(|&i| {
             matches!(
@@ -97,60 +97,74 @@ pub(crate) fn expand_date_params(
         }
         out.push((k.clone(), v.clone()));
     }
-    for (f, [year, month, dom]) in drill {
-        let number =
-            |p: &Option<(String, String)>, lo: u32, hi: u32| -> Result<Option<u32>, String> {
-                match p {
-                    None => Ok(None),
-                    Some((k, v)) => match v.trim().parse::<u32>() {
-                        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
-                        _ => Err(format!(
-                            "{}: {} is not a number from {lo} to {hi}",
-                            crate::model::field::truncate(k),
-                            crate::model::field::truncate(v)
-                        )),
-                    },
-                }
-            };
-        let y = number(&year, 1000, 9999)?;
-        let m = number(&month, 1, 12)?;
-        let d = number(&dom, 1, 31)?;
-        let (start, end) = match (y, m, d) {
-            (None, None, None) => continue,
-            (Some(y), None, None) => {
-                let start = NaiveDate::from_ymd_opt(y as i32, 1, 1);
-                (
-                    start,
-                    start.and_then(|s| s.checked_add_months(Months::new(12))),
-                )
-            }
-            (Some(y), Some(m), None) => {
-                let start = NaiveDate::from_ymd_opt(y as i32, m, 1);
-                (
-                    start,
-                    start.and_then(|s| s.checked_add_months(Months::new(1))),
-                )
-            }
-            (Some(y), Some(m), Some(d)) => {
-                let start = NaiveDate::from_ymd_opt(y as i32, m, d);
-                if start.is_none() {
-                    return Err(format!("{f}: {y:04}-{m:02}-{d:02} is not a date"));
-                }
-                (start, start.and_then(|s| s.succ_opt()))
-            }
-            _ => {
-                return Err(format!(
-                    "{f}__month needs {f}__year, and {f}__day needs both"
-                ));
-            }
+    for (f, params) in drill {
+        let Some((start, end)) = drill_bounds(&f, params)? else {
+            continue;
         };
-        let start = start.ok_or_else(|| format!("{f}: not a date"))?;
         out.push((format!("{f}__gte"), day(start)));
         if let Some(end) = end.filter(|e| in_range(*e)) {
             out.push((format!("{f}__lt"), day(end)));
         }
     }
     Ok(out)
+}
+
+/// The days a field's `__year`/`__month`/`__day` parameters select: the first, and the
+/// day after the last (`None` past the calendar); `None` without any of them.
+fn drill_bounds(
+    f: &str,
+    [year, month, dom]: DrillParams,
+) -> Result<Option<(chrono::NaiveDate, Option<chrono::NaiveDate>)>, String> {
+    use chrono::{Months, NaiveDate};
+    let y = drill_number(year.as_ref(), 1000, 9999)?;
+    let m = drill_number(month.as_ref(), 1, 12)?;
+    let d = drill_number(dom.as_ref(), 1, 31)?;
+    let (start, end) = match (y, m, d) {
+        (None, None, None) => return Ok(None),
+        (Some(y), None, None) => {
+            let start = NaiveDate::from_ymd_opt(y as i32, 1, 1);
+            (
+                start,
+                start.and_then(|s| s.checked_add_months(Months::new(12))),
+            )
+        }
+        (Some(y), Some(m), None) => {
+            let start = NaiveDate::from_ymd_opt(y as i32, m, 1);
+            (
+                start,
+                start.and_then(|s| s.checked_add_months(Months::new(1))),
+            )
+        }
+        (Some(y), Some(m), Some(d)) => {
+            let start = NaiveDate::from_ymd_opt(y as i32, m, d);
+            if start.is_none() {
+                return Err(format!("{f}: {y:04}-{m:02}-{d:02} is not a date"));
+            }
+            (start, start.and_then(|s| s.succ_opt()))
+        }
+        _ => {
+            return Err(format!(
+                "{f}__month needs {f}__year, and {f}__day needs both"
+            ));
+        }
+    };
+    let start = start.ok_or_else(|| format!("{f}: not a date"))?;
+    Ok(Some((start, end)))
+}
+
+/// A drill-down parameter `(name, value)` as a number from `lo` to `hi`.
+fn drill_number(p: Option<&(String, String)>, lo: u32, hi: u32) -> Result<Option<u32>, String> {
+    match p {
+        None => Ok(None),
+        Some((k, v)) => match v.trim().parse::<u32>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
+            _ => Err(format!(
+                "{}: {} is not a number from {lo} to {hi}",
+                crate::model::field::truncate(k),
+                crate::model::field::truncate(v)
+            )),
+        },
+    }
 }
 
 #[cfg(test)]

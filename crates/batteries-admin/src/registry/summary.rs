@@ -5,6 +5,7 @@
 //! of their own that falls out of date.
 
 use super::Registry;
+use crate::model::ModelInfo;
 
 /// One registered model, as [`Admin::models`](crate::Admin::models) lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,20 +107,7 @@ impl Registry {
             .iter()
             .map(|reg| {
                 let info = reg.model.info();
-                let mut actions = vec![ActionSummary {
-                    name: "delete_selected".into(),
-                    label: format!("Delete selected {}", info.verbose_name_plural),
-                    permission: "delete".into(),
-                }];
-                actions.extend(
-                    info.actions
-                        .iter()
-                        .map(|(name, label, perm)| ActionSummary {
-                            name: name.clone(),
-                            label: label.clone(),
-                            permission: perm.as_str().to_owned(),
-                        }),
-                );
+                let actions = action_summaries(info);
                 let mut raw_id_fields: Vec<RelatedField> = info
                     .fields
                     .iter()
@@ -138,35 +126,7 @@ impl Registry {
                     );
                 }
                 let password_page = info.password.column.is_some();
-                let base = format!("{}/{}", info.app_label, info.model_name);
-                let mut routes = vec![
-                    route("changelist", format!("{base}/"), &["GET", "POST"]),
-                    route("add", format!("{base}/add/"), &["GET", "POST"]),
-                    route("autocomplete", format!("{base}/autocomplete/"), &["GET"]),
-                    route("export", format!("{base}/export/"), &["GET"]),
-                    route("change", format!("{base}/{{pk}}/change/"), &["GET", "POST"]),
-                    route("delete", format!("{base}/{{pk}}/delete/"), &["GET", "POST"]),
-                    route("history", format!("{base}/{{pk}}/history/"), &["GET"]),
-                ];
-                if password_page {
-                    routes.push(route(
-                        "password",
-                        format!("{base}/{{pk}}/password/"),
-                        &["GET", "POST"],
-                    ));
-                }
-                routes.extend([
-                    route("api_list", format!("api/{base}/"), &["GET"]),
-                    route("api_create", format!("api/{base}/"), &["POST"]),
-                    route("api_retrieve", format!("api/{base}/{{pk}}"), &["GET"]),
-                    route(
-                        "api_update",
-                        format!("api/{base}/{{pk}}"),
-                        &["PUT", "PATCH"],
-                    ),
-                    route("api_delete", format!("api/{base}/{{pk}}"), &["DELETE"]),
-                    route("api_export", format!("api/{base}/export"), &["GET"]),
-                ]);
+                let routes = model_routes(info, password_page);
                 ModelSummary {
                     app_label: info.app_label.clone(),
                     model_name: info.model_name.clone(),
@@ -200,6 +160,60 @@ impl Registry {
             })
             .collect()
     }
+}
+
+/// The actions of the changelist of `info`: "Delete selected", then the model admin's.
+fn action_summaries(info: &ModelInfo) -> Vec<ActionSummary> {
+    let mut actions = vec![ActionSummary {
+        name: "delete_selected".into(),
+        label: format!("Delete selected {}", info.verbose_name_plural),
+        permission: "delete".into(),
+    }];
+    actions.extend(
+        info.actions
+            .iter()
+            .map(|(name, label, perm)| ActionSummary {
+                name: name.clone(),
+                label: label.clone(),
+                permission: perm.as_str().to_owned(),
+            }),
+    );
+    actions
+}
+
+/// The pages and API endpoints served for the model `info` (the password page only
+/// with `password_page`).
+fn model_routes(info: &ModelInfo, password_page: bool) -> Vec<RouteSummary> {
+    let base = format!("{}/{}", info.app_label, info.model_name);
+    let mut routes = vec![
+        route("changelist", format!("{base}/"), &["GET", "POST"]),
+        route("add", format!("{base}/add/"), &["GET", "POST"]),
+        route("autocomplete", format!("{base}/autocomplete/"), &["GET"]),
+        route("export", format!("{base}/export/"), &["GET"]),
+        route("change", format!("{base}/{{pk}}/change/"), &["GET", "POST"]),
+        route("delete", format!("{base}/{{pk}}/delete/"), &["GET", "POST"]),
+        route("history", format!("{base}/{{pk}}/history/"), &["GET"]),
+    ];
+    if password_page {
+        routes.push(route(
+            "password",
+            format!("{base}/{{pk}}/password/"),
+            &["GET", "POST"],
+        ));
+    }
+    routes.extend([
+        route("api_list", format!("api/{base}/"), &["GET"]),
+        route("api_create", format!("api/{base}/"), &["POST"]),
+        route("api_retrieve", format!("api/{base}/{{pk}}"), &["GET"]),
+        route(
+            "api_update",
+            format!("api/{base}/{{pk}}"),
+            &["PUT", "PATCH"],
+        ),
+        route("api_delete", format!("api/{base}/{{pk}}"), &["DELETE"]),
+        route("api_export", format!("api/{base}/export"), &["GET"]),
+    ]);
+    routes
 }
 
 fn route(name: &'static str, path: String, methods: &'static [&'static str]) -> RouteSummary {
