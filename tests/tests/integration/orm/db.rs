@@ -174,7 +174,7 @@ fn missing_server_fails_under_ci_and_skips_elsewhere() {
         cmd.args([
             "--exact",
             "--nocapture",
-            "filters::search_needs_every_word_in_some_field::postgres",
+            "orm::filters::search_needs_every_word_in_some_field::postgres",
         ])
         .env(
             "BATTERIES_TEST_POSTGRES_URL",
